@@ -1,0 +1,1 @@
+print("furrow 0.1.0")
