@@ -20,5 +20,14 @@ let package = Package(
         ),
         .testTarget(name: "FurrowJSONTests", dependencies: ["FurrowJSON"]),
         .executableTarget(name: "furrow", dependencies: ["FurrowJSON"]),
+        .target(
+            name: "FurrowTerraform",
+            dependencies: ["FurrowJSON", .product(name: "Collections", package: "swift-collections")]
+        ),
+        .testTarget(
+            name: "FurrowTerraformTests",
+            dependencies: ["FurrowTerraform", "FurrowJSON"],
+            exclude: ["Fixtures"]
+        ),
     ]
 )
