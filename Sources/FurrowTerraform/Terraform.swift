@@ -116,6 +116,8 @@ public final class Terraform: @unchecked Sendable {
         defer { gate.initLock.unlock() }
         let run = try runInit(directory, backendConfig: backendConfig, reconfigure: reconfigure ?? !backendConfig.isEmpty)
         gate.initialized = true
+        // The backend may have changed: forget which workspaces it has.
+        gate.replaceKnownWorkspaces([])
         return run
     }
 

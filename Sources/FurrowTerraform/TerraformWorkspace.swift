@@ -203,7 +203,12 @@ public struct TerraformWorkspace: Sendable {
     /// Addresses of the resource instances in the state (`terraform state list`).
     public func stateList() throws(TerraformError) -> [String] {
         try prepare()
-        let run = try terraform.execute(directory: directory, workspace: name, ["state", "list", "-no-color"])
+        let run: TerraformRun
+        do {
+            run = try terraform.execute(directory: directory, workspace: name, ["state", "list", "-no-color"])
+        } catch where error.kind == .commandFailed && error.stderrTail.contains("No state file was found") {
+            return []  // a workspace that never applied anything
+        }
         return run.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 

@@ -13,7 +13,7 @@ struct Scratch {
         root = NSTemporaryDirectory() + "furrow-terraform-" + UUID().uuidString.lowercased()
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         cliConfigFile = root + "/terraformrc"
-        FileManager.default.createFile(atPath: cliConfigFile, contents: Data())
+        _ = FileManager.default.createFile(atPath: cliConfigFile, contents: Data())
     }
 
     /// A fresh copy of `Fixtures/<name>`, so runs never write into the source tree.
@@ -84,12 +84,15 @@ final class LockedBox<Value>: @unchecked Sendable {
     }
 }
 
-/// The error a throwing call ended with, or nil when it succeeded.
-func terraformError<T>(_ body: () throws(TerraformError) -> T) -> TerraformError? {
+/// The `TerraformError` a throwing call ended with, or nil when it succeeded.
+func terraformError<T>(_ body: () throws -> T) -> TerraformError? {
     do {
         _ = try body()
         return nil
-    } catch {
+    } catch let error as TerraformError {
         return error
+    } catch {
+        Issue.record("expected a TerraformError, got \(error)")
+        return nil
     }
 }
