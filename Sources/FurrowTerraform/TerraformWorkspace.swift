@@ -44,12 +44,18 @@ public struct TerraformWorkspace: Sendable {
 
     /// Makes sure the workspace exists, creating it when it does not; true when it was
     /// created. (Nothing is "selected": every run chooses its workspace itself.)
+    /// One terraform run at most: `workspace new`, with "already exists" taken as success.
     @discardableResult
     public func selectOrCreate() throws(TerraformError) -> Bool {
         try validateName()
-        if try exists() { return false }
-        try create()
-        return true
+        if terraform.state(of: directory).isKnown(name) { return false }
+        do {
+            try create()
+            return true
+        } catch where error.kind == .commandFailed && error.stderrTail.contains("already exists") {
+            terraform.state(of: directory).remember(name)
+            return false
+        }
     }
 
     /// Deletes the workspace. A workspace whose state still holds resources is refused

