@@ -179,6 +179,8 @@ final class ChildProcessRunner: @unchecked Sendable {
         let result = waitpid(pid, &status, WNOHANG)
         if result == 0 || (result < 0 && errno == EINTR) { return nil }
         runningGroups.remove(pid)
+        // ECHILD: something else in the host process reaped it and its status is lost;
+        // report it as killed rather than pretend it succeeded.
         if result < 0 { return .signaled(SIGKILL) }
         let signal = status & 0x7f
         if signal == 0 { return .exited((status >> 8) & 0xff) }

@@ -101,6 +101,8 @@ public final class Terraform: @unchecked Sendable {
     }
 
     /// Runs `terraform init` in `directory`, now, whether or not it ran before.
+    /// Directories whose backend needs settings at init time (a partial S3 backend block)
+    /// must be initialised this way before any workspace of theirs is used.
     ///
     /// `backendConfig` becomes `-backend-config=key=value` arguments (values are redacted
     /// in logs and errors); `reconfigure` (default: whenever a backend config is given)
@@ -132,17 +134,19 @@ public final class Terraform: @unchecked Sendable {
         return version
     }
 
-    /// Interrupts every terraform run of this instance that is still going (SIGINT to
-    /// each run's process group: terraform stops cleanly, saves state and releases
-    /// locks); runs that outlast `interruptGrace` after a timeout are killed.
+    /// Interrupts every terraform run of this instance that is still going, e.g. when
+    /// the user presses Ctrl-C: SIGINT to each run's process group, so terraform stops
+    /// cleanly, saves state and releases its lock. Each interrupted call then fails with
+    /// `.interrupted` once its terraform has exited.
     public func interruptAll() {
         processes.signalAll(SIGINT)
     }
 
     // MARK: - Internals shared with TerraformWorkspace
 
-    /// Directory-wide state: guarded by `Terraform.lock` except `initialized`, which is
-    /// guarded by `initLock` (held for the whole of an init).
+    /// What one `Terraform` knows of a directory: whether it was initialised (guarded by
+    /// `initLock`, held for the whole of an init) and which workspaces exist (guarded by
+    /// its own lock; a cache that only saves `workspace list` runs).
     final class DirectoryState: @unchecked Sendable {
         let initLock = NSLock()
         var initialized = false

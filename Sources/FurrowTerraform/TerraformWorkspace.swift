@@ -118,14 +118,14 @@ public struct TerraformWorkspace: Sendable {
             try? FileManager.default.removeItem(atPath: planFile)
             throw error
         }
-        let shown = try terraform.execute(directory: directory, workspace: name, ["show", "-json", "-no-color", planFile],
-                                          logStdout: false)
         let json: JSONValue
         do {
-            json = try JSONValue.parse(shown.stdout)
+            let shown = try terraform.execute(directory: directory, workspace: name,
+                                              ["show", "-json", "-no-color", planFile], logStdout: false)
+            json = try decode(shown)
         } catch {
-            throw TerraformError(kind: .unreadableOutput, directory: directory, workspace: name, command: shown.command,
-                                 message: "`show -json` of the plan is not JSON: \(error)", logFile: shown.logFile)
+            try? FileManager.default.removeItem(atPath: planFile)
+            throw error
         }
         return TerraformPlan(directory: directory, workspace: name, planFile: planFile, isDestroy: destroy,
                              exitCode: run.exitCode, json: json, logFile: run.logFile)
