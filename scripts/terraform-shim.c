@@ -39,7 +39,6 @@ int main(int argc, char **argv) {
         return 127;
     }
 
-    fflush(NULL);
     long long code = run_cli((long long)(argc - 1), argv + 1, 1, 2);
     /* Exit codes are 0..255; keep the low byte as a process would. */
     return (int)(code & 0xff);
