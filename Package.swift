@@ -32,5 +32,14 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .executableTarget(name: "furrow", dependencies: ["FurrowREPL", "FurrowLibrary", "FurrowRuntime", "FurrowSyntax"]),
+        .target(
+            name: "FurrowTerraform",
+            dependencies: ["FurrowJSON", .product(name: "OrderedCollections", package: "swift-collections")]
+        ),
+        .testTarget(
+            name: "FurrowTerraformTests",
+            dependencies: ["FurrowTerraform", "FurrowJSON"],
+            exclude: ["Fixtures"]
+        ),
     ]
 )
