@@ -51,12 +51,12 @@ enum Paths {
         return files.sorted().map { GoldenScript(name: "Tests/Scripts/" + $0, source: (try? String(contentsOf: base.appendingPathComponent($0), encoding: .utf8)) ?? "") }
     }
 
-    /// ```furrow blocks of the docs, so documented examples cannot rot.
+    /// ```furrow blocks of the README and the docs, so documented examples cannot rot.
     static func docExamples() -> [GoldenScript] {
         let docs = root.appendingPathComponent("docs")
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: docs.path)) ?? []).filter { $0.hasSuffix(".md") }.sorted()
         var out: [GoldenScript] = []
-        for file in files {
+        for file in ["../README.md"] + files {
             let text = (try? String(contentsOf: docs.appendingPathComponent(file), encoding: .utf8)) ?? ""
             var block: [String]?
             var count = 0
