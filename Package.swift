@@ -20,5 +20,10 @@ let package = Package(
         ),
         .testTarget(name: "FurrowJSONTests", dependencies: ["FurrowJSON"]),
         .executableTarget(name: "furrow", dependencies: ["FurrowJSON"]),
+        .target(
+            name: "FurrowHCL",
+            dependencies: ["FurrowJSON", .product(name: "Collections", package: "swift-collections")]
+        ),
+        .testTarget(name: "FurrowHCLTests", dependencies: ["FurrowHCL", "FurrowJSON"]),
     ]
 )
