@@ -267,6 +267,7 @@ struct HCLParser {
             var inner = Parsed(value: nil, start: start, end: start)
             try withNewlinesAsSpace { (parser: inout HCLParser) throws(HCLError) in
                 try parser.skipSpace(newlines: true)
+                try parser.expectMore(opener: start)
                 inner = try parser.parseExpression()
                 try parser.skipSpace(newlines: true)
                 try parser.expectClose(.closeParen, opener: start)
@@ -306,6 +307,7 @@ struct HCLParser {
             while true {
                 try parser.skipSpace(newlines: true)
                 if parser.peek(.closeParen) { break }
+                try parser.expectMore(opener: open)
                 _ = try parser.parseExpression()
                 try parser.skipSpace(newlines: true)
                 if parser.peek(.dot), parser.peek(.dot, offset: 1), parser.peek(.dot, offset: 2) {
@@ -328,6 +330,7 @@ struct HCLParser {
             while true {
                 try parser.skipSpace(newlines: true)
                 if parser.peek(.closeBracket) { break }
+                try parser.expectMore(opener: start)
                 let element = try parser.parseExpression()
                 if let value = element.value { elements?.append(value) } else { elements = nil }
                 try parser.skipSpace(newlines: true)
@@ -740,6 +743,12 @@ struct HCLParser {
             throw error(at: pos, "unbalanced brackets: found \(describeToken(at: pos)) where \(close) should close the \(open) at line \(place.line), column \(place.column)")
         }
         throw error(at: pos, "unexpected \(describeToken(at: pos)); expected a comma or \(close) to close the \(open) at line \(place.line), column \(place.column)")
+    }
+
+    /// Refuses end of file inside a bracket, pointing at the bracket that is never closed.
+    private func expectMore(opener: Int) throws(HCLError) {
+        guard pos >= bytes.count else { return }
+        throw error(at: opener, "unbalanced brackets: this \(Character(Unicode.Scalar(bytes[opener]))) is never closed")
     }
 
     private mutating func expectIdentifier(what: String) throws(HCLError) {
