@@ -481,12 +481,12 @@ struct HCLParser {
         let digits = (negative ? "-" : "") + text(start, pos)
         if isInteger {
             guard let integer = Int64(digits) else {
-                throw error(at: start, "the integer \(digits) does not fit in 64 bits")
+                throw error(at: start, "integer literal does not fit in 64 bits (write it as a string)")
             }
             return Parsed(value: .int(integer), start: start, end: pos)
         }
         guard let double = Double(digits), double.isFinite else {
-            throw error(at: start, "the number \(digits) is out of range")
+            throw error(at: start, "number literal is out of range")
         }
         return Parsed(value: .double(double), start: start, end: pos)
     }

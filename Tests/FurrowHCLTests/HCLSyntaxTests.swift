@@ -185,6 +185,10 @@ private func parseError(_ text: String) -> HCLError? {
             y = 1
             """) == "indented\n  more\nback\n")
         #expect(try literal("x = <<-EOF\n    a\n\n      b\n  EOF\n") == "a\n\n  b\n")
+        #expect(try literal("x = <<-EOT\n    Foo\n  Bar\n    Baz\n  EOT\n") == "  Foo\nBar\n  Baz\n")
+        #expect(try literal("x = <<-EOT\n\tFoo\n  Bar\n  Baz\n  EOT\n") == "Foo\n Bar\n Baz\n") // a tab is one column
+        #expect(try literal("x = <<EOT\n    NOT EOT\n  EOT\n") == "    NOT EOT\n")
+        #expect(try literal("x = <<-EOT\n    Foo\n  ${bar}\n    Baz\n  EOT\n") == "  Foo\n${bar}\n  Baz\n")
         let body = try HCLFile.parse("a = <<EOF\nx\nEOF\nb = 2\n")
         #expect(body.attributes["b"]?.expression == .literal(2))
     }
@@ -301,7 +305,7 @@ private func parseError(_ text: String) -> HCLError? {
         expectError(#"a = "\q""#, line: 1, column: 6, containing: "invalid escape \\q")
         expectError(#"a = "\u12""#, line: 1, column: 6, containing: "4 hexadecimal digits")
         expectError(#"a = "\uD800""#, line: 1, column: 6, containing: "not a Unicode scalar")
-        expectError("a = 99999999999999999999", line: 1, column: 5, containing: "does not fit in 64 bits")
+        expectError("a = 99999999999999999999", line: 1, column: 5, containing: "integer literal does not fit in 64 bits")
     }
 
     @Test func unterminatedCommentsAndTemplates() {
@@ -414,5 +418,43 @@ struct SplitMix64 {
             #expect(error?.line == 1 && error?.column == column, "\(text.debugDescription): \(String(describing: error))")
             #expect(error?.message.contains("is never closed") == true)
         }
+    }
+}
+
+@Suite struct HCLJSONShapeTests {
+    @Test func bodyAsTerraformJSON() throws {
+        let body = try HCLFile.parse("""
+            region = "eu-west-1"
+            name   = "${var.env}-kafka"
+            count  = length(var.azs)
+            resource "aws_instance" "web" {
+              ami = "ami-1"
+            }
+            resource "aws_instance" "db" {
+              ami = "ami-2"
+            }
+            provisioner { order = 1 }
+            provisioner { order = 2 }
+            terraform {
+              backend "local" { path = "x.tfstate" }
+            }
+            """)
+        let value = try body.jsonValue()
+        #expect(value == [
+            "region": "eu-west-1",
+            "name": "${var.env}-kafka",
+            "count": "${length(var.azs)}",
+            "resource": ["aws_instance": ["web": ["ami": "ami-1"], "db": ["ami": "ami-2"]]],
+            "provisioner": [["order": 1], ["order": 2]],
+            "terraform": ["backend": ["local": ["path": "x.tfstate"]]],
+        ])
+        #expect(value.objectValue?.keys.elements == ["region", "name", "count", "resource", "provisioner", "terraform"])
+    }
+
+    @Test func aBlockCollidingWithAnAttributeIsAnError() throws {
+        let body = try HCLFile.parse("tags = {}\ntags {}\n")
+        #expect(throws: HCLError.self) { try body.jsonValue() }
+        let labeled = try HCLFile.parse("a \"x\" {}\na {}\n")
+        #expect(throws: HCLError.self) { try labeled.jsonValue() }
     }
 }
