@@ -126,4 +126,25 @@ public enum HCLFile {
         var parser = HCLParser(text: text, filename: filename)
         return try parser.parseFile()
     }
+
+    /// Parses the raw bytes of a file, refusing invalid UTF-8 with the position of the first bad byte.
+    public static func parse(bytes: [UInt8], filename: String) throws(HCLError) -> HCLBody {
+        var iterator = bytes.makeIterator()
+        var decoder = Unicode.UTF8()
+        var offset = 0
+        var line = 1
+        var column = 1
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar):
+                offset += Unicode.UTF8.width(scalar)
+                if scalar == "\n" { line += 1; column = 1 } else { column += 1 }
+            case .emptyInput:
+                return try parse(String(decoding: bytes, as: UTF8.self), filename: filename)
+            case .error:
+                throw HCLError(filename: filename, line: line, column: column,
+                               message: "invalid UTF-8 at byte offset \(offset)")
+            }
+        }
+    }
 }

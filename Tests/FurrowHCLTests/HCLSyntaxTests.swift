@@ -458,3 +458,21 @@ struct SplitMix64 {
         #expect(throws: HCLError.self) { try labeled.jsonValue() }
     }
 }
+
+@Suite struct HCLBytesTests {
+    @Test func invalidUTF8IsRefusedWithItsPosition() {
+        let bytes = Array("a = 1\nb = \"x".utf8) + [0xFF] + Array("\"\n".utf8)
+        do {
+            _ = try HCLFile.parse(bytes: bytes, filename: "bin.tfvars")
+            Issue.record("invalid UTF-8 must be refused")
+        } catch {
+            #expect(error.line == 2 && error.column == 7)
+            #expect(error.message == "invalid UTF-8 at byte offset 12")
+        }
+    }
+
+    @Test func validBytesParse() throws {
+        let body = try HCLFile.parse(bytes: Array("name = \"é\"\n".utf8), filename: "ok.tfvars")
+        #expect(body.attributes["name"]?.expression == .literal("é"))
+    }
+}
