@@ -1,4 +1,4 @@
-import Collections
+import OrderedCollections
 import FurrowJSON
 
 /// Recursive-descent parser over the UTF-8 bytes of one HCL file.

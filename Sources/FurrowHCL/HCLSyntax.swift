@@ -1,4 +1,4 @@
-import Collections
+import OrderedCollections
 import FurrowJSON
 
 /// A place in an HCL source file. Lines and columns start at 1; columns count characters.

@@ -1,4 +1,4 @@
-import Collections
+import OrderedCollections
 import FurrowJSON
 
 /// A `terraform { backend "TYPE" { ... } }` block: where a stack keeps its state.
