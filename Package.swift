@@ -42,5 +42,13 @@ let package = Package(
             dependencies: ["FurrowTerraform", "FurrowJSON"],
             exclude: ["Fixtures"]
         ),
+        .target(
+            name: "FurrowHCL",
+            dependencies: ["FurrowJSON", .product(name: "OrderedCollections", package: "swift-collections")]
+        ),
+        .testTarget(
+            name: "FurrowHCLTests",
+            dependencies: ["FurrowHCL", "FurrowJSON", .product(name: "OrderedCollections", package: "swift-collections")]
+        ),
     ]
 )
