@@ -20,5 +20,16 @@ let package = Package(
         ),
         .testTarget(name: "FurrowJSONTests", dependencies: ["FurrowJSON"]),
         .executableTarget(name: "furrow", dependencies: ["FurrowJSON"]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "FurrowSQLite", dependencies: ["CSQLite"]),
+        .target(
+            name: "FurrowState",
+            dependencies: [
+                "FurrowSQLite", "FurrowJSON", .product(name: "Collections", package: "swift-collections"),
+            ]
+        ),
+        .executableTarget(name: "furrow-state-race", dependencies: ["FurrowState"]),
+        .executableTarget(name: "furrow-state-bench", dependencies: ["FurrowState", "FurrowJSON"]),
+        .testTarget(name: "FurrowStateTests", dependencies: ["FurrowState", "FurrowSQLite", "furrow-state-race"]),
     ]
 )
