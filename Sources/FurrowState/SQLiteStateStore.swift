@@ -79,6 +79,7 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
 
     // MARK: - Tables
 
+    @discardableResult
     public func ensureTable(_ name: String, keyAttribute: String) throws(StateError) -> StateTableDefinition {
         try StateTableDefinition.validate(name: name)
         guard !keyAttribute.isEmpty else {
@@ -166,6 +167,7 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
         }
     }
 
+    @discardableResult
     public func update(_ table: String, key: String, changes: StateItem, condition: StateCondition?) throws(StateError)
         -> StateItem
     {
@@ -193,6 +195,7 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
         }
     }
 
+    @discardableResult
     public func delete(_ table: String, key: String, condition: StateCondition?) throws(StateError) -> Bool {
         _ = try keyAttribute(of: table)
         try StateItemRules.validateKey(key, table: table)
@@ -318,6 +321,7 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
         }
     }
 
+    @discardableResult
     public func releaseLease(_ lease: Lease, now: Date) throws(StateError) -> LeaseRelease {
         let nowMs = now.furrowMilliseconds
         return try perform("releasing the lease \(lease.name)", table: nil, key: nil) {

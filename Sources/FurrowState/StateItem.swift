@@ -20,17 +20,17 @@ public enum StateItemRules {
     /// string counts its UTF-8 bytes, a number about one byte per two significant digits plus one,
     /// a bool or null one byte, and a list or map three bytes plus one per element plus the elements.
     public static func size(of item: StateItem) -> Int {
-        item.reduce(0) { $0 + $1.key.utf8.count + size(of: $1.value) }
+        item.reduce(0) { $0 + $1.key.utf8.count + size(ofValue: $1.value) }
     }
 
-    static func size(of value: JSONValue) -> Int {
+    static func size(ofValue value: JSONValue) -> Int {
         switch value {
         case .null, .bool: return 1
         case .string(let s): return s.utf8.count
         case .int(let i): return numberSize(String(i.magnitude))
         case .double(let d): return numberSize(String(d.magnitude))
-        case .array(let elements): return elements.reduce(3) { $0 + 1 + size(of: $1) }
-        case .object(let members): return members.reduce(3) { $0 + 1 + $1.key.utf8.count + size(of: $1.value) }
+        case .array(let elements): return elements.reduce(3) { $0 + 1 + size(ofValue: $1) }
+        case .object(let members): return members.reduce(3) { $0 + 1 + $1.key.utf8.count + size(ofValue: $1.value) }
         }
     }
 
