@@ -63,7 +63,22 @@ struct SQLiteFilterCompiler {
         case .array, .object:
             return nil
         }
+        if comparison.comparison == .equal, let needle = textNeedle(comparison) {
+            // Cheap byte search first, so JSON is parsed only for rows that can match.
+            return ("(instr(item, ?) > 0 AND \(test))", [.text(needle)] + values)
+        }
         return (comparison.comparison == .notEqual ? "NOT \(test)" : test, values)
+    }
+
+    /// Text that the stored (canonical, compact) JSON of every item matching `comparison` contains:
+    /// `"name":"value"` for a string or bool, whose encoding is unique. Numbers have several forms
+    /// (3 and 3.0 are equal), so they get none.
+    private static func textNeedle(_ comparison: StateComparison) -> String? {
+        guard let name = comparison.path.last else { return nil }
+        switch comparison.value {
+        case .string, .bool: return JSONValue.string(name).encoded() + ":" + comparison.value.encoded()
+        default: return nil
+        }
     }
 
     /// `$."a"."b"`; nil for names SQLite's JSON path syntax cannot quote.

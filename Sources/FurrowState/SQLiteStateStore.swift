@@ -88,13 +88,12 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
         if let known = cachedKeyAttribute(name), known == keyAttribute {
             return StateTableDefinition(name: name, keyAttribute: keyAttribute)
         }
+        // Look first without a write transaction, so a read-only store can open its existing tables.
         let existing: String? = try perform("creating the table", table: name, key: nil) {
-            try database.transaction {
-                if let existing = try database.firstRow(
-                    "SELECT key_attribute FROM furrow_state_tables WHERE name = ?", [.text(name)], { $0.string(0) })
-                {
-                    return existing
-                }
+            let lookup = "SELECT key_attribute FROM furrow_state_tables WHERE name = ?"
+            if let existing = try database.firstRow(lookup, [.text(name)], { $0.string(0) }) { return existing }
+            return try database.transaction {
+                if let existing = try database.firstRow(lookup, [.text(name)], { $0.string(0) }) { return existing }
                 try database.run(
                     "INSERT INTO furrow_state_tables (name, key_attribute) VALUES (?, ?)", [.text(name), .text(keyAttribute)])
                 return nil

@@ -45,6 +45,34 @@ import Testing
         #expect(try store.acquireLease("sow", owner: "b", ttl: .seconds(10), now: start.addingTimeInterval(31)).lease != nil)
     }
 
+    @Test func withLeaseReleasesAfterTheBlockEvenWhenItThrows() throws {
+        let store = try SQLiteStateStore(path: directory.file("leases.db"))
+        let owner = Lease.uniqueOwner()
+        #expect(owner != Lease.uniqueOwner())
+        let run = try store.withLease("reap", owner: owner, ttl: .seconds(60), clock: { start }) { lease in
+            #expect(try store.acquireLease("reap", owner: "other", ttl: .seconds(60), now: start) == .held(by: lease))
+            if case .held = try store.withLease("reap", owner: "other", ttl: .seconds(60), clock: { start }, { _ in 1 }) {
+            } else {
+                Issue.record("a held lease ran the block")
+            }
+            return 42
+        }
+        guard case .ran(42, .released) = run else { Issue.record("unexpected \(run)"); return }
+
+        struct Failure: Error {}
+        #expect(throws: Failure.self) {
+            _ = try store.withLease("reap", owner: owner, ttl: .seconds(60), clock: { start }) { _ in throw Failure() }
+        }
+        #expect(try store.acquireLease("reap", owner: "other", ttl: .seconds(60), now: start).lease != nil)
+
+        // A block that outlives the ttl is told so on release.
+        var now = start.addingTimeInterval(120)
+        let late = try store.withLease("sow", owner: owner, ttl: .seconds(10), clock: { now }) { _ in
+            now = now.addingTimeInterval(11)
+        }
+        guard case .ran(_, .expiredBeforeRelease) = late else { Issue.record("unexpected \(late)"); return }
+    }
+
     @Test func rejectsEmptyNamesOwnersAndTtls() throws {
         let store = try SQLiteStateStore(path: directory.file("leases.db"))
         #expect(stateError { _ = try store.acquireLease("", owner: "a", ttl: .seconds(1), now: start) }?.kind == .invalidItem)

@@ -364,6 +364,9 @@ import Testing
 
         let store = try SQLiteStateStore(path: path)
         #expect(store.isReadOnly)
+        #expect(try store.ensureTable("DeveloperEnvironments", keyAttribute: "name").keyAttribute == "name")
+        let create = try #require(stateError { try store.ensureTable("NewTable", keyAttribute: "name") })
+        #expect(create.description.contains("NewTable") && create.description.contains("read-only"))
         #expect(try store.get("DeveloperEnvironments", key: "feat-x")?["state"] == "new")
         let error = try #require(
             stateError { try store.update("DeveloperEnvironments", key: "feat-x", changes: ["state": "deploying"], condition: nil) })
