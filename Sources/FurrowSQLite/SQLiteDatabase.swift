@@ -111,8 +111,8 @@ public final class SQLiteDatabase: @unchecked Sendable {
     public func run(_ sql: String, _ parameters: [SQLiteValue] = []) throws(SQLiteError) -> Int {
         lock.lock()
         defer { lock.unlock() }
-        let statement = try cachedStatement(sql)
-        defer { reset(statement) }
+        let (statement, cached) = try preparedStatement(sql)
+        defer { finish(statement, cached: cached) }
         try bind(parameters, to: statement)
         var step = sqlite3_step(statement)
         while step == SQLITE_ROW { step = sqlite3_step(statement) }
@@ -124,8 +124,8 @@ public final class SQLiteDatabase: @unchecked Sendable {
     public func query(_ sql: String, _ parameters: [SQLiteValue] = [], _ body: (SQLiteRow) throws -> Bool) throws {
         lock.lock()
         defer { lock.unlock() }
-        let statement = try cachedStatement(sql)
-        defer { reset(statement) }
+        let (statement, cached) = try preparedStatement(sql)
+        defer { finish(statement, cached: cached) }
         try bind(parameters, to: statement)
         while true {
             let step = sqlite3_step(statement)
@@ -183,22 +183,40 @@ public final class SQLiteDatabase: @unchecked Sendable {
 
     // MARK: - Statements
 
-    private func cachedStatement(_ sql: String) throws(SQLiteError) -> OpaquePointer {
-        if let statement = statementCache[sql] { return statement }
-        var statement: OpaquePointer?
-        let status = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
-        guard status == SQLITE_OK, let statement else { throw currentError(status) }
+    /// A prepared statement for `sql`: the cached one, or, when that one is running already (a query
+    /// made from inside another's row callback), a fresh one that `finish` finalizes.
+    private func preparedStatement(_ sql: String) throws(SQLiteError) -> (OpaquePointer, cached: Bool) {
+        if let statement = statementCache[sql] {
+            if sqlite3_stmt_busy(statement) == 0 { return (statement, true) }
+            return (try prepare(sql, persistent: false), false)
+        }
+        let statement = try prepare(sql, persistent: true)
         if statementCache.count >= SQLiteDatabase.statementCacheLimit {
-            for cached in statementCache.values { sqlite3_finalize(cached) }
-            statementCache.removeAll()
+            // Statements still stepping belong to queries in progress and must stay alive.
+            for (cachedSQL, cached) in statementCache where sqlite3_stmt_busy(cached) == 0 {
+                sqlite3_finalize(cached)
+                statementCache.removeValue(forKey: cachedSQL)
+            }
         }
         statementCache[sql] = statement
+        return (statement, true)
+    }
+
+    private func prepare(_ sql: String, persistent: Bool) throws(SQLiteError) -> OpaquePointer {
+        var statement: OpaquePointer?
+        let flags = persistent ? UInt32(SQLITE_PREPARE_PERSISTENT) : 0
+        let status = sqlite3_prepare_v3(handle, sql, -1, flags, &statement, nil)
+        guard status == SQLITE_OK, let statement else { throw currentError(status) }
         return statement
     }
 
-    private func reset(_ statement: OpaquePointer) {
-        sqlite3_reset(statement)
-        sqlite3_clear_bindings(statement)
+    private func finish(_ statement: OpaquePointer, cached: Bool) {
+        if cached {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+        } else {
+            sqlite3_finalize(statement)
+        }
     }
 
     /// SQLite copies bound text and blobs at once (SQLITE_TRANSIENT), so the Swift values may go away.

@@ -26,22 +26,28 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
         throws(StateError)
     {
         self.path = path
-        let directory = (path as NSString).deletingLastPathComponent
-        if !readOnly, !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
-            do {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            } catch {
-                throw StateError(
-                    .storage, table: nil,
-                    message: "cannot create the directory \(directory) for the state database: \(error.localizedDescription)")
-            }
-        }
+        if !readOnly { try SQLiteStateStore.createParentDirectory(of: path) }
         do {
             database = try SQLiteDatabase(path: path, mode: readOnly ? .readOnly : .readWriteCreate, busyTimeout: busyTimeout)
         } catch {
             throw StateError(.storage, table: nil, message: "cannot open the state database: \(error)")
         }
         try perform("preparing the state database", table: nil, key: nil) { try createSchemaIfMissing() }
+    }
+
+    /// Creates the directories above `path` that are missing (like `mkdir -p`).
+    private static func createParentDirectory(of path: String) throws(StateError) {
+        let directory = (path as NSString).deletingLastPathComponent
+        guard !directory.isEmpty else { return }
+        var prefix = directory.hasPrefix("/") ? "/" : ""
+        for component in directory.split(separator: "/") {
+            prefix += component + "/"
+            if mkdir(prefix, 0o755) != 0, errno != EEXIST {
+                let reason = String(cString: strerror(errno))
+                throw StateError(
+                    .storage, table: nil, message: "cannot create the directory \(prefix) for the state database \(path): \(reason)")
+            }
+        }
     }
 
     /// True when the file could only be opened for reading; every write then fails with a clear error.
@@ -135,7 +141,7 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
                 "SELECT key_attribute FROM furrow_state_tables WHERE name = ?", [.text(table)], { $0.string(0) })
         }
         guard let stored else {
-            throw StateError(.noSuchTable, table: table, message: "no such table (create it first with its key attribute)")
+            throw StateError(.noSuchTable, table: table, message: "the table does not exist; create it first, naming its key attribute")
         }
         remember(table, keyAttribute: stored)
         return stored

@@ -128,19 +128,17 @@ do {
     let counted = try best(of: 5) { _ = try store.count(table, filter: filter) }
     report("count with filter pushed to SQL", counted)
 
-    let lookups = min(itemCount, 50_000)
+    let lookupKeys = (0..<min(itemCount, 50_000)).map { _ in String(format: "feat-%06d", random.below(itemCount)) }
+    let lookups = lookupKeys.count
     var found = 0
     let gets = try measure {
-        for _ in 0..<lookups {
-            if try store.get(table, key: String(format: "feat-%06d", random.below(itemCount))) != nil { found += 1 }
-        }
+        for key in lookupKeys where try store.get(table, key: key) != nil { found += 1 }
     }
     report("point gets", gets, String(format: "%.0f gets/s (%d found of %d)", Double(lookups) / gets.wall, found, lookups))
 
     var updates = 0
     let conditional = try measure {
-        for index in 0..<min(itemCount, 20_000) {
-            let key = String(format: "feat-%06d", index)
+        for key in items.prefix(20_000).map({ $0["name"]!.stringValue! }) {
             let item = try store.get(table, key: key)!
             try store.update(table, key: key, changes: ["version": .int(item["version"]!.intValue! + 1)], condition: ["version": item["version"]!])
             updates += 1

@@ -79,6 +79,24 @@ import Testing
         }
     }
 
+    @Test func queriesNestInsideRowCallbacksEvenPastTheStatementCache() throws {
+        let database = try SQLiteDatabase(path: ":memory:")
+        try database.execute("CREATE TABLE t (v INTEGER); INSERT INTO t VALUES (1), (2), (3);")
+        var pairs: [Int64] = []
+        try database.query("SELECT v FROM t ORDER BY v") { outer in
+            let v = outer.int64(0)
+            // The same statement again, while the outer one is still stepping.
+            try database.query("SELECT v FROM t ORDER BY v") { inner in
+                pairs.append(v * 10 + inner.int64(0))
+                return true
+            }
+            // Enough distinct statements to overflow the cache.
+            for i in 0..<200 { _ = try database.firstRow("SELECT \(i)") { $0.int64(0) } }
+            return true
+        }
+        #expect(pairs == [11, 12, 13, 21, 22, 23, 31, 32, 33])
+    }
+
     @Test func queryStopsWhenTheBodySaysSo() throws {
         let database = try SQLiteDatabase(path: ":memory:")
         var seen = 0
