@@ -11,10 +11,17 @@ struct SQLiteFilterCompiler {
     /// Comparisons to apply in Swift after reading.
     var residual: [StateComparison] = []
 
-    init(_ filter: StateFilter?) {
+    /// `keyAttribute` names the table's key, whose comparisons with strings use the indexed `key`
+    /// column (so `.name == "feat-x"` reads one row).
+    init(_ filter: StateFilter?, keyAttribute: String) {
         var clauses: [String] = []
         for comparison in filter?.comparisons ?? [] {
-            if let (clause, values) = SQLiteFilterCompiler.clause(for: comparison) {
+            if comparison.path == [keyAttribute], case .string(let key) = comparison.value {
+                // Keys are always strings, compared by bytes in the column as in the item.
+                let sqlOperator = comparison.comparison == .equal ? "=" : comparison.comparison.rawValue
+                clauses.append("key \(sqlOperator) ?")
+                parameters.append(.text(key))
+            } else if let (clause, values) = SQLiteFilterCompiler.clause(for: comparison) {
                 clauses.append(clause)
                 parameters += values
             } else {

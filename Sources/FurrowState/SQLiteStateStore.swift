@@ -220,16 +220,15 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
     }
 
     public func scan(_ table: String, filter: StateFilter?, pageSize: Int) throws(StateError) -> any StateScanCursor {
-        _ = try keyAttribute(of: table)
+        let keyName = try keyAttribute(of: table)
         guard pageSize > 0 else {
             throw StateError(.invalidItem, table: table, message: "the page size must be positive, not \(pageSize)")
         }
-        return SQLiteScanCursor(store: self, table: table, filter: SQLiteFilterCompiler(filter), pageSize: pageSize)
+        return SQLiteScanCursor(store: self, table: table, filter: SQLiteFilterCompiler(filter, keyAttribute: keyName), pageSize: pageSize)
     }
 
     public func count(_ table: String, filter: StateFilter?) throws(StateError) -> Int {
-        _ = try keyAttribute(of: table)
-        let compiled = SQLiteFilterCompiler(filter)
+        let compiled = SQLiteFilterCompiler(filter, keyAttribute: try keyAttribute(of: table))
         if compiled.residual.isEmpty {
             let total = try perform("counting items", table: table, key: nil) {
                 try database.firstRow(
@@ -290,19 +289,8 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
 
     private func check(_ condition: StateCondition?, against item: StateItem, table: String, key: String) throws(StateError) {
         guard let condition else { return }
-        var mismatches: [StateMismatch] = []
-        for (name, expected) in condition {
-            let actual = item[name]
-            let holds = expected.isNull
-                ? (actual == nil || actual!.isNull)
-                : actual.map { StateValueComparison.equal($0, expected) } ?? false
-            if !holds { mismatches.append(StateMismatch(attribute: name, expected: expected, actual: actual)) }
-        }
-        guard mismatches.isEmpty else {
-            throw StateError(
-                .conflict, table: table, key: key,
-                message: mismatches.map(\.description).joined(separator: "; "), mismatches: mismatches)
-        }
+        let mismatches = StateConditionCheck.mismatches(of: condition, in: item)
+        guard mismatches.isEmpty else { throw StateError.conflict(table: table, key: key, mismatches: mismatches) }
     }
 
     // MARK: - Leases

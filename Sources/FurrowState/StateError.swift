@@ -54,6 +54,13 @@ public struct StateError: Error, Sendable, CustomStringConvertible {
         self.mismatches = mismatches
     }
 
+    /// The conflict of a conditional write whose condition found `mismatches`.
+    public static func conflict(table: String, key: String, mismatches: [StateMismatch]) -> StateError {
+        StateError(
+            .conflict, table: table, key: key, message: mismatches.map(\.description).joined(separator: "; "),
+            mismatches: mismatches)
+    }
+
     public var description: String {
         var place = ""
         if let table { place += "table \(table)" }

@@ -58,7 +58,7 @@ public enum StateItemRules {
     }
 
     /// Checks that `key` is a valid key value: a non-empty string of at most 2048 UTF-8 bytes.
-    static func validateKey(_ key: JSONValue?, table: String, keyAttribute: String) throws(StateError) {
+    public static func validateKey(_ key: JSONValue?, table: String, keyAttribute: String) throws(StateError) {
         guard let key else {
             throw StateError(.invalidItem, table: table, message: "the item has no key attribute '\(keyAttribute)'")
         }
@@ -70,7 +70,7 @@ public enum StateItemRules {
         try validateKey(text, table: table)
     }
 
-    static func validateKey(_ key: String, table: String) throws(StateError) {
+    public static func validateKey(_ key: String, table: String) throws(StateError) {
         guard !key.isEmpty else { throw StateError(.invalidItem, table: table, message: "the key must be a non-empty string") }
         guard key.utf8.count <= maximumKeySize else {
             throw StateError(
@@ -80,7 +80,7 @@ public enum StateItemRules {
     }
 
     /// Checks a whole item: key, values, and size.
-    static func validate(_ item: StateItem, table: String, keyAttribute: String) throws(StateError) {
+    public static func validate(_ item: StateItem, table: String, keyAttribute: String) throws(StateError) {
         try validateKey(item[keyAttribute], table: table, keyAttribute: keyAttribute)
         let key = item[keyAttribute]?.stringValue
         for (name, value) in item {
@@ -105,6 +105,21 @@ public enum StateItemRules {
         case .string: return "a string"
         case .array: return "a list"
         case .object: return "a map"
+        }
+    }
+}
+
+/// The evaluation of a conditional write's condition, the same in every store.
+public enum StateConditionCheck {
+    /// The attributes of `item` that do not satisfy `condition`, in the condition's order (empty when
+    /// it holds). A missing item is checked as an empty one.
+    public static func mismatches(of condition: StateCondition, in item: StateItem) -> [StateMismatch] {
+        condition.compactMap { name, expected in
+            let actual = item[name]
+            let holds = expected.isNull
+                ? (actual == nil || actual!.isNull)
+                : actual.map { StateValueComparison.equal($0, expected) } ?? false
+            return holds ? nil : StateMismatch(attribute: name, expected: expected, actual: actual)
         }
     }
 }

@@ -278,6 +278,11 @@ import Testing
             StateFilter([StateComparison("tags", .notEqual, ["a", "b"]), StateComparison("version", .less, 5)]),
             StateFilter([StateComparison("build", .equal, ["branch": "main", "number": 0])]),
             StateFilter([StateComparison("odd\"name", .equal, nil)]),
+            StateFilter([StateComparison("name", .equal, "env-5")]),
+            StateFilter([StateComparison("name", .greater, "env-9")]),
+            StateFilter([StateComparison("name", .notEqual, "env-1"), StateComparison("state", .equal, "new")]),
+            StateFilter([StateComparison("name", .lessOrEqual, "env-10")]),
+            StateFilter([StateComparison("name", .equal, 5)]),
             StateFilter([]),
         ]
         for filter in filters {
@@ -302,9 +307,16 @@ import Testing
         let page = try #require(try cursor.nextPage())
         #expect(page.count == 100)
         #expect(cursor.itemsRead == 100)
+
+        // A comparison on the key uses the key column: one row read.
+        let byKey = try store.scan(table, filter: StateFilter([StateComparison("name", .equal, "env-500")]), pageSize: 500)
+        #expect(try byKey.nextPage()?.map { $0["name"] } == ["env-500"])
+        #expect(try byKey.nextPage() == nil)
+        #expect(byKey.itemsRead == 1)
     }
 
-    @Test func eightThreadsIncrementOneCounterExactly() throws {
+    @Test(arguments: [false, true])
+    func eightThreadsIncrementOneCounterExactly(sharingOneStore: Bool) throws {
         let path = directory.file("counter.db")
         let setup = try SQLiteStateStore(path: path)
         try setup.ensureTable("Counters", keyAttribute: "name")
@@ -319,7 +331,7 @@ import Testing
             Thread {
                 defer { done.leave() }
                 do {
-                    let store = try SQLiteStateStore(path: path)
+                    let store = sharingOneStore ? setup : try SQLiteStateStore(path: path)
                     var made = 0
                     while made < incrementsPerThread {
                         let version = try store.get("Counters", key: "hits")!["version"]!.intValue!
