@@ -69,7 +69,7 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
                     key_attribute TEXT NOT NULL
                 ) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS furrow_state_items (
-                    table_name TEXT NOT NULL REFERENCES furrow_state_tables(name) ON DELETE CASCADE,
+                    table_name TEXT NOT NULL REFERENCES furrow_state_tables(name),
                     key TEXT NOT NULL,
                     item TEXT NOT NULL,
                     PRIMARY KEY (table_name, key)
@@ -88,8 +88,8 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
     @discardableResult
     public func ensureTable(_ name: String, keyAttribute: String) throws(StateError) -> StateTableDefinition {
         try StateTableDefinition.validate(name: name)
-        guard !keyAttribute.isEmpty else {
-            throw StateError(.invalidItem, table: name, message: "the key attribute name must not be empty")
+        guard (1...255).contains(keyAttribute.utf8.count) else {
+            throw StateError(.invalid, table: name, message: "the key attribute name must have 1 to 255 bytes")
         }
         if let known = cachedKeyAttribute(name), known == keyAttribute {
             return StateTableDefinition(name: name, keyAttribute: keyAttribute)
@@ -107,7 +107,7 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
         }
         if let existing, existing != keyAttribute {
             throw StateError(
-                .noSuchTable, table: name,
+                .invalid, table: name,
                 message: "the table is keyed by '\(existing)', not '\(keyAttribute)'")
         }
         remember(name, keyAttribute: keyAttribute)
@@ -180,7 +180,7 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
         try StateItemRules.validateKey(key, table: table)
         if let newKey = changes[keyName], !StateValueComparison.equal(newKey, .string(key)) {
             throw StateError(
-                .invalidItem, table: table, key: key, message: "the key attribute '\(keyName)' cannot be changed")
+                .invalid, table: table, key: key, message: "the key attribute '\(keyName)' cannot be changed")
         }
         return try perform("updating the item", table: table, key: key) { () throws -> StateItem in
             try database.transaction {
@@ -222,7 +222,7 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
     public func scan(_ table: String, filter: StateFilter?, pageSize: Int) throws(StateError) -> any StateScanCursor {
         let keyName = try keyAttribute(of: table)
         guard pageSize > 0 else {
-            throw StateError(.invalidItem, table: table, message: "the page size must be positive, not \(pageSize)")
+            throw StateError(.invalid, table: table, message: "the page size must be positive, not \(pageSize)")
         }
         return SQLiteScanCursor(store: self, table: table, filter: SQLiteFilterCompiler(filter, keyAttribute: keyName), pageSize: pageSize)
     }
@@ -359,12 +359,12 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
     }
 
     private func validateLease(name: String, owner: String, ttl: Duration) throws(StateError) {
-        guard !name.isEmpty else { throw StateError(.invalidItem, table: nil, message: "a lease name must not be empty") }
+        guard !name.isEmpty else { throw StateError(.invalid, table: nil, message: "a lease name must not be empty") }
         guard !owner.isEmpty else {
-            throw StateError(.invalidItem, table: nil, message: "the lease \(name) needs a non-empty owner")
+            throw StateError(.invalid, table: nil, message: "the lease \(name) needs a non-empty owner")
         }
         guard ttl.furrowMilliseconds > 0 else {
-            throw StateError(.invalidItem, table: nil, message: "the lease \(name) needs a positive ttl")
+            throw StateError(.invalid, table: nil, message: "the lease \(name) needs a positive ttl")
         }
     }
 

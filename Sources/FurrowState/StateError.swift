@@ -27,11 +27,11 @@ public struct StateError: Error, Sendable, CustomStringConvertible {
     public enum Kind: String, Sendable {
         /// A conditional write found something other than it expected; `mismatches` says what.
         case conflict
-        /// The item, key, table name, filter or argument is not acceptable.
-        case invalidItem = "invalid"
+        /// The item, key, table name or key attribute, lease or page size is not acceptable.
+        case invalid
         /// The item is over the 400 KB limit.
         case itemTooLarge = "too_large"
-        /// The table has not been created (or has another key attribute).
+        /// The table has not been created.
         case noSuchTable = "no_such_table"
         /// A lease is no longer held by the caller.
         case leaseLost = "lease_lost"

@@ -60,21 +60,21 @@ public enum StateItemRules {
     /// Checks that `key` is a valid key value: a non-empty string of at most 2048 UTF-8 bytes.
     public static func validateKey(_ key: JSONValue?, table: String, keyAttribute: String) throws(StateError) {
         guard let key else {
-            throw StateError(.invalidItem, table: table, message: "the item has no key attribute '\(keyAttribute)'")
+            throw StateError(.invalid, table: table, message: "the item has no key attribute '\(keyAttribute)'")
         }
         guard case .string(let text) = key else {
             throw StateError(
-                .invalidItem, table: table,
+                .invalid, table: table,
                 message: "the key attribute '\(keyAttribute)' must be a non-empty string, not \(typeName(key))")
         }
         try validateKey(text, table: table)
     }
 
     public static func validateKey(_ key: String, table: String) throws(StateError) {
-        guard !key.isEmpty else { throw StateError(.invalidItem, table: table, message: "the key must be a non-empty string") }
+        guard !key.isEmpty else { throw StateError(.invalid, table: table, message: "the key must be a non-empty string") }
         guard key.utf8.count <= maximumKeySize else {
             throw StateError(
-                .invalidItem, table: table,
+                .invalid, table: table,
                 message: "the key is \(key.utf8.count) bytes long; keys are limited to \(maximumKeySize) bytes")
         }
     }
@@ -84,9 +84,9 @@ public enum StateItemRules {
         try validateKey(item[keyAttribute], table: table, keyAttribute: keyAttribute)
         let key = item[keyAttribute]?.stringValue
         for (name, value) in item {
-            guard !name.isEmpty else { throw StateError(.invalidItem, table: table, key: key, message: "an attribute name is empty") }
+            guard !name.isEmpty else { throw StateError(.invalid, table: table, key: key, message: "an attribute name is empty") }
             if let problem = problem(in: value, at: name) {
-                throw StateError(.invalidItem, table: table, key: key, message: problem)
+                throw StateError(.invalid, table: table, key: key, message: problem)
             }
         }
         let itemSize = size(of: item)

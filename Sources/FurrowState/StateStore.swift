@@ -19,7 +19,7 @@ public struct StateTableDefinition: Sendable, Equatable {
         }
         guard allowed, (3...255).contains(name.utf8.count) else {
             throw StateError(
-                .invalidItem, table: nil,
+                .invalid, table: nil,
                 message: "invalid table name \"\(name)\": use 3 to 255 letters, digits, '_', '-' or '.'")
         }
     }

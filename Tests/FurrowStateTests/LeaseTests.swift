@@ -75,9 +75,9 @@ import Testing
 
     @Test func rejectsEmptyNamesOwnersAndTtls() throws {
         let store = try SQLiteStateStore(path: directory.file("leases.db"))
-        #expect(stateError { _ = try store.acquireLease("", owner: "a", ttl: .seconds(1), now: start) }?.kind == .invalidItem)
-        #expect(stateError { _ = try store.acquireLease("x", owner: "", ttl: .seconds(1), now: start) }?.kind == .invalidItem)
-        #expect(stateError { _ = try store.acquireLease("x", owner: "a", ttl: .zero, now: start) }?.kind == .invalidItem)
+        #expect(stateError { _ = try store.acquireLease("", owner: "a", ttl: .seconds(1), now: start) }?.kind == .invalid)
+        #expect(stateError { _ = try store.acquireLease("x", owner: "", ttl: .seconds(1), now: start) }?.kind == .invalid)
+        #expect(stateError { _ = try store.acquireLease("x", owner: "a", ttl: .zero, now: start) }?.kind == .invalid)
     }
 
     /// The helper executable built beside the test bundle.

@@ -127,7 +127,7 @@ import Testing
 
         // The key attribute cannot be changed.
         let rekey = try #require(stateError { try store.update(table, key: "feat-x", changes: ["name": "other"], condition: nil) })
-        #expect(rekey.kind == .invalidItem)
+        #expect(rekey.kind == .invalid)
     }
 
     @Test func conditionalDeleteSucceedsOrSaysWhatDiffered() throws {
@@ -155,22 +155,22 @@ import Testing
         let store = try makeStore()
         let table = try environmentsTable(store)
         let noKey = try #require(stateError { try store.put(table, item: ["state": "new"], ifAbsent: false) })
-        #expect(noKey.kind == .invalidItem)
+        #expect(noKey.kind == .invalid)
         #expect(noKey.description.contains("DeveloperEnvironments") && noKey.description.contains("'name'"))
 
         let numberKey = try #require(stateError { try store.put(table, item: ["name": 7], ifAbsent: false) })
         #expect(numberKey.description.contains("must be a non-empty string, not a number"))
-        #expect(stateError { try store.put(table, item: ["name": ""], ifAbsent: false) }?.kind == .invalidItem)
-        #expect(stateError { _ = try store.get(table, key: "") }?.kind == .invalidItem)
-        #expect(stateError { _ = try store.get(table, key: String(repeating: "k", count: 2049)) }?.kind == .invalidItem)
-        #expect(stateError { try store.put(table, item: ["name": "x", "bad": .double(.nan)], ifAbsent: false) }?.kind == .invalidItem)
+        #expect(stateError { try store.put(table, item: ["name": ""], ifAbsent: false) }?.kind == .invalid)
+        #expect(stateError { _ = try store.get(table, key: "") }?.kind == .invalid)
+        #expect(stateError { _ = try store.get(table, key: String(repeating: "k", count: 2049)) }?.kind == .invalid)
+        #expect(stateError { try store.put(table, item: ["name": "x", "bad": .double(.nan)], ifAbsent: false) }?.kind == .invalid)
 
         let unknown = try #require(stateError { _ = try store.get("NoSuchTable", key: "a") })
         #expect(unknown.kind == .noSuchTable)
         #expect(unknown.description.contains("NoSuchTable"))
-        #expect(stateError { try store.ensureTable("DeveloperEnvironments", keyAttribute: "id") }?.kind == .noSuchTable)
-        #expect(stateError { try store.ensureTable("a b", keyAttribute: "id") }?.kind == .invalidItem)
-        #expect(stateError { try store.ensureTable("ab", keyAttribute: "id") }?.kind == .invalidItem)
+        #expect(stateError { try store.ensureTable("DeveloperEnvironments", keyAttribute: "id") }?.kind == .invalid)
+        #expect(stateError { try store.ensureTable("a b", keyAttribute: "id") }?.kind == .invalid)
+        #expect(stateError { try store.ensureTable("ab", keyAttribute: "id") }?.kind == .invalid)
         #expect(try store.count(table, filter: nil) == 0)
     }
 
