@@ -92,9 +92,8 @@ do {
 
     /// Sorts by the `updated` field, reading each item's field once (as a sort by key does).
     func sortedByUpdated(_ items: [StateItem]) -> [StateItem] {
-        items.map { ($0["updated"]?.stringValue ?? "", $0) }
-            .sorted { $0.0 < $1.0 }
-            .map(\.1)
+        let keys = items.map { $0["updated"]?.stringValue ?? "" }
+        return keys.indices.sorted { keys[$0] < keys[$1] }.map { items[$0] }
     }
 
     let scanOnly = try best(of: 5) {
