@@ -1,4 +1,4 @@
-import Collections
+import OrderedCollections
 import FurrowJSON
 
 /// One item of a state table: attribute names to values (strings, numbers, bools, lists, maps, null).
