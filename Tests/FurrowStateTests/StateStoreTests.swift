@@ -364,6 +364,31 @@ import Testing
         #expect(error.description.contains("not a database"))
     }
 
+    @Test func damageInsideAValidFileIsReportedWithTheTableAndKey() throws {
+        let path = directory.file("damaged.db")
+        do {
+            let store = try SQLiteStateStore(path: path)
+            try store.ensureTable("DeveloperEnvironments", keyAttribute: "name")
+            for i in 0..<2000 {
+                try store.put(
+                    "DeveloperEnvironments", item: ["name": .string("env-\(i)"), "note": .string(String(repeating: "n", count: 200))],
+                    ifAbsent: false)
+            }
+        }
+        // Keep the first page (header and schema), overwrite the rest with garbage.
+        let handle = try #require(FileHandle(forUpdatingAtPath: path))
+        let size = try handle.seekToEnd()
+        try handle.seek(toOffset: 4096)
+        try handle.write(contentsOf: Data((0..<Int(size) - 4096).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }))
+        try handle.close()
+
+        let store = try SQLiteStateStore(path: path)
+        let error = try #require(stateError { _ = try store.get("DeveloperEnvironments", key: "env-7") })
+        #expect(error.kind == .storage)
+        #expect(error.description.contains("DeveloperEnvironments") && error.description.contains(path))
+        #expect(error.description.contains("damaged"))
+    }
+
     @Test func readOnlyFileCanBeReadButRefusesWritesClearly() throws {
         let path = directory.file("readonly.db")
         do {
