@@ -22,7 +22,10 @@ let package = Package(
         .target(name: "FurrowSyntax"),
         .target(
             name: "FurrowRuntime",
-            dependencies: ["FurrowSyntax", "FurrowJSON", .product(name: "OrderedCollections", package: "swift-collections")]
+            dependencies: ["FurrowSyntax", "FurrowJSON", .product(name: "OrderedCollections", package: "swift-collections")],
+            // The evaluator's fibers are confined to one thread each; dynamic exclusivity
+            // checks on their stack pointer cost a third of every call (see docs/architecture.md).
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
         ),
         .target(name: "FurrowLibrary", dependencies: ["FurrowRuntime", "FurrowSyntax", "FurrowJSON"]),
         .systemLibrary(name: "CReadline", path: "Sources/CReadline"),

@@ -23,16 +23,16 @@ extension Compiler {
             let v = Value.string(s)
             return { _ in v }
         case .template(let parts):
-            let pieces: [(String?, Code?)] = parts.map { part in
+            let pieces: [(String?, CodeBox?)] = parts.map { part in
                 switch part {
                 case .text(let t): return (t, nil)
-                case .expr(let x): return (nil, expression(x))
+                case .expr(let x): return (nil, CodeBox(expression(x)))
                 }
             }
             return { (f: Fiber) throws(FurrowError) -> Value in
                 var out = ""
                 for (text, code) in pieces {
-                    if let text { out += text } else { out += Format.str(try code!(f)) }
+                    if let text { out += text } else { out += Format.str(try code!.run(f)) }
                 }
                 return .string(out)
             }
@@ -53,31 +53,31 @@ extension Compiler {
                 }
             }
         case .list(let elements):
-            let codes = elements.map { expression($0) }
+            let codes = elements.map { CodeBox(expression($0)) }
             return { (f: Fiber) throws(FurrowError) -> Value in
                 var out: [Value] = []
                 out.reserveCapacity(codes.count)
-                for c in codes { out.append(try c(f)) }
+                for c in codes { out.append(try c.run(f)) }
                 return .list(out)
             }
         case .map(let entries):
             var constantKeys: [String] = []
             for (k, _) in entries { if case .string(let s) = k.kind { constantKeys.append(s) } }
             if constantKeys.count == entries.count {
-                let values = entries.map { expression($0.value) }
+                let values = entries.map { CodeBox(expression($0.value)) }
                 return { (f: Fiber) throws(FurrowError) -> Value in
                     var m = FurrowMap(minimumCapacity: values.count)
-                    for i in 0..<values.count { m[constantKeys[i]] = try values[i](f) }
+                    for i in 0..<values.count { m[constantKeys[i]] = try values[i].run(f) }
                     return .map(m)
                 }
             }
-            let pairs = entries.map { (expression($0.key), expression($0.value)) }
+            let pairs = entries.map { (CodeBox(expression($0.key)), CodeBox(expression($0.value))) }
             return { (f: Fiber) throws(FurrowError) -> Value in
                 var m = FurrowMap()
                 for (k, v) in pairs {
-                    let key = try k(f)
+                    let key = try k.run(f)
                     guard case .string(let s) = key else { throw FurrowError.type("map keys must be strings, got \(key.typeName)") }
-                    m[s] = try v(f)
+                    m[s] = try v.run(f)
                 }
                 return .map(m)
             }
@@ -126,10 +126,16 @@ extension Compiler {
         case .ifElse(let conditionExpr, let thenBlock, let elseBlock):
             let condition = expression(conditionExpr)
             let thenCode = blockValue(thenBlock)
-            let elseCode = elseBlock.map { blockValue($0) }
+            guard let elseBlock else {
+                return { (f: Fiber) throws(FurrowError) -> Value in
+                    if try condition(f).isTruthy { return try thenCode(f) }
+                    return .null
+                }
+            }
+            let elseCode = blockValue(elseBlock)
             return { (f: Fiber) throws(FurrowError) -> Value in
                 if try condition(f).isTruthy { return try thenCode(f) }
-                return try elseCode?(f) ?? .null
+                return try elseCode(f)
             }
         case .range(let lo, let hi, let inclusive):
             let low = expression(lo), high = expression(hi)
@@ -165,7 +171,7 @@ extension Compiler {
                 for s in statements where containsControlFlow(s) {
                     error("break, continue and return cannot be used inside an 'if' expression's value; use an if statement", s.span)
                 }
-                let step = sequence(statements.map(statement))
+                let step = sequence(statements.map { StepBox(statement($0)) })
                 return { (f: Fiber) throws(FurrowError) -> Value in
                     _ = try step(f)
                     return .null
@@ -176,7 +182,7 @@ extension Compiler {
                 error("break, continue and return cannot be used inside an 'if' expression's value; use an if statement", s.span)
             }
             hoist(statements)
-            let step = sequence(statements.map(statement))
+            let step = sequence(statements.map { StepBox(statement($0)) })
             let value = expression(e)
             return { (f: Fiber) throws(FurrowError) -> Value in
                 _ = try step(f)
@@ -325,13 +331,13 @@ extension Compiler {
     /// Compiles a call; `prepended` is the input of a pipeline stage `x | f(a)` → `f(x, a)`.
     func callCode(_ callee: Expr, _ arguments: [Argument], prepended: Expr?, span: Span) -> Code {
         let parallel = isParallelCall(callee)
-        var argumentCodes: [Code] = []
-        if let prepended { argumentCodes.append(expression(prepended)) }
+        var argumentCodes: [CodeBox] = []
+        if let prepended { argumentCodes.append(CodeBox(expression(prepended))) }
         for a in arguments {
             if parallel, case .function(let decl) = a.value.kind {
-                argumentCodes.append(functionValue(decl, isParallelTask: true))
+                argumentCodes.append(CodeBox(functionValue(decl, isParallelTask: true)))
             } else {
-                argumentCodes.append(expression(a.value))
+                argumentCodes.append(CodeBox(expression(a.value)))
             }
         }
         var labels: [String?]? = nil
@@ -366,7 +372,7 @@ extension Compiler {
             }
             let start = f.top
             defer { f.pop(to: start) }
-            for c in codes { let v = try c(f); f.push(v) }
+            for c in codes { let v = try c.run(f); f.push(v) }
             do throws(FurrowError) {
                 return try fn.call(f, Arguments(fiber: f, start: start, count: count, labels: labels))
             } catch {
@@ -384,12 +390,12 @@ extension Compiler {
         return error
     }
 
-    func directCall(_ fn: Callable, _ codes: ContiguousArray<Code>, _ labels: [String?]?, _ where_: SourceLocation) -> Code {
+    func directCall(_ fn: Callable, _ codes: ContiguousArray<CodeBox>, _ labels: [String?]?, _ where_: SourceLocation) -> Code {
         let count = codes.count
         return { (f: Fiber) throws(FurrowError) -> Value in
             let start = f.top
             defer { f.pop(to: start) }
-            for c in codes { let v = try c(f); f.push(v) }
+            for c in codes { let v = try c.run(f); f.push(v) }
             do throws(FurrowError) {
                 return try fn.call(f, Arguments(fiber: f, start: start, count: count, labels: labels))
             } catch {
@@ -401,7 +407,7 @@ extension Compiler {
     /// `recv.name(args)`: a host object's method, a function stored in a map, an in-place
     /// change of a list or map (`xs.append(v)`), or a builtin called with the receiver
     /// first (`name.upper()` is `upper(name)`).
-    func methodCall(_ object: Expr, _ name: String, optional: Bool, _ codes: ContiguousArray<Code>, _ labels: [String?]?, _ where_: SourceLocation) -> Code {
+    func methodCall(_ object: Expr, _ name: String, optional: Bool, _ codes: ContiguousArray<CodeBox>, _ labels: [String?]?, _ where_: SourceLocation) -> Code {
         let count = codes.count
         let builtinFunction: Callable?
         if case .function(let fn)? = interpreter.builtins[name] { builtinFunction = fn } else { builtinFunction = nil }
@@ -414,7 +420,7 @@ extension Compiler {
                 switch receiver {
                 case .list, .map:
                     var values: [Value] = []
-                    for c in codes { values.append(try c(f)) }
+                    for c in codes { values.append(try c.run(f)) }
                     var result = Value.null
                     do throws(FurrowError) {
                         try Compiler.modify(place, f) { (v: inout Value) throws(FurrowError) in
@@ -449,7 +455,7 @@ extension Compiler {
     }
 
     static func invokeMethod(
-        _ receiver: Value, _ name: String, _ codes: ContiguousArray<Code>, _ count: Int, _ labels: [String?]?,
+        _ receiver: Value, _ name: String, _ codes: ContiguousArray<CodeBox>, _ count: Int, _ labels: [String?]?,
         _ receiverLabels: [String?]?, _ builtinFunction: Callable?, _ f: Fiber, _ where_: SourceLocation
     ) throws(FurrowError) -> Value {
         var target: Callable?
@@ -474,7 +480,7 @@ extension Compiler {
         let start = f.top
         defer { f.pop(to: start) }
         if passReceiver { f.push(receiver) }
-        for c in codes { let v = try c(f); f.push(v) }
+        for c in codes { let v = try c.run(f); f.push(v) }
         do throws(FurrowError) {
             return try target.call(
                 f, Arguments(fiber: f, start: start, count: count + (passReceiver ? 1 : 0), labels: passReceiver ? receiverLabels : labels))
@@ -521,22 +527,22 @@ extension Compiler {
         let stage: QueryStage
         switch name {
         case "take", "skip", "join":
-            let codes = arguments.map { expression($0.value) }
+            let codes = arguments.map { CodeBox(expression($0.value)) }
             stage = .plain(name, codes)
         case "select":
             if arguments.isEmpty { error("select needs fields: | select name, owner or | select n: .x + 1", span) }
-            var fields: [(String, Code)] = []
+            var fields: [(String, CodeBox)] = []
             for a in arguments {
                 guard let label = a.label else {
                     error("select takes field names or 'name: expression' pairs", a.value.span)
                     continue
                 }
-                fields.append((label, itemFunction(a.value)))
+                fields.append((label, CodeBox(itemFunction(a.value))))
             }
             stage = .select(fields)
         default:
             if arguments.count > 1 { error("\(name) takes one item expression", arguments[1].value.span) }
-            let predicate = arguments.first.map { itemFunction($0.value) }
+            let predicate = arguments.first.map { CodeBox(itemFunction($0.value)) }
             if predicate == nil, ["where", "reject", "map", "flat_map", "each", "sort_by", "group_by", "count_by", "uniq_by", "any", "all"].contains(name), name != "sort_by" {
                 error("\(name) needs an item expression (| \(name) .field ...)", span)
             }

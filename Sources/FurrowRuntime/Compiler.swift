@@ -149,13 +149,13 @@ final class Compiler {
     /// Compiles a module's top level. `echoLast` makes a final expression statement the result (REPL).
     func compileTopLevel(_ statements: [Stmt], echoLast: Bool) -> (code: Code, frameSize: Int) {
         hoist(statements)
-        var steps: [Step] = []
-        var lastValue: Code?
+        var steps: [StepBox] = []
+        var lastValue: CodeBox?
         for (i, statement) in statements.enumerated() {
             if echoLast, i == statements.count - 1, case .expr(let e) = statement.kind {
-                lastValue = expression(e)
+                lastValue = CodeBox(expression(e))
             } else {
-                steps.append(self.statement(statement))
+                steps.append(StepBox(self.statement(statement)))
             }
         }
         let body = sequence(steps)
@@ -164,7 +164,7 @@ final class Compiler {
         return ({ (f: Fiber) throws(FurrowError) -> Value in
             let flow = try body(f)
             if flow == .returned { return .null }
-            if let final { return try final(f) }
+            if let final { return try final.run(f) }
             return .null
         }, frameSize)
     }
@@ -190,12 +190,12 @@ final class Compiler {
 
     // MARK: statements
 
-    func sequence(_ steps: [Step]) -> Step {
+    func sequence(_ steps: [StepBox]) -> Step {
         switch steps.count {
         case 0: return { _ in .next }
-        case 1: return steps[0]
+        case 1: return steps[0].run
         case 2:
-            let a = steps[0], b = steps[1]
+            let a = steps[0].run, b = steps[1].run
             return { (f: Fiber) throws(FurrowError) -> Flow in
                 let flow = try a(f)
                 if flow != .next { return flow }
@@ -205,7 +205,7 @@ final class Compiler {
             let all = ContiguousArray(steps)
             return { (f: Fiber) throws(FurrowError) -> Flow in
                 for step in all {
-                    let flow = try step(f)
+                    let flow = try step.run(f)
                     if flow != .next { return flow }
                 }
                 return .next
@@ -217,7 +217,7 @@ final class Compiler {
         let scope = enterScope()
         defer { leaveScope(scope) }
         hoist(block.statements)
-        return sequence(block.statements.map(statement))
+        return sequence(block.statements.map { StepBox(statement($0)) })
     }
 
     func statement(_ stmt: Stmt) -> Step {
@@ -272,9 +272,15 @@ final class Compiler {
             if function.isTopLevel {
                 error("'return' outside a function (use exit(code) to end a script)", stmt.span)
             }
-            let value = valueExpr.map { expression($0) }
+            guard let valueExpr else {
+                return { (f: Fiber) throws(FurrowError) -> Flow in
+                    f.returnValue = .null
+                    return .returned
+                }
+            }
+            let value = expression(valueExpr)
             return { (f: Fiber) throws(FurrowError) -> Flow in
-                f.returnValue = try value?(f) ?? .null
+                f.returnValue = try value(f)
                 return .returned
             }
         case .tryCatch(let body, let errorName, let handler):
@@ -535,7 +541,14 @@ final class Compiler {
                 return { (f: Fiber) throws(FurrowError) -> Flow in
                     let rhs = try value(f)
                     let i = f.base + slot
-                    do throws(FurrowError) { f.stack[i] = try Operations.binary(binaryOp, f.stack[i], rhs) } catch { throw error.locate(where_) }
+                    if case .int(let x) = f.stack[i], case .int(let y) = rhs, binaryOp == .add {
+                        let (sum, overflow) = x.addingReportingOverflow(y)
+                        if !overflow { f.stack[i] = .int(sum); return .next }
+                    }
+                    var current = f.stack[i]
+                    f.stack[i] = .null
+                    defer { f.stack[f.base + slot] = current }
+                    do throws(FurrowError) { try Operations.compound(binaryOp, &current, rhs) } catch { throw error.locate(where_) }
                     return .next
                 }
             }
@@ -548,7 +561,7 @@ final class Compiler {
             let rhs = try value(f)
             do throws(FurrowError) {
                 try Compiler.modify(place, f) { (v: inout Value) throws(FurrowError) in
-                    if let binaryOp { v = try Operations.binary(binaryOp, v, rhs) } else { v = rhs }
+                    if let binaryOp { try Operations.compound(binaryOp, &v, rhs) } else { v = rhs }
                 }
             } catch {
                 throw error.locate(where_)
@@ -616,22 +629,21 @@ final class Compiler {
         var parameterLocals: [LocalVariable] = []
         for p in decl.parameters { parameterLocals.append(declareLocal(p.name, mutable: true)) }
         proto.boxedParameters = parameterLocals.filter(\.boxed).map(\.slot)
-        proto.defaults = decl.parameters.map { p in p.defaultValue.map { expression($0) } }
+        proto.defaults = decl.parameters.map { p in p.defaultValue.map { CodeBox(expression($0)) } }
         // The value of a final expression statement is the result (lambdas, trailing blocks).
-        var resultCode: Code?
+        var compiled = false
         if let last = bodyStatements.last, case .expr(let e) = last.kind {
             if case .ifElse = e.kind {} else {
                 bodyStatements.removeLast()
-                resultCode = nil
                 hoist(bodyStatements)
-                let steps = bodyStatements.map(statement)
-                resultCode = expression(e)
-                proto.body = finish(sequence(steps), resultCode)
+                let steps = bodyStatements.map { StepBox(statement($0)) }
+                proto.body = finish(sequence(steps), expression(e))
+                compiled = true
             }
         }
-        if resultCode == nil {
+        if !compiled {
             hoist(bodyStatements)
-            proto.body = finish(sequence(bodyStatements.map(statement)), nil)
+            proto.body = finish(sequence(bodyStatements.map { StepBox(statement($0)) }))
         }
         proto.frameSize = state.maxSlots
         proto.captureSources = state.captureSources
@@ -659,14 +671,15 @@ final class Compiler {
         }
     }
 
-    func finish(_ body: @escaping Step, _ result: Code?) -> Step {
-        guard let result else {
-            return { (f: Fiber) throws(FurrowError) -> Flow in
-                f.returnValue = .null
-                _ = try body(f)
-                return .returned
-            }
+    func finish(_ body: @escaping Step) -> Step {
+        return { (f: Fiber) throws(FurrowError) -> Flow in
+            f.returnValue = .null
+            _ = try body(f)
+            return .returned
         }
+    }
+
+    func finish(_ body: @escaping Step, _ result: @escaping Code) -> Step {
         return { (f: Fiber) throws(FurrowError) -> Flow in
             f.returnValue = .null
             if try body(f) == .returned { return .returned }

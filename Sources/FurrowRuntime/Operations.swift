@@ -120,6 +120,26 @@ public enum Operations {
         throw FurrowError.type("unsupported operand types for \(op.rawValue): \(l.typeName) and \(r.typeName)")
     }
 
+    /// `v op= rhs`, appending in place to a string or list that `v` alone holds.
+    static func compound(_ op: BinaryOp, _ v: inout Value, _ rhs: Value) throws(FurrowError) {
+        if op == .add {
+            switch (v, rhs) {
+            case (.string(var s), .string(let r)):
+                v = .null
+                s.append(r)
+                v = .string(s)
+                return
+            case (.list(var l), .list(let r)):
+                v = .null
+                l.append(contentsOf: r)
+                v = .list(l)
+                return
+            default: break
+            }
+        }
+        v = try binary(op, v, rhs)
+    }
+
     static func floats(_ l: Value, _ r: Value) -> (Double, Double)? {
         switch (l, r) {
         case (.float(let a), .float(let b)): return (a, b)
