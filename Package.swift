@@ -20,5 +20,15 @@ let package = Package(
         ),
         .testTarget(name: "FurrowJSONTests", dependencies: ["FurrowJSON"]),
         .executableTarget(name: "furrow", dependencies: ["FurrowJSON"]),
+        .target(
+            name: "FurrowAWS",
+            dependencies: [
+                "FurrowJSON",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Collections", package: "swift-collections"),
+            ]
+        ),
+        .target(name: "FurrowTestSupport"),
+        .testTarget(name: "FurrowAWSTests", dependencies: ["FurrowAWS", "FurrowJSON", "FurrowTestSupport"]),
     ]
 )
