@@ -1,7 +1,8 @@
 import Foundation
 
-/// An access key pair, optionally with a session token. Printing it never shows the secret or the token.
-public struct AWSCredentials: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
+/// An access key pair, optionally with a session token. Printing, debug-printing or dumping it never shows the
+/// secret or the token.
+public struct AWSCredentials: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     public let accessKeyId: String
     public let secretAccessKey: String
     public let sessionToken: String?
@@ -21,6 +22,10 @@ public struct AWSCredentials: Sendable, Equatable, CustomStringConvertible, Cust
     }
 
     public var debugDescription: String { description }
+
+    public var customMirror: Mirror {
+        Mirror(self, children: ["accessKeyId": accessKeyId, "secretAccessKey": "<redacted>", "source": source])
+    }
 }
 
 /// How often and how patiently a request is retried: exponential backoff with full jitter

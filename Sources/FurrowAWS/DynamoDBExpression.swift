@@ -29,13 +29,15 @@ public struct DynamoDBExpression: Sendable, Equatable {
     /// `attribute_not_exists(#n0)`: for "create only if absent".
     public static func attributeNotExists(_ attribute: String) -> DynamoDBExpression {
         var builder = Builder()
-        return builder.expression("attribute_not_exists(\(builder.name(attribute)))")
+        let name = builder.name(attribute)
+        return builder.expression("attribute_not_exists(\(name))")
     }
 
     /// `attribute_exists(#n0)`: for "change only if present".
     public static func attributeExists(_ attribute: String) -> DynamoDBExpression {
         var builder = Builder()
-        return builder.expression("attribute_exists(\(builder.name(attribute)))")
+        let name = builder.name(attribute)
+        return builder.expression("attribute_exists(\(name))")
     }
 
     /// Both expressions must hold. Placeholders of `other` are renumbered so that the two never collide.

@@ -50,9 +50,11 @@ public final class LocalAWSServer: @unchecked Sendable {
             throw StartError(message: "cannot create the local AWS server's log file \(logPath)")
         }
 
+        // The child inherits the spawning thread's blocked signals (SIGTERM among them): unblock them first.
         // A watchdog thread ends the server when its parent (this process) is gone.
         let launcher = """
-            import os, sys, threading, time
+            import os, signal, sys, threading, time
+            signal.pthread_sigmask(signal.SIG_SETMASK, [])
             parent = os.getppid()
             def watch():
                 while os.getppid() == parent:
@@ -86,8 +88,9 @@ public final class LocalAWSServer: @unchecked Sendable {
                     + "is moto installed (pip install 'moto[server]')? Its output:\n\(logTail())")
             }
             if Date() > deadline {
+                let tail = logTail()
                 stop()
-                throw StartError(message: "the local AWS server did not answer on \(endpoint) within \(Int(timeout)) s:\n\(logTail())")
+                throw StartError(message: "the local AWS server did not answer on \(endpoint) within \(Int(timeout)) s:\n\(tail)")
             }
             Thread.sleep(forTimeInterval: 0.05)
         }
@@ -95,12 +98,15 @@ public final class LocalAWSServer: @unchecked Sendable {
 
     deinit { stop() }
 
-    /// Terminates the server and waits for it to exit; safe to call more than once.
+    /// Terminates the server (SIGTERM, SIGKILL after 5 s) and waits for it to exit; safe to call more than once.
     public func stop() {
         lock.lock()
         defer { lock.unlock() }
         if process.isRunning {
             process.terminate()
+            let deadline = Date().addingTimeInterval(5)
+            while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
         }
         try? FileManager.default.removeItem(atPath: logPath)
