@@ -28,6 +28,7 @@ public final class LocalAWSServer: @unchecked Sendable {
     public struct StartError: Error, CustomStringConvertible {
         public let message: String
         public var description: String { message }
+        public init(message: String) { self.message = message }
     }
 
     /// Environment variables that point AWS tools (terraform, the AWS CLI, Furrow) at this server.

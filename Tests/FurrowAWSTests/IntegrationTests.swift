@@ -298,6 +298,64 @@ final class FailureList: @unchecked Sendable {
     }
 }
 
+/// A tiny HTTP server answering each POST with the next scripted response (the last repeats): a stand-in for a
+/// throttling or broken service, which the local AWS server cannot play.
+final class ScriptedHTTPServer {
+    let port: Int
+    private let process = Process()
+
+    init(responses: [(status: Int, body: String)]) throws {
+        port = try LocalAWSServer.freePort()
+        let script = """
+            import http.server, json, os, signal, sys, threading, time
+            signal.pthread_sigmask(signal.SIG_SETMASK, [])
+            parent = os.getppid()
+            def watch():
+                while os.getppid() == parent:
+                    time.sleep(0.5)
+                os._exit(0)
+            threading.Thread(target=watch, daemon=True).start()
+            responses = json.loads(sys.argv[2])
+            served = [0]
+            class Handler(http.server.BaseHTTPRequestHandler):
+                def do_POST(self):
+                    self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                    status, body = responses[min(served[0], len(responses) - 1)]
+                    served[0] += 1
+                    data = body.encode()
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/x-amz-json-1.0")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                def log_message(self, *args):
+                    pass
+            http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+            """
+        let scripted = JSONValue.array(responses.map { [.int(Int64($0.status)), .string($0.body)] }).encoded()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, String(port), scripted]
+        try process.run()
+        let deadline = Date().addingTimeInterval(20)
+        while !LocalAWSServer.accepts(port: port) {
+            guard process.isRunning, Date() < deadline else { throw LocalAWSServer.StartError(message: "scripted server did not start") }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+    }
+
+    var configuration: AWSConfiguration {
+        AWSConfiguration(
+            region: "us-east-1", endpoint: URL(string: "http://127.0.0.1:\(port)")!,
+            credentials: AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing"),
+            retry: AWSRetryPolicy(maxAttempts: 3, baseDelay: 0.01, maxDelay: 0.05), requestTimeout: 10)
+    }
+
+    deinit {
+        process.terminate()
+        process.waitUntilExit()
+    }
+}
+
 @Suite struct FailureIntegrationTests {
     @Test func unreachableEndpointIsATransportErrorAfterRetries() throws {
         let port = try LocalAWSServer.freePort()  // nothing listens there now
@@ -316,10 +374,41 @@ final class FailureList: @unchecked Sendable {
         // With authentication switched on, the server knows no access keys but those created through its IAM.
         let server = try LocalAWSServer(environment: ["INITIAL_NO_AUTH_ACTION_COUNT": "0"])
         defer { server.stop() }
-        let error = awsError { _ = try DynamoDBClient(configuration: localConfiguration(server)).listTables() }
+        var configuration = localConfiguration(server)
+        configuration.credentials = AWSCredentials(accessKeyId: "AKIDUNKNOWN", secretAccessKey: "NEVERSHOWNSECRET")
+        let error = awsError { _ = try DynamoDBClient(configuration: configuration).listTables() }
         #expect(error?.kind == .accessDenied)
+        #expect(error?.code == "InvalidClientTokenId")
         #expect(error?.httpStatus == 403)
         #expect(error?.attempts == 1)
-        #expect(error?.description.contains("testing") == false || error?.code != nil)
+        #expect(error?.description.contains("NEVERSHOWNSECRET") == false)
+    }
+
+    @Test func throttlingAndServerErrorsAreRetried() throws {
+        let throttled = #"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate exceeded"}"#
+        let server = try ScriptedHTTPServer(responses: [
+            (400, throttled), (503, "<html>busy</html>"), (200, #"{"TableNames":["after-3"]}"#),
+        ])
+        #expect(try DynamoDBClient(configuration: server.configuration).listTables() == ["after-3"])
+
+        let alwaysThrottled = try ScriptedHTTPServer(responses: [(400, throttled)])
+        let error = awsError { _ = try DynamoDBClient(configuration: alwaysThrottled.configuration).listTables() }
+        #expect(error?.kind == .throttled)
+        #expect(error?.code == "ThrottlingException")
+        #expect(error?.message == "Rate exceeded")
+        #expect(error?.attempts == 3)
+    }
+
+    @Test func garbageAndClientErrorsAreNotRetried() throws {
+        let garbage = try ScriptedHTTPServer(responses: [(200, "this is not JSON"), (200, #"{"TableNames":[]}"#)])
+        let error = awsError { _ = try DynamoDBClient(configuration: garbage.configuration).listTables() }
+        #expect(error?.kind == .transport)
+        #expect(error?.message.contains("not JSON") == true)
+
+        let validation = #"{"__type":"com.amazon.coral.validate#ValidationException","message":"bad"}"#
+        let invalid = try ScriptedHTTPServer(responses: [(400, validation), (200, #"{"TableNames":[]}"#)])
+        let refused = awsError { _ = try DynamoDBClient(configuration: invalid.configuration).listTables() }
+        #expect(refused?.kind == .validation)
+        #expect(refused?.attempts == 1)
     }
 }
