@@ -14,6 +14,12 @@ public struct AWSService: Sendable {
     /// The AWS host for a region.
     public let host: @Sendable (String) -> String
 
+    public init(signingName: String, fixedRegion: String? = nil, host: @escaping @Sendable (String) -> String) {
+        self.signingName = signingName
+        self.fixedRegion = fixedRegion
+        self.host = host
+    }
+
     public static let dynamoDB = AWSService(signingName: "dynamodb", fixedRegion: nil) { "dynamodb.\($0).amazonaws.com" }
     public static let route53 = AWSService(signingName: "route53", fixedRegion: "us-east-1") { _ in "route53.amazonaws.com" }
     public static let ecr = AWSService(signingName: "ecr", fixedRegion: nil) { "api.ecr.\($0).amazonaws.com" }
