@@ -68,16 +68,16 @@ public final class AWSHTTPClient: Sendable {
     deinit { session.invalidateAndCancel() }
 
     /// Sends `request`, retrying as the policy says, and returns the first 2xx response.
-    /// Any other outcome throws an `AWSError` naming `operation`.
+    /// Any other outcome throws an `AWSError` naming `operation`. Each attempt is signed afresh.
     public func send(_ request: AWSRequest, to service: AWSService, operation: String) throws -> AWSResponse {
+        let target = try self.target(of: request, service: service, operation: operation)
         let policy = configuration.retry
         var attempt = 0
         while true {
             attempt += 1
-            let outcome = sendOnce(request, to: service)
             let failure: AWSError
             let retryable: Bool
-            switch outcome {
+            switch perform(signed(request, target, service)) {
             case .success(let response) where (200..<300).contains(response.status):
                 return response
             case .success(let response):
@@ -89,7 +89,7 @@ public final class AWSHTTPClient: Sendable {
             case .failure(let error):
                 failure = AWSError(
                     kind: .transport, service: service.signingName, operation: operation,
-                    message: "\(error.localizedDescription) (\(baseURL(for: service).absoluteString))", attempts: attempt)
+                    message: "\(Self.explain(error)) (\(baseURL(for: service).absoluteString))", attempts: attempt)
                 retryable = true
             }
             guard retryable, attempt < policy.maxAttempts else { throw failure }
@@ -122,30 +122,35 @@ public final class AWSHTTPClient: Sendable {
         configuration.endpoint ?? URL(string: "https://\(service.host(configuration.region))")!
     }
 
-    private func sendOnce(_ request: AWSRequest, to service: AWSService) -> Result<AWSResponse, Error> {
+    /// The URL, signed path and `Host` value of a request: the endpoint's scheme, host, port and path prefix, then the
+    /// request's path and strictly encoded query.
+    private func target(of request: AWSRequest, service: AWSService, operation: String) throws -> (url: URL, path: String, host: String) {
         let base = baseURL(for: service)
         var basePath = base.path
         while basePath.hasSuffix("/") { basePath.removeLast() }
         let path = basePath + (request.path.hasPrefix("/") ? request.path : "/" + request.path)
-        var text = "\(base.scheme ?? "https")://\(base.host ?? "")" + (base.port.map { ":\($0)" } ?? "") + path
+        let defaultPort = base.scheme == "http" ? 80 : 443
+        let host = (base.host ?? "") + (base.port.map { $0 == defaultPort ? "" : ":\($0)" } ?? "")
+        var text = "\(base.scheme ?? "https")://\(host)\(path)"
         if !request.query.isEmpty {
             text += "?" + request.query.map { SigV4Signer.uriEncode($0.0) + "=" + SigV4Signer.uriEncode($0.1) }
                 .joined(separator: "&")
         }
-        guard let url = URL(string: text), let host = base.host else {
-            return .failure(AWSConfigurationError(message: "cannot form a URL from \(text)"))
+        guard base.host != nil, let url = URL(string: text) else {
+            throw AWSError(
+                kind: .validation, service: service.signingName, operation: operation, message: "cannot form a URL from \(text)")
         }
-        let defaultPort = base.scheme == "http" ? 80 : 443
-        let hostHeader = base.port.map { $0 == defaultPort ? host : "\(host):\($0)" } ?? host
+        return (url, path, host)
+    }
 
+    private func signed(_ request: AWSRequest, _ target: (url: URL, path: String, host: String), _ service: AWSService) -> URLRequest {
         let signer = SigV4Signer(
             credentials: configuration.credentials, region: service.fixedRegion ?? configuration.region,
             service: service.signingName)
         let signature = signer.sign(
-            method: request.method, host: hostHeader, path: path, query: request.query, headers: request.headers,
+            method: request.method, host: target.host, path: target.path, query: request.query, headers: request.headers,
             body: request.body)
-
-        var urlRequest = URLRequest(url: url)
+        var urlRequest = URLRequest(url: target.url)
         urlRequest.httpMethod = request.method
         for (name, value) in request.headers + signature.headersToAdd.map({ ($0.name, $0.value) }) {
             urlRequest.setValue(value, forHTTPHeaderField: name)
@@ -153,7 +158,7 @@ public final class AWSHTTPClient: Sendable {
         if !request.body.isEmpty || request.method == "POST" || request.method == "PUT" {
             urlRequest.httpBody = Data(request.body)
         }
-        return perform(urlRequest)
+        return urlRequest
     }
 
     /// Runs one URLSession task and waits for it on the calling thread.
@@ -202,6 +207,23 @@ public final class AWSHTTPClient: Sendable {
             code = trimmed.isEmpty ? nil : String(trimmed)
         }
         return (code, message ?? (response.body.isEmpty ? "" : snippet(response.body)))
+    }
+
+    /// A short reason for a failed exchange; URLError's own descriptions are mere error numbers on Linux.
+    static func explain(_ error: Error) -> String {
+        guard let urlError = error as? URLError else { return "\(error)" }
+        switch urlError.code {
+        case .cannotConnectToHost: return "cannot connect (connection refused)"
+        case .timedOut: return "timed out"
+        case .cannotFindHost, .dnsLookupFailed: return "cannot resolve the host name"
+        case .networkConnectionLost: return "connection lost"
+        case .notConnectedToInternet: return "no network"
+        case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate,
+            .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot:
+            return "TLS connection failed"
+        case .badServerResponse: return "malformed HTTP response"
+        default: return "network error \(urlError.code.rawValue)"
+        }
     }
 
     static func snippet(_ body: [UInt8]) -> String {

@@ -367,7 +367,7 @@ final class ScriptedHTTPServer {
         #expect(error?.kind == .transport)
         #expect(error?.attempts == 3)
         #expect(error?.operation == "ListTables")
-        #expect(error?.description.contains("127.0.0.1:\(port)") == true)
+        #expect(error?.description == "dynamodb ListTables failed: cannot connect (connection refused) (http://127.0.0.1:\(port)) [after 3 attempts]")
     }
 
     @Test func unknownCredentialsAreAnAuthError() throws {
