@@ -2,14 +2,17 @@ import Foundation
 
 /// An access key pair, optionally with a session token. Printing, debug-printing or dumping it never shows the
 /// secret or the token.
-public struct AWSCredentials: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+public struct AWSCredentials: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
+    CustomReflectable
+{
     public let accessKeyId: String
     public let secretAccessKey: String
     public let sessionToken: String?
     /// Where the credentials came from, e.g. `environment` or `profile default in /root/.aws/credentials`.
     public let source: String
 
-    public init(accessKeyId: String, secretAccessKey: String, sessionToken: String? = nil, source: String = "explicit") {
+    public init(accessKeyId: String, secretAccessKey: String, sessionToken: String? = nil, source: String = "explicit")
+    {
         self.accessKeyId = accessKeyId
         self.secretAccessKey = secretAccessKey
         self.sessionToken = sessionToken
@@ -94,7 +97,8 @@ public struct AWSConfiguration: Sendable, CustomStringConvertible {
     ) throws -> AWSConfiguration {
         let home = homeDirectory ?? environment["HOME"] ?? NSHomeDirectory()
         let profile = nonEmpty(environment["AWS_PROFILE"]) ?? nonEmpty(environment["AWS_DEFAULT_PROFILE"]) ?? "default"
-        let credentialsPath = expandHome(nonEmpty(environment["AWS_SHARED_CREDENTIALS_FILE"]) ?? "~/.aws/credentials", home)
+        let credentialsPath = expandHome(
+            nonEmpty(environment["AWS_SHARED_CREDENTIALS_FILE"]) ?? "~/.aws/credentials", home)
         let configPath = expandHome(nonEmpty(environment["AWS_CONFIG_FILE"]) ?? "~/.aws/config", home)
         let credentialsFile = try INIFile.load(path: credentialsPath)
         let configFile = try INIFile.load(path: configPath)
@@ -102,7 +106,8 @@ public struct AWSConfiguration: Sendable, CustomStringConvertible {
         let configSection = configFile?.section(profile) ?? configFile?.section("profile \(profile)")
         let credentialsSection = credentialsFile?.section(profile)
 
-        let resolvedRegion = nonEmpty(region) ?? nonEmpty(environment["AWS_REGION"])
+        let resolvedRegion =
+            nonEmpty(region) ?? nonEmpty(environment["AWS_REGION"])
             ?? nonEmpty(environment["AWS_DEFAULT_REGION"]) ?? nonEmpty(configSection?["region"]) ?? "us-east-1"
         var resolvedEndpoint = endpoint
         if resolvedEndpoint == nil, let text = nonEmpty(environment["AWS_ENDPOINT_URL"]) {
@@ -113,7 +118,8 @@ public struct AWSConfiguration: Sendable, CustomStringConvertible {
         }
 
         func fromSection(_ section: [String: String]?, _ origin: String) -> AWSCredentials? {
-            guard let id = nonEmpty(section?["aws_access_key_id"]), let secret = nonEmpty(section?["aws_secret_access_key"])
+            guard let id = nonEmpty(section?["aws_access_key_id"]),
+                let secret = nonEmpty(section?["aws_secret_access_key"])
             else { return nil }
             return AWSCredentials(
                 accessKeyId: id, secretAccessKey: secret, sessionToken: nonEmpty(section?["aws_session_token"]),
@@ -127,19 +133,24 @@ public struct AWSConfiguration: Sendable, CustomStringConvertible {
                 accessKeyId: id, secretAccessKey: secret, sessionToken: nonEmpty(environment["AWS_SESSION_TOKEN"]),
                 source: "environment")
         }
-        resolvedCredentials = resolvedCredentials ?? fromSection(credentialsSection, credentialsPath)
+        resolvedCredentials =
+            resolvedCredentials ?? fromSection(credentialsSection, credentialsPath)
             ?? fromSection(configSection, configPath)
         guard let resolvedCredentials else {
-            var message = "no AWS credentials found: looked at AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in the environment, "
+            var message =
+                "no AWS credentials found: looked at AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in the environment, "
                 + "profile '\(profile)' in \(credentialsPath)\(credentialsFile == nil ? " (no such file)" : "") "
                 + "and in \(configPath)\(configFile == nil ? " (no such file)" : "")"
-            let unsupported = ["role_arn", "sso_start_url", "sso_session", "credential_process", "web_identity_token_file"]
+            let unsupported = [
+                "role_arn", "sso_start_url", "sso_session", "credential_process", "web_identity_token_file",
+            ]
             if let key = unsupported.first(where: { configSection?[$0] != nil || credentialsSection?[$0] != nil }) {
                 message += "; the profile uses \(key), which Furrow does not support: export static keys instead"
             }
             throw AWSConfigurationError(message: message)
         }
-        return AWSConfiguration(region: resolvedRegion, endpoint: resolvedEndpoint, credentials: resolvedCredentials, retry: retry)
+        return AWSConfiguration(
+            region: resolvedRegion, endpoint: resolvedEndpoint, credentials: resolvedCredentials, retry: retry)
     }
 
     private static func nonEmpty(_ value: String?) -> String? {

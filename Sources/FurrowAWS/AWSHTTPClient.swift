@@ -20,8 +20,12 @@ public struct AWSService: Sendable {
         self.host = host
     }
 
-    public static let dynamoDB = AWSService(signingName: "dynamodb", fixedRegion: nil) { "dynamodb.\($0).amazonaws.com" }
-    public static let route53 = AWSService(signingName: "route53", fixedRegion: "us-east-1") { _ in "route53.amazonaws.com" }
+    public static let dynamoDB = AWSService(signingName: "dynamodb", fixedRegion: nil) {
+        "dynamodb.\($0).amazonaws.com"
+    }
+    public static let route53 = AWSService(signingName: "route53", fixedRegion: "us-east-1") { _ in
+        "route53.amazonaws.com"
+    }
     public static let ecr = AWSService(signingName: "ecr", fixedRegion: nil) { "api.ecr.\($0).amazonaws.com" }
 }
 
@@ -33,7 +37,10 @@ public struct AWSRequest: Sendable {
     public var headers: [(String, String)]
     public var body: [UInt8]
 
-    public init(method: String, path: String = "/", query: [(String, String)] = [], headers: [(String, String)] = [], body: [UInt8] = []) {
+    public init(
+        method: String, path: String = "/", query: [(String, String)] = [], headers: [(String, String)] = [],
+        body: [UInt8] = []
+    ) {
         self.method = method
         self.path = path
         self.query = query
@@ -104,7 +111,8 @@ public final class AWSHTTPClient: Sendable {
         let request = AWSRequest(
             method: "POST",
             headers: [
-                ("Content-Type", "application/x-amz-json-\(jsonVersion)"), ("X-Amz-Target", "\(targetPrefix).\(operation)"),
+                ("Content-Type", "application/x-amz-json-\(jsonVersion)"),
+                ("X-Amz-Target", "\(targetPrefix).\(operation)"),
             ],
             body: Array(input.encoded().utf8))
         let response = try send(request, to: service, operation: operation)
@@ -124,7 +132,9 @@ public final class AWSHTTPClient: Sendable {
 
     /// The URL, signed path and `Host` value of a request: the endpoint's scheme, host, port and path prefix, then the
     /// request's path and strictly encoded query.
-    private func target(of request: AWSRequest, service: AWSService, operation: String) throws -> (url: URL, path: String, host: String) {
+    private func target(of request: AWSRequest, service: AWSService, operation: String) throws -> (
+        url: URL, path: String, host: String
+    ) {
         let base = baseURL(for: service)
         var basePath = base.path
         while basePath.hasSuffix("/") { basePath.removeLast() }
@@ -133,22 +143,28 @@ public final class AWSHTTPClient: Sendable {
         let host = (base.host ?? "") + (base.port.map { $0 == defaultPort ? "" : ":\($0)" } ?? "")
         var text = "\(base.scheme ?? "https")://\(host)\(path)"
         if !request.query.isEmpty {
-            text += "?" + request.query.map { SigV4Signer.uriEncode($0.0) + "=" + SigV4Signer.uriEncode($0.1) }
+            text +=
+                "?"
+                + request.query.map { SigV4Signer.uriEncode($0.0) + "=" + SigV4Signer.uriEncode($0.1) }
                 .joined(separator: "&")
         }
         guard base.host != nil, let url = URL(string: text) else {
             throw AWSError(
-                kind: .validation, service: service.signingName, operation: operation, message: "cannot form a URL from \(text)")
+                kind: .validation, service: service.signingName, operation: operation,
+                message: "cannot form a URL from \(text)")
         }
         return (url, path, host)
     }
 
-    private func signed(_ request: AWSRequest, _ target: (url: URL, path: String, host: String), _ service: AWSService) -> URLRequest {
+    private func signed(_ request: AWSRequest, _ target: (url: URL, path: String, host: String), _ service: AWSService)
+        -> URLRequest
+    {
         let signer = SigV4Signer(
             credentials: configuration.credentials, region: service.fixedRegion ?? configuration.region,
             service: service.signingName)
         let signature = signer.sign(
-            method: request.method, host: target.host, path: target.path, query: request.query, headers: request.headers,
+            method: request.method, host: target.host, path: target.path, query: request.query,
+            headers: request.headers,
             body: request.body)
         var urlRequest = URLRequest(url: target.url)
         urlRequest.httpMethod = request.method
@@ -173,7 +189,8 @@ public final class AWSHTTPClient: Sendable {
                 for (name, value) in http.allHeaderFields {
                     if let name = name as? String, let value = value as? String { headers[name.lowercased()] = value }
                 }
-                box.result = .success(AWSResponse(status: http.statusCode, headers: headers, body: Array(data ?? Data())))
+                box.result = .success(
+                    AWSResponse(status: http.statusCode, headers: headers, body: Array(data ?? Data())))
             } else {
                 box.result = .failure(URLError(.badServerResponse))
             }

@@ -20,7 +20,8 @@ public struct DynamoDBClient: Sendable {
 
     /// Any DynamoDB operation with a raw (typed) input; the building block of the methods below.
     public func call(_ operation: String, _ input: JSONValue) throws -> JSONValue {
-        try http.callJSON(.dynamoDB, targetPrefix: "DynamoDB_20120810", operation: operation, jsonVersion: "1.0", input: input)
+        try http.callJSON(
+            .dynamoDB, targetPrefix: "DynamoDB_20120810", operation: operation, jsonVersion: "1.0", input: input)
     }
 
     // MARK: Tables
@@ -87,7 +88,10 @@ public struct DynamoDBClient: Sendable {
     public func getItem(table: String, key: JSONValue, consistentRead: Bool = true) throws -> JSONValue? {
         let output = try call(
             "GetItem",
-            ["TableName": .string(table), "Key": .object(try typedObject(key, "key")), "ConsistentRead": .bool(consistentRead)])
+            [
+                "TableName": .string(table), "Key": .object(try typedObject(key, "key")),
+                "ConsistentRead": .bool(consistentRead),
+            ])
         guard let item = output["Item"]?.objectValue else { return nil }
         return .object(try DynamoDBAttributeValue.decodeItem(item))
     }
@@ -109,7 +113,9 @@ public struct DynamoDBClient: Sendable {
         table: String, key: JSONValue, set: JSONValue = [:], remove: [String] = [], condition: DynamoDBExpression? = nil
     ) throws -> JSONValue {
         let typedKey = try typedObject(key, "key")
-        guard let assignments = set.objectValue else { throw invalidInput("UpdateItem", "the values to set must be an object") }
+        guard let assignments = set.objectValue else {
+            throw invalidInput("UpdateItem", "the values to set must be an object")
+        }
         var builder = DynamoDBExpression.Builder(namePrefix: "#u", valuePrefix: ":u")
         var setTerms: [String] = []
         for (name, value) in assignments where key[name] != value {
@@ -161,7 +167,9 @@ public struct DynamoDBClient: Sendable {
             guard let members = typed.objectValue else { throw invalidInput("Scan", "an item is not an object") }
             return .object(try DynamoDBAttributeValue.decodeItem(members))
         }
-        let last = try output["LastEvaluatedKey"]?.objectValue.map { JSONValue.object(try DynamoDBAttributeValue.decodeItem($0)) }
+        let last = try output["LastEvaluatedKey"]?.objectValue.map {
+            JSONValue.object(try DynamoDBAttributeValue.decodeItem($0))
+        }
         return DynamoDBScanPage(items: items, lastEvaluatedKey: last)
     }
 
@@ -180,7 +188,9 @@ public struct DynamoDBClient: Sendable {
     }
 
     /// Every item of the table (that passes `filter`), across all pages.
-    public func scanAll(table: String, filter: DynamoDBExpression? = nil, consistentRead: Bool = false) throws -> [JSONValue] {
+    public func scanAll(table: String, filter: DynamoDBExpression? = nil, consistentRead: Bool = false) throws
+        -> [JSONValue]
+    {
         var items: [JSONValue] = []
         try scan(table: table, filter: filter, consistentRead: consistentRead) { page in
             items += page.items
@@ -192,7 +202,9 @@ public struct DynamoDBClient: Sendable {
     // MARK: Helpers
 
     private func typedObject(_ value: JSONValue, _ what: String) throws -> OrderedDictionary<String, JSONValue> {
-        guard let members = value.objectValue else { throw invalidInput("request", "the \(what) must be an object, got \(value.encoded())") }
+        guard let members = value.objectValue else {
+            throw invalidInput("request", "the \(what) must be an object, got \(value.encoded())")
+        }
         return try DynamoDBAttributeValue.encodeItem(members)
     }
 
@@ -200,7 +212,9 @@ public struct DynamoDBClient: Sendable {
         AWSError(kind: .validation, service: "dynamodb", operation: operation, message: message)
     }
 
-    private func add(_ expression: DynamoDBExpression?, as member: String, to input: inout OrderedDictionary<String, JSONValue>) throws {
+    private func add(
+        _ expression: DynamoDBExpression?, as member: String, to input: inout OrderedDictionary<String, JSONValue>
+    ) throws {
         guard let expression else { return }
         input[member] = .string(expression.expression)
         try addPlaceholders(names: expression.names, values: expression.values, to: &input)
@@ -208,15 +222,19 @@ public struct DynamoDBClient: Sendable {
 
     /// Adds an update expression's placeholders and an optional condition, refusing placeholders used by both.
     private func add(
-        _ update: DynamoDBExpression, _ condition: DynamoDBExpression?, to input: inout OrderedDictionary<String, JSONValue>,
+        _ update: DynamoDBExpression, _ condition: DynamoDBExpression?,
+        to input: inout OrderedDictionary<String, JSONValue>,
         conditionMember: String, operation: String
     ) throws {
         var names = update.names
         var values = update.values
         if let condition {
-            let shared = Set(names.keys).intersection(condition.names.keys).union(Set(values.keys).intersection(condition.values.keys))
+            let shared = Set(names.keys).intersection(condition.names.keys).union(
+                Set(values.keys).intersection(condition.values.keys))
             guard shared.isEmpty else {
-                throw invalidInput(operation, "the condition reuses placeholders of the update: \(shared.sorted().joined(separator: ", "))")
+                throw invalidInput(
+                    operation,
+                    "the condition reuses placeholders of the update: \(shared.sorted().joined(separator: ", "))")
             }
             names.merge(condition.names) { a, _ in a }
             values.merge(condition.values) { a, _ in a }
@@ -235,7 +253,9 @@ public struct DynamoDBClient: Sendable {
         }
         if !values.isEmpty {
             var typed = OrderedDictionary<String, JSONValue>()
-            for placeholder in values.keys.sorted() { typed[placeholder] = try DynamoDBAttributeValue.encode(values[placeholder]!) }
+            for placeholder in values.keys.sorted() {
+                typed[placeholder] = try DynamoDBAttributeValue.encode(values[placeholder]!)
+            }
             input["ExpressionAttributeValues"] = .object(typed)
         }
     }

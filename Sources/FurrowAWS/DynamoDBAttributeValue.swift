@@ -22,7 +22,9 @@ public enum DynamoDBAttributeValue {
     }
 
     /// The typed form of every member of an item (or key).
-    public static func encodeItem(_ item: OrderedDictionary<String, JSONValue>) throws -> OrderedDictionary<String, JSONValue> {
+    public static func encodeItem(_ item: OrderedDictionary<String, JSONValue>) throws -> OrderedDictionary<
+        String, JSONValue
+    > {
         var out = OrderedDictionary<String, JSONValue>()
         for (name, value) in item { out[name] = try encode(value) }
         return out
@@ -42,16 +44,19 @@ public enum DynamoDBAttributeValue {
         case ("M", .object(let map)): return .object(try decodeItem(map))
         case ("SS", .array), ("BS", .array): return payload
         case ("NS", .array(let elements)):
-            return .array(try elements.map { element in
-                guard let text = element.stringValue else { throw invalid("NS member is not a string") }
-                return try number(text)
-            })
+            return .array(
+                try elements.map { element in
+                    guard let text = element.stringValue else { throw invalid("NS member is not a string") }
+                    return try number(text)
+                })
         default: throw invalid("unsupported DynamoDB attribute value: \(typed.encoded())")
         }
     }
 
     /// The plain form of a typed item.
-    public static func decodeItem(_ typed: OrderedDictionary<String, JSONValue>) throws -> OrderedDictionary<String, JSONValue> {
+    public static func decodeItem(_ typed: OrderedDictionary<String, JSONValue>) throws -> OrderedDictionary<
+        String, JSONValue
+    > {
         var out = OrderedDictionary<String, JSONValue>()
         for (name, value) in typed { out[name] = try decode(value) }
         return out

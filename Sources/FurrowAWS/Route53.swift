@@ -69,7 +69,11 @@ public struct Route53RecordSet: Sendable, Equatable, Hashable {
 
 /// One change of a change batch.
 public struct Route53Change: Sendable, Equatable {
-    public enum Action: String, Sendable { case create = "CREATE", delete = "DELETE", upsert = "UPSERT" }
+    public enum Action: String, Sendable {
+        case create = "CREATE"
+        case delete = "DELETE"
+        case upsert = "UPSERT"
+    }
     public var action: Action
     public var recordSet: Route53RecordSet
 
@@ -91,21 +95,25 @@ public struct Route53Client: Sendable {
     public func hostedZone(named name: String) throws -> Route53HostedZone? {
         let wanted = Self.fullyQualified(name).lowercased()
         let root = try request(
-            "ListHostedZonesByName", "GET", "/2013-04-01/hostedzonesbyname", query: [("dnsname", wanted), ("maxitems", "100")])
+            "ListHostedZonesByName", "GET", "/2013-04-01/hostedzonesbyname",
+            query: [("dnsname", wanted), ("maxitems", "100")])
         // Results are sorted by name, so an exact match, if any, comes first (possibly several: public and private).
         let zones = root.child("HostedZones")?.children.map(Self.zone) ?? []
         return zones.first { Self.fullyQualified($0.name).lowercased() == wanted }
     }
 
     /// Creates a public hosted zone. `callerReference` makes the request idempotent; by default it is unique.
-    public func createHostedZone(name: String, callerReference: String = UUID().uuidString) throws -> Route53HostedZone {
+    public func createHostedZone(name: String, callerReference: String = UUID().uuidString) throws -> Route53HostedZone
+    {
         let body = """
             <?xml version="1.0" encoding="UTF-8"?>
             <CreateHostedZoneRequest xmlns="\(Self.namespace)"><Name>\(XMLNode.escape(Self.fullyQualified(name)))</Name>\
             <CallerReference>\(XMLNode.escape(callerReference))</CallerReference></CreateHostedZoneRequest>
             """
         let root = try request("CreateHostedZone", "POST", "/2013-04-01/hostedzone", body: body)
-        guard let zone = root.child("HostedZone") else { throw malformed("CreateHostedZone", "no HostedZone in the response") }
+        guard let zone = root.child("HostedZone") else {
+            throw malformed("CreateHostedZone", "no HostedZone in the response")
+        }
         return Self.zone(zone)
     }
 
@@ -132,23 +140,32 @@ public struct Route53Client: Sendable {
 
     /// Applies a change batch atomically and returns the change id (bare, for `getChange`).
     /// Route53 limits a batch to 1000 values and 32,000 characters of values; callers split larger syncs.
-    public func changeResourceRecordSets(zoneId: String, changes: [Route53Change], comment: String? = nil) throws -> String {
+    public func changeResourceRecordSets(zoneId: String, changes: [Route53Change], comment: String? = nil) throws
+        -> String
+    {
         guard !changes.isEmpty else { throw invalidInput("ChangeResourceRecordSets", "the change batch is empty") }
-        var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ChangeResourceRecordSetsRequest xmlns=\"\(Self.namespace)\"><ChangeBatch>"
+        var xml =
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ChangeResourceRecordSetsRequest xmlns=\"\(Self.namespace)\"><ChangeBatch>"
         if let comment { xml += "<Comment>\(XMLNode.escape(comment))</Comment>" }
         xml += "<Changes>"
-        for change in changes { xml += "<Change><Action>\(change.action.rawValue)</Action>\(Self.xml(change.recordSet))</Change>" }
+        for change in changes {
+            xml += "<Change><Action>\(change.action.rawValue)</Action>\(Self.xml(change.recordSet))</Change>"
+        }
         xml += "</Changes></ChangeBatch></ChangeResourceRecordSetsRequest>"
         let root = try request(
             "ChangeResourceRecordSets", "POST", "/2013-04-01/hostedzone/\(Self.bareId(zoneId))/rrset", body: xml)
-        guard let id = root.at("ChangeInfo", "Id")?.text else { throw malformed("ChangeResourceRecordSets", "no ChangeInfo/Id") }
+        guard let id = root.at("ChangeInfo", "Id")?.text else {
+            throw malformed("ChangeResourceRecordSets", "no ChangeInfo/Id")
+        }
         return Self.bareId(id)
     }
 
     /// The status of a change: `PENDING` or `INSYNC`.
     public func getChange(id: String) throws -> String {
         let root = try request("GetChange", "GET", "/2013-04-01/change/\(Self.bareId(id))")
-        guard let status = root.at("ChangeInfo", "Status")?.text else { throw malformed("GetChange", "no ChangeInfo/Status") }
+        guard let status = root.at("ChangeInfo", "Status")?.text else {
+            throw malformed("GetChange", "no ChangeInfo/Status")
+        }
         return status
     }
 
@@ -189,17 +206,23 @@ public struct Route53Client: Sendable {
     }
 
     static func xml(_ record: Route53RecordSet) -> String {
-        var xml = "<ResourceRecordSet><Name>\(XMLNode.escape(record.name))</Name><Type>\(XMLNode.escape(record.type))</Type>"
-        if let identifier = record.setIdentifier { xml += "<SetIdentifier>\(XMLNode.escape(identifier))</SetIdentifier>" }
+        var xml =
+            "<ResourceRecordSet><Name>\(XMLNode.escape(record.name))</Name><Type>\(XMLNode.escape(record.type))</Type>"
+        if let identifier = record.setIdentifier {
+            xml += "<SetIdentifier>\(XMLNode.escape(identifier))</SetIdentifier>"
+        }
         if let weight = record.weight { xml += "<Weight>\(weight)</Weight>" }
         if let alias = record.alias {
-            xml += "<AliasTarget><HostedZoneId>\(XMLNode.escape(alias.hostedZoneId))</HostedZoneId>"
+            xml +=
+                "<AliasTarget><HostedZoneId>\(XMLNode.escape(alias.hostedZoneId))</HostedZoneId>"
                 + "<DNSName>\(XMLNode.escape(alias.dnsName))</DNSName>"
                 + "<EvaluateTargetHealth>\(alias.evaluateTargetHealth)</EvaluateTargetHealth></AliasTarget>"
         } else {
             if let ttl = record.ttl { xml += "<TTL>\(ttl)</TTL>" }
             xml += "<ResourceRecords>"
-            for value in record.values { xml += "<ResourceRecord><Value>\(XMLNode.escape(value))</Value></ResourceRecord>" }
+            for value in record.values {
+                xml += "<ResourceRecord><Value>\(XMLNode.escape(value))</Value></ResourceRecord>"
+            }
             xml += "</ResourceRecords>"
         }
         return xml + "</ResourceRecordSet>"

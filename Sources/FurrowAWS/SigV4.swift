@@ -52,8 +52,10 @@ public struct SigV4Signer: Sendable {
         let sortedQuery = encodedQuery.sorted { a, b in a.name != b.name ? a.name < b.name : a.value < b.value }
         let canonicalQuery = sortedQuery.map { "\($0.name)=\($0.value)" }.joined(separator: "&")
         // Services other than S3 encode each path segment a second time.
-        let canonicalPath = path.isEmpty
-            ? "/" : path.split(separator: "/", omittingEmptySubsequences: false).map { Self.uriEncode(String($0)) }
+        let canonicalPath =
+            path.isEmpty
+            ? "/"
+            : path.split(separator: "/", omittingEmptySubsequences: false).map { Self.uriEncode(String($0)) }
                 .joined(separator: "/")
 
         let canonicalRequest = [
@@ -68,7 +70,8 @@ public struct SigV4Signer: Sendable {
             key = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
         }
         let signature = Self.hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
-        let authorization = "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyId)/\(scope), "
+        let authorization =
+            "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyId)/\(scope), "
             + "SignedHeaders=\(signedHeaders), Signature=\(signature)"
 
         var add: [(name: String, value: String)] = [("X-Amz-Date", amzDate)]
@@ -102,7 +105,8 @@ public struct SigV4Signer: Sendable {
                 UInt8(ascii: "~"):
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             default:
-                out += "%" + String(byte >> 4, radix: 16, uppercase: true) + String(byte & 0xF, radix: 16, uppercase: true)
+                out +=
+                    "%" + String(byte >> 4, radix: 16, uppercase: true) + String(byte & 0xF, radix: 16, uppercase: true)
             }
         }
         return out

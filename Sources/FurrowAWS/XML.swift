@@ -90,9 +90,15 @@ private struct XMLReader {
     mutating func skipMisc() throws {
         while true {
             while position < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[position]) { position += 1 }
-            if peek("<?") { try skip(past: "?>") } else if peek("<!--") { try skip(past: "-->") } else if peek("<!DOCTYPE") {
+            if peek("<?") {
+                try skip(past: "?>")
+            } else if peek("<!--") {
+                try skip(past: "-->")
+            } else if peek("<!DOCTYPE") {
                 throw fail("DTDs are not accepted")
-            } else { return }
+            } else {
+                return
+            }
         }
     }
 
@@ -111,7 +117,9 @@ private struct XMLReader {
             let b = bytes[position]
             if [0x20, 0x09, 0x0A, 0x0D, UInt8(ascii: "/"), UInt8(ascii: ">"), UInt8(ascii: "="), UInt8(ascii: "<")]
                 .contains(b)
-            { break }
+            {
+                break
+            }
             position += 1
         }
         guard position > start else { throw fail("expected a name") }
@@ -197,7 +205,9 @@ private struct XMLReader {
                 out += String(decoding: slice[start..<index], as: UTF8.self)
                 continue
             }
-            guard let semicolon = slice[index...].firstIndex(of: UInt8(ascii: ";")) else { throw fail("unterminated entity") }
+            guard let semicolon = slice[index...].firstIndex(of: UInt8(ascii: ";")) else {
+                throw fail("unterminated entity")
+            }
             let entity = String(decoding: slice[(index + 1)..<semicolon], as: UTF8.self)
             switch entity {
             case "amp": out += "&"
@@ -207,9 +217,13 @@ private struct XMLReader {
             case "apos": out += "'"
             default:
                 let code: UInt32?
-                if entity.hasPrefix("#x") { code = UInt32(entity.dropFirst(2), radix: 16) } else if entity.hasPrefix("#") {
+                if entity.hasPrefix("#x") {
+                    code = UInt32(entity.dropFirst(2), radix: 16)
+                } else if entity.hasPrefix("#") {
                     code = UInt32(entity.dropFirst())
-                } else { code = nil }
+                } else {
+                    code = nil
+                }
                 guard let code, let scalar = Unicode.Scalar(code) else { throw fail("unknown entity &\(entity);") }
                 out.unicodeScalars.append(scalar)
             }

@@ -85,13 +85,15 @@ public final class LocalAWSServer: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(timeout)
         while !Self.accepts(port: port) {
             if !process.isRunning {
-                throw StartError(message: "the local AWS server exited at start (status \(process.terminationStatus)); "
-                    + "is moto installed (pip install 'moto[server]')? Its output:\n\(logTail())")
+                throw StartError(
+                    message: "the local AWS server exited at start (status \(process.terminationStatus)); "
+                        + "is moto installed (pip install 'moto[server]')? Its output:\n\(logTail())")
             }
             if Date() > deadline {
                 let tail = logTail()
                 stop()
-                throw StartError(message: "the local AWS server did not answer on \(endpoint) within \(Int(timeout)) s:\n\(tail)")
+                throw StartError(
+                    message: "the local AWS server did not answer on \(endpoint) within \(Int(timeout)) s:\n\(tail)")
             }
             Thread.sleep(forTimeInterval: 0.05)
         }
@@ -144,7 +146,9 @@ public final class LocalAWSServer: @unchecked Sendable {
         defer { close(fd) }
         var address = loopback(port: port)
         let connected = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         return connected == 0
     }

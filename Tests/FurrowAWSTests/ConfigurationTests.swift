@@ -8,7 +8,9 @@ import Testing
     func home(credentials: String? = nil, config: String? = nil) throws -> String {
         let home = NSTemporaryDirectory() + "furrow-aws-home-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: home + "/.aws", withIntermediateDirectories: true)
-        if let credentials { try credentials.write(toFile: home + "/.aws/credentials", atomically: true, encoding: .utf8) }
+        if let credentials {
+            try credentials.write(toFile: home + "/.aws/credentials", atomically: true, encoding: .utf8)
+        }
         if let config { try config.write(toFile: home + "/.aws/config", atomically: true, encoding: .utf8) }
         return home
     }
@@ -113,7 +115,8 @@ import Testing
     }
 
     @Test func secretsNeverPrint() {
-        let credentials = AWSCredentials(accessKeyId: "AKIDVISIBLE", secretAccessKey: "TOPSECRET", sessionToken: "TOKENSECRET")
+        let credentials = AWSCredentials(
+            accessKeyId: "AKIDVISIBLE", secretAccessKey: "TOPSECRET", sessionToken: "TOKENSECRET")
         let configuration = AWSConfiguration(region: "us-east-1", credentials: credentials)
         for text in [
             String(describing: credentials), String(reflecting: credentials), "\(configuration)",
@@ -136,6 +139,9 @@ import Testing
 
 @Test func dumpingCredentialsHidesTheSecret() {
     var text = ""
-    dump(AWSConfiguration(region: "us-east-1", credentials: AWSCredentials(accessKeyId: "A", secretAccessKey: "TOPSECRET")), to: &text)
+    dump(
+        AWSConfiguration(
+            region: "us-east-1", credentials: AWSCredentials(accessKeyId: "A", secretAccessKey: "TOPSECRET")), to: &text
+    )
     #expect(!text.contains("TOPSECRET"))
 }

@@ -57,7 +57,9 @@ import Testing
     }
 
     @Test func attributeExistence() {
-        #expect(DynamoDBExpression.attributeNotExists("name") == DynamoDBExpression(expression: "attribute_not_exists(#n0)", names: ["#n0": "name"]))
+        #expect(
+            DynamoDBExpression.attributeNotExists("name")
+                == DynamoDBExpression(expression: "attribute_not_exists(#n0)", names: ["#n0": "name"]))
         #expect(DynamoDBExpression.attributeExists("name").expression == "attribute_exists(#n0)")
     }
 
@@ -112,13 +114,16 @@ import Testing
         let xml = Route53Client.xml(Route53RecordSet(name: "x.example.com", type: "txt", ttl: 30, values: ["\"<&>\""]))
         #expect(
             xml == "<ResourceRecordSet><Name>x.example.com.</Name><Type>TXT</Type><TTL>30</TTL><ResourceRecords>"
-                + "<ResourceRecord><Value>&quot;&lt;&amp;&gt;&quot;</Value></ResourceRecord></ResourceRecords></ResourceRecordSet>")
+                + "<ResourceRecord><Value>&quot;&lt;&amp;&gt;&quot;</Value></ResourceRecord></ResourceRecords></ResourceRecordSet>"
+        )
     }
 
     @Test func errorDetailsFromEitherProtocol() {
         let json = AWSResponse(
             status: 400, headers: [:],
-            body: Array(#"{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"The conditional request failed"}"#.utf8))
+            body: Array(
+                #"{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"The conditional request failed"}"#
+                    .utf8))
         let (jsonCode, jsonMessage) = AWSHTTPClient.errorDetails(json)
         #expect(jsonCode == "ConditionalCheckFailedException")
         #expect(jsonMessage == "The conditional request failed")
@@ -126,13 +131,16 @@ import Testing
 
         let xml = AWSResponse(
             status: 404, headers: [:],
-            body: Array("<ErrorResponse><Error><Type>Sender</Type><Code>NoSuchHostedZone</Code><Message>No zone Z1</Message></Error></ErrorResponse>".utf8))
+            body: Array(
+                "<ErrorResponse><Error><Type>Sender</Type><Code>NoSuchHostedZone</Code><Message>No zone Z1</Message></Error></ErrorResponse>"
+                    .utf8))
         let (xmlCode, xmlMessage) = AWSHTTPClient.errorDetails(xml)
         #expect(xmlCode == "NoSuchHostedZone")
         #expect(xmlMessage == "No zone Z1")
         #expect(AWSError.kind(code: xmlCode, httpStatus: 404) == .notFound)
 
-        let header = AWSResponse(status: 400, headers: ["x-amzn-errortype": "ThrottlingException:http://internal/"], body: [])
+        let header = AWSResponse(
+            status: 400, headers: ["x-amzn-errortype": "ThrottlingException:http://internal/"], body: [])
         #expect(AWSHTTPClient.errorDetails(header).code == "ThrottlingException")
         #expect(AWSError.kind(code: "ExpiredTokenException", httpStatus: 400) == .accessDenied)
         #expect(AWSError.kind(code: nil, httpStatus: 503) == .service)

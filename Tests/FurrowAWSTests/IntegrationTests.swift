@@ -9,7 +9,8 @@ import Testing
 func localConfiguration(_ server: LocalAWSServer, maxAttempts: Int = 3) -> AWSConfiguration {
     AWSConfiguration(
         region: LocalAWSServer.region, endpoint: server.endpoint,
-        credentials: AWSCredentials(accessKeyId: LocalAWSServer.accessKeyId, secretAccessKey: LocalAWSServer.secretAccessKey),
+        credentials: AWSCredentials(
+            accessKeyId: LocalAWSServer.accessKeyId, secretAccessKey: LocalAWSServer.secretAccessKey),
         retry: AWSRetryPolicy(maxAttempts: maxAttempts, baseDelay: 0.05, maxDelay: 0.5), requestTimeout: 30)
 }
 
@@ -79,7 +80,8 @@ func awsError(_ body: () throws -> Void) -> AWSError? {
         // The same move again is stale: conflict, and nothing changes.
         let stale = awsError {
             try self.dynamo.updateItem(
-                table: "Envs", key: ["name": "feat-x"], set: ["state": "failed"], condition: .equals(["state": "new", "version": 1]))
+                table: "Envs", key: ["name": "feat-x"], set: ["state": "failed"],
+                condition: .equals(["state": "new", "version": 1]))
         }
         #expect(stale?.kind == .conditionalCheckFailed)
         #expect(try dynamo.getItem(table: "Envs", key: ["name": "feat-x"])?["state"] == "deploying")
@@ -98,7 +100,8 @@ func awsError(_ body: () throws -> Void) -> AWSError? {
             try self.dynamo.deleteItem(table: "Envs", key: ["name": "feat-x"], condition: .equals(["state": "reaping"]))
         }
         #expect(refused?.kind == .conditionalCheckFailed)
-        let deleted = try dynamo.deleteItem(table: "Envs", key: ["name": "feat-x"], condition: .equals(["state": "deploying"]))
+        let deleted = try dynamo.deleteItem(
+            table: "Envs", key: ["name": "feat-x"], condition: .equals(["state": "deploying"]))
         #expect(deleted?["version"] == 2)
         #expect(try dynamo.getItem(table: "Envs", key: ["name": "feat-x"]) == nil)
         #expect(try dynamo.deleteItem(table: "Envs", key: ["name": "feat-x"]) == nil)
@@ -119,7 +122,10 @@ func awsError(_ body: () throws -> Void) -> AWSError? {
             for i in stride(from: worker, to: count, by: 8) {
                 do {
                     try dynamo.putItem(
-                        table: "Big", item: ["name": .string("env-\(i)"), "state": i % 5 == 0 ? "new" : "deployed", "n": .int(Int64(i))])
+                        table: "Big",
+                        item: [
+                            "name": .string("env-\(i)"), "state": i % 5 == 0 ? "new" : "deployed", "n": .int(Int64(i)),
+                        ])
                 } catch { failures.add("\(i): \(error)") }
             }
         }
@@ -207,18 +213,21 @@ final class FailureList: @unchecked Sendable {
     @Test func changeBatchesListPagesAndDeletes() throws {
         let zone = try route53.createHostedZone(name: "dev.example.test")
         let records = (0..<350).map { i in
-            Route53RecordSet(name: "tyk.env\(i).dev.example.test", type: "A", ttl: 60, values: ["10.0.\(i / 256).\(i % 256)"])
+            Route53RecordSet(
+                name: "tyk.env\(i).dev.example.test", type: "A", ttl: 60, values: ["10.0.\(i / 256).\(i % 256)"])
         }
         for batch in stride(from: 0, to: records.count, by: 175) {
             let changeId = try route53.changeResourceRecordSets(
-                zoneId: zone.id, changes: records[batch..<min(batch + 175, records.count)].map { Route53Change(.create, $0) },
+                zoneId: zone.id,
+                changes: records[batch..<min(batch + 175, records.count)].map { Route53Change(.create, $0) },
                 comment: "furrow test <batch \(batch)>")
             try route53.waitForChange(id: changeId, timeout: 30)
             #expect(try route53.getChange(id: changeId) == "INSYNC")
         }
         let special = [
             Route53RecordSet(name: "*.wild.dev.example.test", type: "A", ttl: 30, values: ["10.9.9.9"]),
-            Route53RecordSet(name: "txt.dev.example.test", type: "TXT", ttl: 300, values: ["\"owner=chitragupta <&> ok\""]),
+            Route53RecordSet(
+                name: "txt.dev.example.test", type: "TXT", ttl: 300, values: ["\"owner=chitragupta <&> ok\""]),
             Route53RecordSet(name: "multi.dev.example.test", type: "A", ttl: 10, values: ["10.1.1.1", "10.1.1.2"]),
         ]
         _ = try route53.changeResourceRecordSets(zoneId: zone.id, changes: special.map { Route53Change(.upsert, $0) })
@@ -232,7 +241,8 @@ final class FailureList: @unchecked Sendable {
         // UPSERT replaces, DELETE needs the exact record, and both may share one batch.
         let moved = Route53RecordSet(name: "tyk.env0.dev.example.test", type: "A", ttl: 10, values: ["10.7.7.7"])
         _ = try route53.changeResourceRecordSets(
-            zoneId: zone.id, changes: [Route53Change(.upsert, moved)] + records[1..<100].map { Route53Change(.delete, $0) })
+            zoneId: zone.id,
+            changes: [Route53Change(.upsert, moved)] + records[1..<100].map { Route53Change(.delete, $0) })
         let after = try route53.listResourceRecordSets(zoneId: zone.id)
         #expect(after.count == listed.count - 99)
         #expect(after.contains(moved))
@@ -241,7 +251,12 @@ final class FailureList: @unchecked Sendable {
         let wrongDelete = awsError {
             _ = try self.route53.changeResourceRecordSets(
                 zoneId: zone.id,
-                changes: [Route53Change(.delete, Route53RecordSet(name: "tyk.env200.dev.example.test", type: "A", ttl: 999, values: ["10.0.0.200"]))])
+                changes: [
+                    Route53Change(
+                        .delete,
+                        Route53RecordSet(
+                            name: "tyk.env200.dev.example.test", type: "A", ttl: 999, values: ["10.0.0.200"]))
+                ])
         }
         #expect(wrongDelete?.kind == .validation)
         // Route53 answers InvalidChangeBatch; the local server InvalidInput.
@@ -252,7 +267,8 @@ final class FailureList: @unchecked Sendable {
         let owned = after.filter { $0.type != "SOA" && $0.type != "NS" }
         for batch in stride(from: 0, to: owned.count, by: 200) {
             _ = try route53.changeResourceRecordSets(
-                zoneId: zone.id, changes: owned[batch..<min(batch + 200, owned.count)].map { Route53Change(.delete, $0) })
+                zoneId: zone.id,
+                changes: owned[batch..<min(batch + 200, owned.count)].map { Route53Change(.delete, $0) })
         }
         #expect(try route53.listResourceRecordSets(zoneId: zone.id).count == 2)
         try route53.deleteHostedZone(id: zone.id)
@@ -338,7 +354,9 @@ final class ScriptedHTTPServer {
         try process.run()
         let deadline = Date().addingTimeInterval(20)
         while !LocalAWSServer.accepts(port: port) {
-            guard process.isRunning, Date() < deadline else { throw LocalAWSServer.StartError(message: "scripted server did not start") }
+            guard process.isRunning, Date() < deadline else {
+                throw LocalAWSServer.StartError(message: "scripted server did not start")
+            }
             Thread.sleep(forTimeInterval: 0.05)
         }
     }
@@ -367,7 +385,10 @@ final class ScriptedHTTPServer {
         #expect(error?.kind == .transport)
         #expect(error?.attempts == 3)
         #expect(error?.operation == "ListTables")
-        #expect(error?.description == "dynamodb ListTables failed: cannot connect (connection refused) (http://127.0.0.1:\(port)) [after 3 attempts]")
+        #expect(
+            error?.description
+                == "dynamodb ListTables failed: cannot connect (connection refused) (http://127.0.0.1:\(port)) [after 3 attempts]"
+        )
     }
 
     @Test func unknownCredentialsAreAnAuthError() throws {
@@ -395,12 +416,15 @@ final class ScriptedHTTPServer {
             let form = (parameters + [("Version", "2010-05-08")])
                 .map { SigV4Signer.uriEncode($0.0) + "=" + SigV4Signer.uriEncode($0.1) }.joined(separator: "&")
             let request = AWSRequest(
-                method: "POST", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(form.utf8))
+                method: "POST", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(form.utf8)
+            )
             return try XMLNode.parse(try iam.send(request, to: iamService, operation: parameters[0].1).body)
         }
         _ = try iamCall([("Action", "CreateUser"), ("UserName", "furrow")])
         let policy = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#
-        _ = try iamCall([("Action", "PutUserPolicy"), ("UserName", "furrow"), ("PolicyName", "all"), ("PolicyDocument", policy)])
+        _ = try iamCall([
+            ("Action", "PutUserPolicy"), ("UserName", "furrow"), ("PolicyName", "all"), ("PolicyDocument", policy),
+        ])
         let key = try iamCall([("Action", "CreateAccessKey"), ("UserName", "furrow")])
         let keyId = try #require(key.first("AccessKeyId")?.text)
         let secret = try #require(key.first("SecretAccessKey")?.text)
@@ -417,7 +441,10 @@ final class ScriptedHTTPServer {
         let zone = try route53.createHostedZone(name: "signed.test")
         let change = try route53.changeResourceRecordSets(
             zoneId: zone.id,
-            changes: [Route53Change(.create, Route53RecordSet(name: "*.signed.test", type: "TXT", ttl: 60, values: ["\"a b\""]))])
+            changes: [
+                Route53Change(
+                    .create, Route53RecordSet(name: "*.signed.test", type: "TXT", ttl: 60, values: ["\"a b\""]))
+            ])
         #expect(!change.isEmpty)
 
         configuration.credentials = AWSCredentials(accessKeyId: keyId, secretAccessKey: "wrong" + secret)

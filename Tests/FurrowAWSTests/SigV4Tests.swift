@@ -55,14 +55,17 @@ import Testing
 
     @Test func getVanillaQueryOrderKeyCase() {
         let signature = sign("GET", query: [("Param2", "value2"), ("Param1", "value1")])
-        #expect(signature.canonicalRequest.split(separator: "\n", omittingEmptySubsequences: false)[2] == "Param1=value1&Param2=value2")
+        #expect(
+            signature.canonicalRequest.split(separator: "\n", omittingEmptySubsequences: false)[2]
+                == "Param1=value1&Param2=value2")
         #expect(signature.signature == "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500")
     }
 
     @Test func postXWWWFormURLEncoded() {
         let signature = sign(
             "POST", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: "Param1=value1")
-        #expect(signature.canonicalRequest.hasSuffix("\n9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e"))
+        #expect(
+            signature.canonicalRequest.hasSuffix("\n9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e"))
         #expect(
             signature.authorization
                 == "AWS4-HMAC-SHA256 Credential=\(Self.scope), SignedHeaders=content-type;host;x-amz-date, "
