@@ -25,7 +25,7 @@ let package = Package(
             dependencies: [
                 "FurrowJSON",
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Collections", package: "swift-collections"),
+                .product(name: "OrderedCollections", package: "swift-collections"),
             ]
         ),
         .target(name: "FurrowTestSupport"),

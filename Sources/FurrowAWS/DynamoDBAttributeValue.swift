@@ -1,4 +1,4 @@
-import Collections
+import OrderedCollections
 import FurrowJSON
 
 /// Conversion between Furrow's `JSONValue` and DynamoDB's typed attribute-value JSON (`{"S": "x"}`, `{"N": "3"}` ...).

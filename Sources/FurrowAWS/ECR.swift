@@ -1,4 +1,4 @@
-import Collections
+import OrderedCollections
 import FurrowJSON
 
 /// The few ECR calls Furrow needs to decide which image tag an environment runs (JSON 1.1 protocol).
