@@ -29,10 +29,12 @@ public struct AWSService: Sendable {
     public static let ecr = AWSService(signingName: "ecr", fixedRegion: nil) { "api.ecr.\($0).amazonaws.com" }
 }
 
-/// One HTTP request to an AWS service, before signing. `path` segments are sent percent-encoded as given.
+/// One HTTP request to an AWS service, before signing.
 public struct AWSRequest: Sendable {
     public var method: String
+    /// The path below the endpoint, already percent-encoded where needed (ids and fixed words need nothing).
     public var path: String
+    /// Decoded name/value pairs; they are encoded strictly (RFC 3986) when sent and signed.
     public var query: [(String, String)]
     public var headers: [(String, String)]
     public var body: [UInt8]
@@ -49,6 +51,7 @@ public struct AWSRequest: Sendable {
     }
 }
 
+/// A response as received; `headers` are keyed by lower-cased name.
 public struct AWSResponse: Sendable {
     public let status: Int
     public let headers: [String: String]

@@ -1,6 +1,6 @@
-import OrderedCollections
 import Foundation
 import FurrowJSON
+import OrderedCollections
 
 /// One page of a scan: the items (plain values) and the key to continue from, nil on the last page.
 public struct DynamoDBScanPage: Sendable {

@@ -1,5 +1,5 @@
-import OrderedCollections
 import FurrowJSON
+import OrderedCollections
 
 /// Conversion between Furrow's `JSONValue` and DynamoDB's typed attribute-value JSON (`{"S": "x"}`, `{"N": "3"}` ...).
 ///

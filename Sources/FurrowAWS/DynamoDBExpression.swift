@@ -1,6 +1,6 @@
-import OrderedCollections
 import Foundation
 import FurrowJSON
+import OrderedCollections
 
 /// A DynamoDB condition or filter expression with its placeholders.
 ///
@@ -43,7 +43,11 @@ public struct DynamoDBExpression: Sendable, Equatable {
     /// Both expressions must hold. Placeholders of `other` are renumbered so that the two never collide.
     public func and(_ other: DynamoDBExpression) -> DynamoDBExpression {
         var combined = self
-        let renamed = other.prefixed(with: "r\(names.count + values.count)_")
+        // The first prefix that no placeholder of `self` starts with, so renamed placeholders cannot collide.
+        let taken = Array(names.keys) + Array(values.keys)
+        var round = names.count + values.count
+        while taken.contains(where: { $0.dropFirst().hasPrefix("r\(round)_") }) { round += 1 }
+        let renamed = other.prefixed(with: "r\(round)_")
         combined.expression = "(\(expression)) AND (\(renamed.expression))"
         combined.names.merge(renamed.names) { a, _ in a }
         combined.values.merge(renamed.values) { a, _ in a }

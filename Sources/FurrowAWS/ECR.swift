@@ -1,5 +1,5 @@
-import OrderedCollections
 import FurrowJSON
+import OrderedCollections
 
 /// The few ECR calls Furrow needs to decide which image tag an environment runs (JSON 1.1 protocol).
 public struct ECRClient: Sendable {

@@ -1,6 +1,6 @@
-import OrderedCollections
 import Foundation
 import FurrowJSON
+import OrderedCollections
 
 /// A hosted zone: its bare id (`Z0123...`, without `/hostedzone/`) and its fully qualified name (trailing dot).
 public struct Route53HostedZone: Sendable, Equatable {

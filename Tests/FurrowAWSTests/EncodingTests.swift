@@ -146,3 +146,12 @@ import Testing
         #expect(AWSError.kind(code: nil, httpStatus: 503) == .service)
     }
 }
+
+@Test func chainedConjunctionsNeverReusePlaceholders() {
+    let one = DynamoDBExpression.equals(["a": 1])
+    let chained = one.and(one).and(one.and(one)).and(one)
+    #expect(chained.names.count == 5)
+    #expect(chained.values.count == 5)
+    #expect(Set(chained.values.values) == [1])
+    for placeholder in chained.names.keys { #expect(chained.expression.contains(placeholder)) }
+}
