@@ -64,5 +64,15 @@ let package = Package(
         .executableTarget(name: "furrow-state-race", dependencies: ["FurrowState"]),
         .executableTarget(name: "furrow-state-bench", dependencies: ["FurrowState", "FurrowJSON"]),
         .testTarget(name: "FurrowStateTests", dependencies: ["FurrowState", "FurrowSQLite", "furrow-state-race"]),
+        .target(
+            name: "FurrowAWS",
+            dependencies: [
+                "FurrowJSON",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "OrderedCollections", package: "swift-collections"),
+            ]
+        ),
+        .target(name: "FurrowTestSupport"),
+        .testTarget(name: "FurrowAWSTests", dependencies: ["FurrowAWS", "FurrowJSON", "FurrowTestSupport"]),
     ]
 )
