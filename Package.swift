@@ -20,5 +20,13 @@ let package = Package(
         ),
         .testTarget(name: "FurrowJSONTests", dependencies: ["FurrowJSON"]),
         .executableTarget(name: "furrow", dependencies: ["FurrowJSON"]),
+        .target(
+            name: "FurrowDNSWire",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(name: "FurrowDNS", dependencies: ["FurrowDNSWire", "FurrowJSON"]),
+        .target(name: "FurrowDNSTestSupport", dependencies: ["FurrowDNSWire"]),
+        .executableTarget(name: "furrow-dns-bench", dependencies: ["FurrowDNS"]),
+        .testTarget(name: "FurrowDNSTests", dependencies: ["FurrowDNS", "FurrowDNSWire", "FurrowDNSTestSupport"]),
     ]
 )

@@ -1,0 +1,162 @@
+/// A domain name as a sequence of labels, always fully qualified (the root is implied).
+///
+/// Labels keep their bytes as given; comparison and hashing ignore ASCII case, as DNS does.
+/// Text form uses RFC 1035 presentation rules: `.` separates labels, `\.` and `\DDD` escape.
+public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
+    /// The labels from leftmost to the one below the root.
+    public let labels: [[UInt8]]
+
+    /// The longest label RFC 1035 allows.
+    public static let maxLabelLength = 63
+    /// The longest name in wire form (length octets included, root included).
+    public static let maxWireLength = 255
+
+    public static let root = DNSName(uncheckedLabels: [])
+
+    init(uncheckedLabels: [[UInt8]]) { self.labels = uncheckedLabels }
+
+    /// A name from labels, checked against the label and name length limits.
+    public init(labels: [[UInt8]]) throws(DNSWireError) {
+        for label in labels {
+            if label.isEmpty { throw .invalidName("empty label in a name") }
+            if label.count > Self.maxLabelLength {
+                throw .invalidName("label '\(String(decoding: label, as: UTF8.self))' is \(label.count) octets long; the limit is 63")
+            }
+        }
+        let wireLength = labels.reduce(1) { $0 + 1 + $1.count }
+        if wireLength > Self.maxWireLength {
+            throw .invalidName("name is \(wireLength) octets in wire form; the limit is 255")
+        }
+        self.labels = labels
+    }
+
+    /// Parses presentation form. A trailing dot is optional: every name is taken as absolute.
+    public init(_ text: String) throws(DNSWireError) {
+        if text == "." || text.isEmpty { self = .root; return }
+        var labels: [[UInt8]] = []
+        var current: [UInt8] = []
+        let bytes = Array(text.utf8)
+        var index = 0
+        var lastWasDot = false
+        while index < bytes.count {
+            let byte = bytes[index]
+            lastWasDot = false
+            if byte == UInt8(ascii: ".") {
+                if current.isEmpty { throw .invalidName("empty label in '\(text)'") }
+                labels.append(current)
+                current = []
+                lastWasDot = true
+                index += 1
+            } else if byte == UInt8(ascii: "\\") {
+                guard index + 1 < bytes.count else { throw .invalidName("dangling escape in '\(text)'") }
+                if index + 3 < bytes.count, bytes[index + 1].isDigit, bytes[index + 2].isDigit, bytes[index + 3].isDigit {
+                    let value = Int(bytes[index + 1] - 48) * 100 + Int(bytes[index + 2] - 48) * 10 + Int(bytes[index + 3] - 48)
+                    guard value <= 255 else { throw .invalidName("escape \\\(value) out of range in '\(text)'") }
+                    current.append(UInt8(value))
+                    index += 4
+                } else {
+                    current.append(bytes[index + 1])
+                    index += 2
+                }
+            } else {
+                current.append(byte)
+                index += 1
+            }
+        }
+        if !current.isEmpty { labels.append(current) } else if !lastWasDot { throw .invalidName("empty name") }
+        try self.init(labels: labels)
+    }
+
+    /// The name in wire form without compression.
+    public var wireLength: Int { labels.reduce(1) { $0 + 1 + $1.count } }
+
+    /// Presentation form with a trailing dot, escaping bytes that are not plain.
+    public var description: String {
+        if labels.isEmpty { return "." }
+        var out = ""
+        for label in labels {
+            for byte in label {
+                switch byte {
+                case UInt8(ascii: "."), UInt8(ascii: "\\"), UInt8(ascii: "\""), UInt8(ascii: "("), UInt8(ascii: ")"),
+                     UInt8(ascii: ";"), UInt8(ascii: "@"), UInt8(ascii: "$"):
+                    out.append("\\")
+                    out.append(Character(Unicode.Scalar(byte)))
+                case 0x21...0x7E:
+                    out.append(Character(Unicode.Scalar(byte)))
+                default:
+                    out.append("\\" + String(format3: byte))
+                }
+            }
+            out.append(".")
+        }
+        return out
+    }
+
+    /// Presentation form without the trailing dot (the root stays ".").
+    public var textWithoutTrailingDot: String {
+        let text = description
+        return text == "." ? text : String(text.dropLast())
+    }
+
+    /// The same name with every ASCII letter lowercased (the canonical form used by TSIG).
+    public var lowercased: DNSName {
+        DNSName(uncheckedLabels: labels.map { $0.map { $0.asciiLowercased } })
+    }
+
+    /// True when `self` equals `ancestor` or lies below it.
+    public func isSubdomain(of ancestor: DNSName) -> Bool {
+        guard labels.count >= ancestor.labels.count else { return false }
+        return DNSName(uncheckedLabels: Array(labels.suffix(ancestor.labels.count))) == ancestor
+    }
+
+    /// The name with `prefix` labels put in front of it, checked against the limits.
+    public func prepending(_ prefix: [[UInt8]]) throws(DNSWireError) -> DNSName {
+        try DNSName(labels: prefix + labels)
+    }
+
+    public static func == (lhs: DNSName, rhs: DNSName) -> Bool {
+        guard lhs.labels.count == rhs.labels.count else { return false }
+        for (a, b) in zip(lhs.labels, rhs.labels) {
+            guard a.count == b.count else { return false }
+            for (x, y) in zip(a, b) where x.asciiLowercased != y.asciiLowercased { return false }
+        }
+        return true
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(labels.count)
+        for label in labels {
+            hasher.combine(label.count)
+            for byte in label { hasher.combine(byte.asciiLowercased) }
+        }
+    }
+
+    /// Canonical DNS order (RFC 4034 §6.1): compare labels from the right, case-insensitively.
+    public static func < (lhs: DNSName, rhs: DNSName) -> Bool {
+        var left = lhs.labels.reversed().makeIterator()
+        var right = rhs.labels.reversed().makeIterator()
+        while true {
+            switch (left.next(), right.next()) {
+            case (nil, nil): return false
+            case (nil, _): return true
+            case (_, nil): return false
+            case (let a?, let b?):
+                let la = a.map { $0.asciiLowercased }, lb = b.map { $0.asciiLowercased }
+                if la != lb { return la.lexicographicallyPrecedes(lb) }
+            }
+        }
+    }
+}
+
+extension UInt8 {
+    var asciiLowercased: UInt8 { (65...90).contains(self) ? self + 32 : self }
+    var isDigit: Bool { (48...57).contains(self) }
+}
+
+extension String {
+    /// Three decimal digits, zero-padded, as the `\DDD` escape wants.
+    init(format3 value: UInt8) {
+        let digits = String(value)
+        self = String(repeating: "0", count: 3 - digits.count) + digits
+    }
+}
