@@ -1,0 +1,249 @@
+import FurrowDNSWire
+import FurrowJSON
+
+/// How far a sync may go.
+public enum SyncPolicy: String, Sendable, CaseIterable {
+    /// Create, update and delete owned records so the zone matches the desired set.
+    case sync
+    /// Create and update, never delete.
+    case upsertOnly = "upsert-only"
+    /// Only create records that are missing.
+    case createOnly = "create-only"
+
+    /// Parses `sync`, `upsert-only` or `create-only` (underscores accepted too).
+    public init(parsing text: String) throws(DNSZoneError) {
+        guard let policy = SyncPolicy(rawValue: text.lowercased().replacingUnderscores()) else {
+            throw .invalidRecord("unknown sync policy '\(text)'; use sync, upsert-only or create-only")
+        }
+        self = policy
+    }
+}
+
+extension String {
+    func replacingUnderscores() -> String { String(map { $0 == "_" ? "-" : $0 }) }
+}
+
+/// A name the sync wanted to manage but left alone, and why.
+public struct SkippedName: Sendable, Hashable {
+    public let name: DNSName
+    public let reason: String
+}
+
+/// What a sync will do. Creates, updates and deletes list the data rrsets; the ownership
+/// records that go with them are only in `changeSet`, which is what a provider applies.
+public struct SyncPlan: Sendable {
+    public let zone: DNSZoneName
+    public let owner: String
+    public let policy: SyncPolicy
+    public internal(set) var creates: [DNSRecordSet] = []
+    public internal(set) var updates: [(from: DNSRecordSet, to: DNSRecordSet)] = []
+    public internal(set) var deletes: [DNSRecordSet] = []
+    public internal(set) var skipped: [SkippedName] = []
+    public internal(set) var changeSet = ZoneChangeSet()
+
+    /// True when the zone already matches (skipped names do not count as work).
+    public var isEmpty: Bool { changeSet.isEmpty }
+
+    /// One line for people: `zone dev.example.com: 3 to create, 1 to update, 0 to delete, 2 skipped`.
+    public var summary: String {
+        var text = "zone \(zone): \(creates.count) to create, \(updates.count) to update, \(deletes.count) to delete"
+        if !skipped.isEmpty { text += ", \(skipped.count) skipped (owned by others or unmanaged)" }
+        return text
+    }
+
+    /// The plan as JSON: zone, owner, policy, summary and the lists, names relative to the zone.
+    public var json: JSONValue {
+        .object([
+            "zone": .string(zone.description),
+            "owner": .string(owner),
+            "policy": .string(policy.rawValue),
+            "summary": .string(summary),
+            "creates": .array(creates.map { $0.json(zone: zone) }),
+            "updates": .array(updates.map { update in
+                var object = update.to.json(zone: zone).objectValue ?? [:]
+                object["from"] = .object(["ttl": .int(Int64(update.from.ttl)), "values": .array(update.from.valueStrings.map { .string($0) })])
+                return .object(object)
+            }),
+            "deletes": .array(deletes.map { $0.json(zone: zone) }),
+            "skipped": .array(skipped.map { .object(["name": .string(zone.relative($0.name)), "reason": .string($0.reason)]) }),
+        ])
+    }
+}
+
+/// The ownership registry: one TXT record per managed name, at `<prefix>.<name>`, whose value
+/// `heritage=furrow,owner=<id>` says which owner manages every rrset at that name. A wildcard
+/// name `*.x` is registered at `<prefix>._wildcard.x`, since `*` may only lead a name.
+public struct OwnershipRegistry: Sendable {
+    public let prefixLabels: [[UInt8]]
+    /// TTL of registry records.
+    public var ttl: UInt32 = 300
+
+    public static let defaultPrefix = "_furrow-owner"
+    static let wildcardLabel: [UInt8] = Array("_wildcard".utf8)
+
+    public init(prefix: String = OwnershipRegistry.defaultPrefix) throws(DNSZoneError) {
+        let labels = prefix.lowercased().split(separator: ".").map { Array($0.utf8) }
+        guard !labels.isEmpty, labels.allSatisfy({ !$0.isEmpty && $0.count <= 63 && $0.allSatisfy(\.isHostCharacter) }) else {
+            throw .invalidRecord("registry prefix '\(prefix)' must be one or more labels of letters, digits, '-' and '_'")
+        }
+        prefixLabels = labels
+    }
+
+    /// Where the registry record of `name` lives.
+    public func registryName(for name: DNSName) throws(DNSZoneError) -> DNSName {
+        var labels = name.labels
+        if labels.first == [UInt8(ascii: "*")] { labels[0] = Self.wildcardLabel }
+        do { return try DNSName(labels: prefixLabels + labels) } catch {
+            throw .invalidName(name: name.textWithoutTrailingDot, reason: "its ownership record \(prefix) would be too long: \(error.description)")
+        }
+    }
+
+    /// The managed name a registry record stands for, or nil when `name` is not a registry name.
+    public func managedName(forRegistryName name: DNSName) -> DNSName? {
+        guard name.labels.count > prefixLabels.count,
+              zip(name.labels, prefixLabels).allSatisfy({ $0.map(\.lowercasedASCII) == $1 }) else { return nil }
+        var labels = Array(name.labels.dropFirst(prefixLabels.count))
+        if labels.first?.map(\.lowercasedASCII) == Self.wildcardLabel { labels[0] = [UInt8(ascii: "*")] }
+        return try? DNSName(labels: labels)
+    }
+
+    /// The owner named by a registry TXT record, or nil when it is not a Furrow registry value.
+    public static func owner(in set: DNSRecordSet) -> String? {
+        guard set.type == .txt, set.values.count == 1, case .txt(let strings) = set.values[0] else { return nil }
+        let text = String(decoding: strings.joined(), as: UTF8.self)
+        var fields: [Substring: Substring] = [:]
+        for part in text.split(separator: ",") {
+            let pair = part.split(separator: "=", maxSplits: 1)
+            guard pair.count == 2 else { return nil }
+            fields[pair[0]] = pair[1]
+        }
+        guard fields["heritage"] == "furrow", let owner = fields["owner"] else { return nil }
+        return String(owner)
+    }
+
+    /// The registry record saying `owner` manages `name`.
+    public func record(for name: DNSName, owner: String) throws(DNSZoneError) -> DNSRecordSet {
+        DNSRecordSet(name: try registryName(for: name), type: .txt, ttl: ttl,
+                     values: [.txt([Array("heritage=furrow,owner=\(owner)".utf8)])])
+    }
+
+    var prefix: String { prefixLabels.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ".") }
+}
+
+extension UInt8 {
+    var lowercasedASCII: UInt8 { (65...90).contains(self) ? self + 32 : self }
+}
+
+/// Plans the changes that make the records `owner` manages in a zone match `desired`.
+///
+/// - Only names whose registry record names `owner` are ever updated or deleted; a desired name
+///   with records but no registry, or with another owner's registry, is skipped and reported.
+/// - A free desired name (no records) is created together with its registry record, and a
+///   name that is no longer desired loses its records and registry record together.
+/// - Identical duplicates in `desired` are merged; conflicting ones are an error, as is a CNAME
+///   beside other records, before anything is planned.
+/// - SOA records and the apex NS rrset are never touched.
+/// - With `maxDeletes`, a plan deleting more rrsets than that is an error.
+public func planSync(current: [DNSRecordSet], desired: [DNSRecordSet], zone: DNSZoneName, owner: String,
+                     policy: SyncPolicy = .sync, registryPrefix: String = OwnershipRegistry.defaultPrefix,
+                     maxDeletes: Int? = nil) throws(DNSZoneError) -> SyncPlan {
+    guard !owner.isEmpty, owner.utf8.allSatisfy({ $0.isHostCharacter || $0 == UInt8(ascii: ".") }) else {
+        throw .invalidRecord("owner '\(owner)' must be letters, digits, '-', '_' or '.'")
+    }
+    let registry = try OwnershipRegistry(prefix: registryPrefix)
+    let apex = zone.origin
+
+    // The desired rrsets by name, deduplicated, checked for conflicts and CNAME exclusivity.
+    var desiredByName: [DNSName: [DNSRecordType: DNSRecordSet]] = [:]
+    for set in desired {
+        guard set.name.isSubdomain(of: apex) else {
+            throw .invalidName(name: set.name.textWithoutTrailingDot, reason: "it is outside zone \(zone)")
+        }
+        if set.type == .soa || (set.type == .ns && set.name == apex) {
+            throw .invalidRecord("\(set.name.textWithoutTrailingDot) \(set.type) belongs to the zone itself and cannot be synced")
+        }
+        if registry.managedName(forRegistryName: set.name) != nil {
+            throw .invalidName(name: set.name.textWithoutTrailingDot, reason: "names under '\(registry.prefix)' are reserved for ownership records")
+        }
+        if let existing = desiredByName[set.name]?[set.type] {
+            if existing != set {
+                throw .conflictingDuplicates(name: set.name.textWithoutTrailingDot, type: set.type.description,
+                                             first: "ttl \(existing.ttl) [\(existing.valueStrings.joined(separator: ", "))]",
+                                             second: "ttl \(set.ttl) [\(set.valueStrings.joined(separator: ", "))]")
+            }
+            continue
+        }
+        desiredByName[set.name, default: [:]][set.type] = set
+    }
+    for (name, sets) in desiredByName where sets[.cname] != nil && sets.count > 1 {
+        throw .cnameConflict(name: name.textWithoutTrailingDot, otherTypes: sets.keys.filter { $0 != .cname }.sorted().map(\.description))
+    }
+
+    // The zone as it is: data rrsets by name, and the registry's owner for each managed name.
+    var currentByName: [DNSName: [DNSRecordType: DNSRecordSet]] = [:]
+    var registryRecords: [DNSName: DNSRecordSet] = [:]
+    var owners: [DNSName: String] = [:]
+    for set in current {
+        if let managed = registry.managedName(forRegistryName: set.name) {
+            registryRecords[managed] = set
+            owners[managed] = OwnershipRegistry.owner(in: set) ?? "an unrecognised registry value"
+            continue
+        }
+        if set.type == .soa || (set.type == .ns && set.name == apex) { continue }
+        currentByName[set.name, default: [:]][set.type] = set
+    }
+
+    var plan = SyncPlan(zone: zone, owner: owner, policy: policy)
+    let names = Set(desiredByName.keys).union(owners.filter { $0.value == owner }.keys).sorted()
+    for name in names {
+        let want = desiredByName[name] ?? [:]
+        let have = currentByName[name] ?? [:]
+        var group: [DNSRecordChange] = []
+        switch owners[name] {
+        case .some(let other) where other != owner:
+            plan.skipped.append(SkippedName(name: name, reason: "owned by \(other)"))
+            continue
+        case .none:
+            if !have.isEmpty {
+                plan.skipped.append(SkippedName(name: name, reason: "has records not managed by Furrow (\(have.keys.sorted().map(\.description).joined(separator: ", ")))"))
+                continue
+            }
+            for type in want.keys.sorted() {
+                plan.creates.append(want[type]!)
+                group.append(.create(want[type]!))
+            }
+            group.append(.create(try registry.record(for: name, owner: owner)))
+        default:
+            var kept = Set(have.keys)
+            for type in want.keys.sorted() {
+                let target = want[type]!
+                if let existing = have[type] {
+                    if existing != target && policy != .createOnly {
+                        plan.updates.append((existing, target))
+                        group.append(.update(from: existing, to: target))
+                    }
+                } else {
+                    plan.creates.append(target)
+                    group.append(.create(target))
+                    kept.insert(type)
+                }
+            }
+            if policy == .sync {
+                for type in have.keys.sorted() where want[type] == nil {
+                    plan.deletes.append(have[type]!)
+                    group.append(.delete(have[type]!))
+                    kept.remove(type)
+                }
+                if want.isEmpty, let record = registryRecords[name] { group.append(.delete(record)) }
+            }
+            if kept.contains(.cname) && kept.count > 1 {
+                throw .cnameConflict(name: name.textWithoutTrailingDot, otherTypes: kept.filter { $0 != .cname }.sorted().map(\.description))
+            }
+        }
+        plan.changeSet.append(group: group)
+    }
+    if let maxDeletes, plan.deletes.count > maxDeletes {
+        throw .tooManyDeletes(zone: zone.description, planned: plan.deletes.count, limit: maxDeletes)
+    }
+    return plan
+}
