@@ -98,7 +98,7 @@ public enum DNSRData: Hashable, Sendable {
         func name(_ word: String) throws(DNSWireError) -> DNSName {
             do { return try DNSName(word) } catch { throw fail(error.description) }
         }
-        if words.count >= 1, words[0] == "\\#" {
+        if text.split(whereSeparator: { $0 == " " || $0 == "\t" }).first == "\\#" {
             guard words.count >= 2, let length = Int(words[1]) else { throw fail("generic data needs '\\# LENGTH HEX'") }
             let hex = words.dropFirst(2).joined()
             guard let bytes = hexBytes(hex), bytes.count == length else { throw fail("hex data does not match length \(length)") }
