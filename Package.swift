@@ -25,8 +25,8 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(name: "FurrowDNS", dependencies: ["FurrowDNSWire", "FurrowJSON"]),
-        .target(name: "FurrowDNSTestSupport", dependencies: ["FurrowDNSWire"]),
-        .executableTarget(name: "furrow-dns-bench", dependencies: ["FurrowDNS"]),
+        .target(name: "FurrowDNSTestSupport", dependencies: ["FurrowDNSWire", "FurrowDNS"]),
+        .executableTarget(name: "furrow-dns-bench", dependencies: ["FurrowDNS", "FurrowDNSTestSupport"]),
         .testTarget(name: "FurrowDNSTests", dependencies: ["FurrowDNS", "FurrowDNSWire", "FurrowDNSTestSupport"]),
     ]
 )

@@ -99,12 +99,17 @@ public struct DNSRecordSet: Hashable, Sendable, CustomStringConvertible {
         self.name = name.lowercased
         self.type = type
         self.ttl = ttl
-        var seen = Set<DNSRData>()
-        self.values = values.filter { seen.insert($0).inserted }.sorted { $0.presentation < $1.presentation }
+        if values.count <= 1 {
+            self.values = values
+        } else {
+            var seen = Set<DNSRData>()
+            self.values = values.filter { seen.insert($0).inserted }
+                .map { (text: $0.presentation, value: $0) }.sorted { $0.text < $1.text }.map(\.value)
+        }
     }
 
     /// A record set from user-written parts, validated: the name resolved against `zone`, each
-    /// value parsed for its type. An empty value list is refused.
+    /// value parsed for its type (TXT: see `plainText`). An empty value list is refused.
     public init(name: String, type: String, ttl: Int? = nil, values: [String], zone: DNSZoneName) throws(DNSZoneError) {
         let absolute = try zone.absolute(name)
         let recordType: DNSRecordType
@@ -117,6 +122,10 @@ public struct DNSRecordSet: Hashable, Sendable, CustomStringConvertible {
         guard !values.isEmpty else { throw .invalidRecord("\(name) \(recordType) has no values") }
         var parsed: [DNSRData] = []
         for value in values {
+            if recordType == .txt && !value.hasPrefix("\"") {
+                parsed.append(Self.plainText(value))
+                continue
+            }
             do { parsed.append(try DNSRData(type: recordType, text: value)) } catch {
                 throw .invalidValue(name: absolute.textWithoutTrailingDot, type: recordType.description, value: value, reason: Self.reason(error))
             }
@@ -150,6 +159,14 @@ public struct DNSRecordSet: Hashable, Sendable, CustomStringConvertible {
             throw .invalidRecord("record \(name) needs 'values' (a list of strings) or 'value'")
         }
         try self.init(name: name, type: type, ttl: ttl, values: values, zone: zone)
+    }
+
+    /// A TXT value written without quotes is one text, split into 255-octet character-strings;
+    /// a value starting with `"` is taken in presentation form (`"a" "b"` is two strings).
+    private static func plainText(_ text: String) -> DNSRData {
+        let bytes = Array(text.utf8)
+        if bytes.isEmpty { return .txt([[]]) }
+        return .txt(stride(from: 0, to: bytes.count, by: 255).map { Array(bytes[$0..<min($0 + 255, bytes.count)]) })
     }
 
     private static func reason(_ error: DNSWireError) -> String {

@@ -5,6 +5,9 @@
 public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
     /// The labels from leftmost to the one below the root.
     public let labels: [[UInt8]]
+    /// The lowercased wire form, computed once: equality and hashing use it, which keeps
+    /// large zone diffs fast.
+    private let canonicalKey: [UInt8]
 
     /// The longest label RFC 1035 allows.
     public static let maxLabelLength = 63
@@ -13,7 +16,21 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
 
     public static let root = DNSName(uncheckedLabels: [])
 
-    init(uncheckedLabels: [[UInt8]]) { self.labels = uncheckedLabels }
+    init(uncheckedLabels: [[UInt8]]) {
+        self.labels = uncheckedLabels
+        self.canonicalKey = Self.canonicalKey(uncheckedLabels)
+    }
+
+    private static func canonicalKey(_ labels: [[UInt8]]) -> [UInt8] {
+        var key: [UInt8] = []
+        key.reserveCapacity(labels.reduce(1) { $0 + 1 + $1.count })
+        for label in labels {
+            key.append(UInt8(label.count))
+            for byte in label { key.append(byte.asciiLowercased) }
+        }
+        key.append(0)
+        return key
+    }
 
     /// A name from labels, checked against the label and name length limits.
     public init(labels: [[UInt8]]) throws(DNSWireError) {
@@ -28,6 +45,7 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
             throw .invalidName("name is \(wireLength) octets in wire form; the limit is 255")
         }
         self.labels = labels
+        self.canonicalKey = Self.canonicalKey(labels)
     }
 
     /// Parses presentation form. A trailing dot is optional: every name is taken as absolute.
@@ -114,22 +132,9 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
         try DNSName(labels: prefix + labels)
     }
 
-    public static func == (lhs: DNSName, rhs: DNSName) -> Bool {
-        guard lhs.labels.count == rhs.labels.count else { return false }
-        for (a, b) in zip(lhs.labels, rhs.labels) {
-            guard a.count == b.count else { return false }
-            for (x, y) in zip(a, b) where x.asciiLowercased != y.asciiLowercased { return false }
-        }
-        return true
-    }
+    public static func == (lhs: DNSName, rhs: DNSName) -> Bool { lhs.canonicalKey == rhs.canonicalKey }
 
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(labels.count)
-        for label in labels {
-            hasher.combine(label.count)
-            for byte in label { hasher.combine(byte.asciiLowercased) }
-        }
-    }
+    public func hash(into hasher: inout Hasher) { hasher.combine(canonicalKey) }
 
     /// Canonical DNS order (RFC 4034 §6.1): compare labels from the right, case-insensitively.
     public static func < (lhs: DNSName, rhs: DNSName) -> Bool {
@@ -141,8 +146,10 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
             case (nil, _): return true
             case (_, nil): return false
             case (let a?, let b?):
-                let la = a.map { $0.asciiLowercased }, lb = b.map { $0.asciiLowercased }
-                if la != lb { return la.lexicographicallyPrecedes(lb) }
+                for (x, y) in zip(a, b) where x.asciiLowercased != y.asciiLowercased {
+                    return x.asciiLowercased < y.asciiLowercased
+                }
+                if a.count != b.count { return a.count < b.count }
             }
         }
     }
