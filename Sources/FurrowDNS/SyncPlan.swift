@@ -98,10 +98,19 @@ public struct OwnershipRegistry: Sendable {
         }
     }
 
+    /// True when `name` lies under the registry prefix (a cheap check before `managedName`).
+    public func isRegistryName(_ name: DNSName) -> Bool {
+        guard name.labels.count > prefixLabels.count else { return false }
+        for (label, prefixLabel) in zip(name.labels, prefixLabels) {
+            guard label.count == prefixLabel.count else { return false }
+            for (byte, prefixByte) in zip(label, prefixLabel) where byte.lowercasedASCII != prefixByte { return false }
+        }
+        return true
+    }
+
     /// The managed name a registry record stands for, or nil when `name` is not a registry name.
     public func managedName(forRegistryName name: DNSName) -> DNSName? {
-        guard name.labels.count > prefixLabels.count,
-              zip(name.labels, prefixLabels).allSatisfy({ $0.map(\.lowercasedASCII) == $1 }) else { return nil }
+        guard isRegistryName(name) else { return nil }
         var labels = Array(name.labels.dropFirst(prefixLabels.count))
         if labels.first?.map(\.lowercasedASCII) == Self.wildcardLabel { labels[0] = [UInt8(ascii: "*")] }
         return try? DNSName(labels: labels)
@@ -110,9 +119,14 @@ public struct OwnershipRegistry: Sendable {
     /// The owner named by a registry TXT record, or nil when it is not a Furrow registry value.
     public static func owner(in set: DNSRecordSet) -> String? {
         guard set.type == .txt, set.values.count == 1, case .txt(let strings) = set.values[0] else { return nil }
-        let text = String(decoding: strings.joined(), as: UTF8.self)
+        let bytes = strings.count == 1 ? strings[0] : Array(strings.joined())
+        // The value Furrow writes, checked without building strings (this runs once per managed name).
+        if bytes.count > ownerValuePrefix.count, bytes.starts(with: ownerValuePrefix),
+           !bytes[ownerValuePrefix.count...].contains(UInt8(ascii: ",")) {
+            return String(decoding: bytes[ownerValuePrefix.count...], as: UTF8.self)
+        }
         var fields: [Substring: Substring] = [:]
-        for part in text.split(separator: ",") {
+        for part in String(decoding: bytes, as: UTF8.self).split(separator: ",") {
             let pair = part.split(separator: "=", maxSplits: 1)
             guard pair.count == 2 else { return nil }
             fields[pair[0]] = pair[1]
@@ -120,6 +134,8 @@ public struct OwnershipRegistry: Sendable {
         guard fields["heritage"] == "furrow", let owner = fields["owner"] else { return nil }
         return String(owner)
     }
+
+    private static let ownerValuePrefix = Array("heritage=furrow,owner=".utf8)
 
     /// The registry record saying `owner` manages `name`.
     public func record(for name: DNSName, owner: String) throws(DNSZoneError) -> DNSRecordSet {
@@ -132,6 +148,11 @@ public struct OwnershipRegistry: Sendable {
 
 extension UInt8 {
     var lowercasedASCII: UInt8 { (65...90).contains(self) ? self + 32 : self }
+}
+
+/// Record sets in type order (most names have one, which needs no sorting).
+private func byType(_ sets: [DNSRecordSet]) -> [DNSRecordSet] {
+    sets.count <= 1 ? sets : sets.sorted { $0.type < $1.type }
 }
 
 /// Plans the changes that make the records `owner` manages in a zone match `desired`.
@@ -153,8 +174,10 @@ public func planSync(current: [DNSRecordSet], desired: [DNSRecordSet], zone: DNS
     let registry = try OwnershipRegistry(prefix: registryPrefix)
     let apex = zone.origin
 
-    // The desired rrsets by name, deduplicated, checked for conflicts and CNAME exclusivity.
-    var desiredByName: [DNSName: [DNSRecordType: DNSRecordSet]] = [:]
+    // The desired rrsets by name (a name has few types, so a small array beats a dictionary),
+    // deduplicated, checked for conflicts and CNAME exclusivity.
+    var desiredByName: [DNSName: [DNSRecordSet]] = [:]
+    desiredByName.reserveCapacity(desired.count)
     for set in desired {
         guard set.name.isSubdomain(of: apex) else {
             throw .invalidName(name: set.name.textWithoutTrailingDot, reason: "it is outside zone \(zone)")
@@ -162,10 +185,11 @@ public func planSync(current: [DNSRecordSet], desired: [DNSRecordSet], zone: DNS
         if set.type == .soa || (set.type == .ns && set.name == apex) {
             throw .invalidRecord("\(set.name.textWithoutTrailingDot) \(set.type) belongs to the zone itself and cannot be synced")
         }
-        if registry.managedName(forRegistryName: set.name) != nil {
+        if registry.isRegistryName(set.name) {
             throw .invalidName(name: set.name.textWithoutTrailingDot, reason: "names under '\(registry.prefix)' are reserved for ownership records")
         }
-        if let existing = desiredByName[set.name]?[set.type] {
+        var sets = desiredByName[set.name] ?? []
+        if let existing = sets.first(where: { $0.type == set.type }) {
             if existing != set {
                 throw .conflictingDuplicates(name: set.name.textWithoutTrailingDot, type: set.type.description,
                                              first: "ttl \(existing.ttl) [\(existing.valueStrings.joined(separator: ", "))]",
@@ -173,51 +197,53 @@ public func planSync(current: [DNSRecordSet], desired: [DNSRecordSet], zone: DNS
             }
             continue
         }
-        desiredByName[set.name, default: [:]][set.type] = set
-    }
-    for (name, sets) in desiredByName where sets[.cname] != nil && sets.count > 1 {
-        throw .cnameConflict(name: name.textWithoutTrailingDot, otherTypes: sets.keys.filter { $0 != .cname }.sorted().map(\.description))
+        sets.append(set)
+        if sets.count > 1 && sets.contains(where: { $0.type == .cname }) {
+            throw .cnameConflict(name: set.name.textWithoutTrailingDot, otherTypes: sets.filter { $0.type != .cname }.map(\.type.description))
+        }
+        desiredByName[set.name] = sets
     }
 
     // The zone as it is: data rrsets by name, and the registry's owner for each managed name.
-    var currentByName: [DNSName: [DNSRecordType: DNSRecordSet]] = [:]
-    var registryRecords: [DNSName: DNSRecordSet] = [:]
-    var owners: [DNSName: String] = [:]
+    var currentByName: [DNSName: [DNSRecordSet]] = [:]
+    currentByName.reserveCapacity(current.count)
+    var registrations: [DNSName: (record: DNSRecordSet, owner: String)] = [:]
     for set in current {
-        if let managed = registry.managedName(forRegistryName: set.name) {
-            registryRecords[managed] = set
-            owners[managed] = OwnershipRegistry.owner(in: set) ?? "an unrecognised registry value"
+        if registry.isRegistryName(set.name), let managed = registry.managedName(forRegistryName: set.name) {
+            registrations[managed] = (set, OwnershipRegistry.owner(in: set) ?? "an unrecognised registry value")
             continue
         }
         if set.type == .soa || (set.type == .ns && set.name == apex) { continue }
-        currentByName[set.name, default: [:]][set.type] = set
+        currentByName[set.name, default: []].append(set)
     }
 
     var plan = SyncPlan(zone: zone, owner: owner, policy: policy)
-    let names = Set(desiredByName.keys).union(owners.filter { $0.value == owner }.keys).sorted()
-    for name in names {
-        let want = desiredByName[name] ?? [:]
-        let have = currentByName[name] ?? [:]
+    var names = Array(desiredByName.keys)
+    for (name, registration) in registrations where registration.owner == owner && desiredByName[name] == nil { names.append(name) }
+    let ordered = names.map { (key: $0.canonicalOrderKey, name: $0) }.sorted { $0.key.lexicographicallyPrecedes($1.key) }
+    for name in ordered.map(\.name) {
+        let want = byType(desiredByName[name] ?? [])
+        let have = byType(currentByName[name] ?? [])
+        let registration = registrations[name]
         var group: [DNSRecordChange] = []
-        switch owners[name] {
+        switch registration?.owner {
         case .some(let other) where other != owner:
             plan.skipped.append(SkippedName(name: name, reason: "owned by \(other)"))
             continue
         case .none:
             if !have.isEmpty {
-                plan.skipped.append(SkippedName(name: name, reason: "has records not managed by Furrow (\(have.keys.sorted().map(\.description).joined(separator: ", ")))"))
+                plan.skipped.append(SkippedName(name: name, reason: "has records not managed by Furrow (\(have.map(\.type.description).joined(separator: ", ")))"))
                 continue
             }
-            for type in want.keys.sorted() {
-                plan.creates.append(want[type]!)
-                group.append(.create(want[type]!))
+            for target in want {
+                plan.creates.append(target)
+                group.append(.create(target))
             }
             group.append(.create(try registry.record(for: name, owner: owner)))
         default:
-            var kept = Set(have.keys)
-            for type in want.keys.sorted() {
-                let target = want[type]!
-                if let existing = have[type] {
+            var kept = have.map(\.type)
+            for target in want {
+                if let existing = have.first(where: { $0.type == target.type }) {
                     if existing != target && policy != .createOnly {
                         plan.updates.append((existing, target))
                         group.append(.update(from: existing, to: target))
@@ -225,16 +251,16 @@ public func planSync(current: [DNSRecordSet], desired: [DNSRecordSet], zone: DNS
                 } else {
                     plan.creates.append(target)
                     group.append(.create(target))
-                    kept.insert(type)
+                    kept.append(target.type)
                 }
             }
             if policy == .sync {
-                for type in have.keys.sorted() where want[type] == nil {
-                    plan.deletes.append(have[type]!)
-                    group.append(.delete(have[type]!))
-                    kept.remove(type)
+                for existing in have where !want.contains(where: { $0.type == existing.type }) {
+                    plan.deletes.append(existing)
+                    group.append(.delete(existing))
+                    kept.removeAll { $0 == existing.type }
                 }
-                if want.isEmpty, let record = registryRecords[name] { group.append(.delete(record)) }
+                if want.isEmpty, let registration { group.append(.delete(registration.record)) }
             }
             if kept.contains(.cname) && kept.count > 1 {
                 throw .cnameConflict(name: name.textWithoutTrailingDot, otherTypes: kept.filter { $0 != .cname }.sorted().map(\.description))

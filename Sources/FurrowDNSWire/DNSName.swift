@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A domain name as a sequence of labels, always fully qualified (the root is implied).
 ///
 /// Labels keep their bytes as given; comparison and hashing ignore ASCII case, as DNS does.
@@ -7,7 +13,7 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
     public let labels: [[UInt8]]
     /// The lowercased wire form, computed once: equality and hashing use it, which keeps
     /// large zone diffs fast.
-    private let canonicalKey: [UInt8]
+    @usableFromInline let canonicalKey: [UInt8]
 
     /// The longest label RFC 1035 allows.
     public static let maxLabelLength = 63
@@ -132,9 +138,29 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
         try DNSName(labels: prefix + labels)
     }
 
-    public static func == (lhs: DNSName, rhs: DNSName) -> Bool { lhs.canonicalKey == rhs.canonicalKey }
+    @inlinable
+    public static func == (lhs: DNSName, rhs: DNSName) -> Bool {
+        lhs.canonicalKey.count == rhs.canonicalKey.count && lhs.canonicalKey.withUnsafeBytes { left in
+            rhs.canonicalKey.withUnsafeBytes { right in memcmp(left.baseAddress!, right.baseAddress!, left.count) == 0 }
+        }
+    }
 
-    public func hash(into hasher: inout Hasher) { hasher.combine(canonicalKey) }
+    @inlinable
+    public func hash(into hasher: inout Hasher) {
+        canonicalKey.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+
+    /// A key whose byte order is the canonical DNS order of names (labels from the right,
+    /// lowercased), for sorting many names without comparing label by label.
+    public var canonicalOrderKey: [UInt8] {
+        var key: [UInt8] = []
+        key.reserveCapacity(canonicalKey.count)
+        for label in labels.reversed() {
+            for byte in label { key.append(byte.asciiLowercased) }
+            key.append(0)
+        }
+        return key
+    }
 
     /// Canonical DNS order (RFC 4034 §6.1): compare labels from the right, case-insensitively.
     public static func < (lhs: DNSName, rhs: DNSName) -> Bool {
