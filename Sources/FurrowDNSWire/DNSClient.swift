@@ -139,10 +139,12 @@ public struct DNSClient: Sendable {
         let fd = socket(Int32(address.family), Int32(SOCK_DGRAM.rawValue), 0)
         guard fd >= 0 else { throw .network(server: server.description, reason: systemError()) }
         defer { Glibc.close(fd) }
+        // A connected socket only receives datagrams from the server itself.
+        guard address.withSockaddr({ connect(fd, $0, $1) }) == 0 else {
+            throw .network(server: server.description, reason: "UDP connect failed: \(systemError())")
+        }
         for _ in 0..<attempts {
-            let sent = request.withUnsafeBytes { buffer in
-                address.withSockaddr { sendto(fd, buffer.baseAddress, buffer.count, 0, $0, $1) }
-            }
+            let sent = request.withUnsafeBytes { buffer in Glibc.send(fd, buffer.baseAddress, buffer.count, 0) }
             guard sent == request.count else { throw .network(server: server.description, reason: "send failed: \(systemError())") }
             let deadline = Date().addingTimeInterval(timeout)
             while true {
@@ -151,6 +153,8 @@ public struct DNSClient: Sendable {
                 guard try waitReadable(fd, seconds: remaining) else { break }
                 var buffer = [UInt8](repeating: 0, count: 65535)
                 let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                // An ICMP "port unreachable" surfaces here as ECONNREFUSED: a server that is down
+                // is treated like one that does not answer, until the attempts run out.
                 if count < 0 { continue }
                 let bytes = Array(buffer[0..<count])
                 // Anything that is not the answer to this query (late answers, stray packets) is ignored.
