@@ -150,6 +150,30 @@ extension UInt8 {
     var lowercasedASCII: UInt8 { (65...90).contains(self) ? self + 32 : self }
 }
 
+/// What the plan knows about one name.
+private struct NameState {
+    var want: [DNSRecordSet] = []
+    var have: [DNSRecordSet] = []
+    var registration: (record: DNSRecordSet, owner: String)?
+
+    /// Adds a desired rrset: identical duplicates merge, conflicting ones and a CNAME beside
+    /// other types are errors.
+    mutating func addDesired(_ set: DNSRecordSet) throws(DNSZoneError) {
+        if let existing = want.first(where: { $0.type == set.type }) {
+            guard existing == set else {
+                throw .conflictingDuplicates(name: set.name.textWithoutTrailingDot, type: set.type.description,
+                                             first: "ttl \(existing.ttl) [\(existing.valueStrings.joined(separator: ", "))]",
+                                             second: "ttl \(set.ttl) [\(set.valueStrings.joined(separator: ", "))]")
+            }
+            return
+        }
+        want.append(set)
+        if want.count > 1 && want.contains(where: { $0.type == .cname }) {
+            throw .cnameConflict(name: set.name.textWithoutTrailingDot, otherTypes: want.filter { $0.type != .cname }.map(\.type.description))
+        }
+    }
+}
+
 /// Record sets in type order (most names have one, which needs no sorting).
 private func byType(_ sets: [DNSRecordSet]) -> [DNSRecordSet] {
     sets.count <= 1 ? sets : sets.sorted { $0.type < $1.type }
@@ -174,10 +198,10 @@ public func planSync(current: [DNSRecordSet], desired: [DNSRecordSet], zone: DNS
     let registry = try OwnershipRegistry(prefix: registryPrefix)
     let apex = zone.origin
 
-    // The desired rrsets by name (a name has few types, so a small array beats a dictionary),
-    // deduplicated, checked for conflicts and CNAME exclusivity.
-    var desiredByName: [DNSName: [DNSRecordSet]] = [:]
-    desiredByName.reserveCapacity(desired.count)
+    // Everything known about each name in one table, so each record costs one lookup. A name
+    // has few types, so small arrays beat nested dictionaries.
+    var table: [DNSName: NameState] = [:]
+    table.reserveCapacity(max(desired.count, current.count / 2))
     for set in desired {
         guard set.name.isSubdomain(of: apex) else {
             throw .invalidName(name: set.name.textWithoutTrailingDot, reason: "it is outside zone \(zone)")
@@ -188,43 +212,29 @@ public func planSync(current: [DNSRecordSet], desired: [DNSRecordSet], zone: DNS
         if registry.isRegistryName(set.name) {
             throw .invalidName(name: set.name.textWithoutTrailingDot, reason: "names under '\(registry.prefix)' are reserved for ownership records")
         }
-        var sets = desiredByName[set.name] ?? []
-        if let existing = sets.first(where: { $0.type == set.type }) {
-            if existing != set {
-                throw .conflictingDuplicates(name: set.name.textWithoutTrailingDot, type: set.type.description,
-                                             first: "ttl \(existing.ttl) [\(existing.valueStrings.joined(separator: ", "))]",
-                                             second: "ttl \(set.ttl) [\(set.valueStrings.joined(separator: ", "))]")
-            }
-            continue
-        }
-        sets.append(set)
-        if sets.count > 1 && sets.contains(where: { $0.type == .cname }) {
-            throw .cnameConflict(name: set.name.textWithoutTrailingDot, otherTypes: sets.filter { $0.type != .cname }.map(\.type.description))
-        }
-        desiredByName[set.name] = sets
+        try table[set.name, default: NameState()].addDesired(set)
     }
 
-    // The zone as it is: data rrsets by name, and the registry's owner for each managed name.
-    var currentByName: [DNSName: [DNSRecordSet]] = [:]
-    currentByName.reserveCapacity(current.count)
-    var registrations: [DNSName: (record: DNSRecordSet, owner: String)] = [:]
+    // The zone as it is: data rrsets and the registry's owner of each managed name.
     for set in current {
         if registry.isRegistryName(set.name), let managed = registry.managedName(forRegistryName: set.name) {
-            registrations[managed] = (set, OwnershipRegistry.owner(in: set) ?? "an unrecognised registry value")
+            table[managed, default: NameState()].registration = (set, OwnershipRegistry.owner(in: set) ?? "an unrecognised registry value")
             continue
         }
         if set.type == .soa || (set.type == .ns && set.name == apex) { continue }
-        currentByName[set.name, default: []].append(set)
+        table[set.name, default: NameState()].have.append(set)
     }
 
     var plan = SyncPlan(zone: zone, owner: owner, policy: policy)
-    var names = Array(desiredByName.keys)
-    for (name, registration) in registrations where registration.owner == owner && desiredByName[name] == nil { names.append(name) }
-    let ordered = names.map { (key: $0.canonicalOrderKey, name: $0) }.sorted { $0.key.lexicographicallyPrecedes($1.key) }
-    for name in ordered.map(\.name) {
-        let want = byType(desiredByName[name] ?? [])
-        let have = byType(currentByName[name] ?? [])
-        let registration = registrations[name]
+    var work: [(key: [UInt8], name: DNSName, state: NameState)] = []
+    for (name, state) in table where !state.want.isEmpty || state.registration?.owner == owner {
+        work.append((name.canonicalOrderKey, name, state))
+    }
+    work.sort { $0.key.lexicographicallyPrecedes($1.key) }
+    for (_, name, state) in work {
+        let want = byType(state.want)
+        let have = byType(state.have)
+        let registration = state.registration
         var group: [DNSRecordChange] = []
         switch registration?.owner {
         case .some(let other) where other != owner:
