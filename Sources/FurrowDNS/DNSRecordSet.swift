@@ -84,8 +84,8 @@ extension String {
 }
 
 /// All records of one name and type: the unit every provider reads and writes.
-/// Values are kept deduplicated and in a stable order, so two sets compare equal exactly when
-/// they hold the same records.
+/// Values are kept deduplicated and in a stable order (by case-folded presentation form, since
+/// names compare without case), so two sets compare equal exactly when they hold the same records.
 public struct DNSRecordSet: Hashable, Sendable, CustomStringConvertible {
     public let name: DNSName
     public let type: DNSRecordType
@@ -104,7 +104,8 @@ public struct DNSRecordSet: Hashable, Sendable, CustomStringConvertible {
         } else {
             var seen = Set<DNSRData>()
             self.values = values.filter { seen.insert($0).inserted }
-                .map { (text: $0.presentation, value: $0) }.sorted { $0.text < $1.text }.map(\.value)
+                .map { (folded: $0.presentation.lowercased(), text: $0.presentation, value: $0) }
+                .sorted { ($0.folded, $0.text) < ($1.folded, $1.text) }.map(\.value)
         }
     }
 

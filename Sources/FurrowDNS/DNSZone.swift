@@ -1,4 +1,5 @@
 import FurrowDNSWire
+import FurrowJSON
 
 /// A zone as Furrow scripts see it (`dns.zone(name, provider:)`): reads, single-rrset writes
 /// and owned syncs over any `ZoneProvider`. Names are written relative to the zone or absolute.
@@ -66,6 +67,20 @@ public struct DNSZone: Sendable {
         let plan = try plan(desired, owner: owner, policy: policy, maxDeletes: maxDeletes, registryPrefix: registryPrefix)
         if !plan.isEmpty { try provider.apply(plan.changeSet) }
         return plan
+    }
+
+    /// Desired rrsets from a JSON list of `{name, type, ttl?, values | value}` objects, names
+    /// relative to this zone or absolute. Errors say which entry was wrong.
+    public func recordSets(fromJSON json: JSONValue) throws(DNSZoneError) -> [DNSRecordSet] {
+        guard let entries = json.arrayValue else { throw .invalidRecord("desired records must be a list of objects") }
+        var result: [DNSRecordSet] = []
+        result.reserveCapacity(entries.count)
+        for (index, entry) in entries.enumerated() {
+            do { result.append(try DNSRecordSet(json: entry, zone: zone)) } catch {
+                throw .invalidRecord("entry \(index): \(error.description)")
+            }
+        }
+        return result
     }
 
     static func recordType(_ text: String) throws(DNSZoneError) -> DNSRecordType {

@@ -13,8 +13,6 @@ public enum DNSZoneError: Error, Sendable, CustomStringConvertible {
     case tooManyDeletes(zone: String, planned: Int, limit: Int)
     /// An update's prerequisites failed: the zone changed since it was read.
     case concurrentChange(zone: String, server: String, detail: String)
-    /// The record is owned by another owner or not managed by Furrow.
-    case notOwned(name: String, reason: String)
     case transport(DNSWireError)
 
     public var description: String {
@@ -30,7 +28,6 @@ public enum DNSZoneError: Error, Sendable, CustomStringConvertible {
             return "sync of zone \(zone) would delete \(planned) record sets, more than max_deletes \(limit); nothing was changed"
         case .concurrentChange(let zone, let server, let detail):
             return "zone \(zone) at \(server) changed since it was read (\(detail)); read it again and retry"
-        case .notOwned(let name, let reason): return "\(name) is not ours to change: \(reason)"
         case .transport(let error): return error.description
         }
     }

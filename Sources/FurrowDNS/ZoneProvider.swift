@@ -3,7 +3,7 @@ import FurrowJSON
 
 /// One change to one rrset. Updates and deletes carry the rrset as it was read, so a provider
 /// can make the write conditional on it (RFC 2136 prerequisites, Route53 DELETE of exact values).
-public enum DNSRecordChange: Sendable, Hashable {
+public enum DNSRecordChange: Sendable, Hashable, CustomStringConvertible {
     case create(DNSRecordSet)
     case update(from: DNSRecordSet, to: DNSRecordSet)
     case delete(DNSRecordSet)

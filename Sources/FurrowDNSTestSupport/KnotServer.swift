@@ -76,7 +76,9 @@ public final class KnotServer: @unchecked Sendable {
         try config.write(to: directory.appendingPathComponent("knot.conf"), atomically: true, encoding: .utf8)
         try zoneFile.write(to: directory.appendingPathComponent("\(zoneText)zone"), atomically: true, encoding: .utf8)
         let logURL = directory.appendingPathComponent("knotd.log")
-        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        guard FileManager.default.createFile(atPath: logURL.path, contents: nil) else {
+            throw KnotServerError("cannot create \(logURL.path)")
+        }
         let log = try FileHandle(forWritingTo: logURL)
         process = Process()
         process.executableURL = URL(fileURLWithPath: knotd)

@@ -133,11 +133,6 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
         return DNSName(uncheckedLabels: Array(labels.suffix(ancestor.labels.count))) == ancestor
     }
 
-    /// The name with `prefix` labels put in front of it, checked against the limits.
-    public func prepending(_ prefix: [[UInt8]]) throws(DNSWireError) -> DNSName {
-        try DNSName(labels: prefix + labels)
-    }
-
     @inlinable
     public static func == (lhs: DNSName, rhs: DNSName) -> Bool {
         lhs.canonicalKey.count == rhs.canonicalKey.count && lhs.canonicalKey.withUnsafeBytes { left in

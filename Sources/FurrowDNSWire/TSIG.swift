@@ -42,6 +42,18 @@ public struct TSIGKey: Sendable, CustomStringConvertible {
         self.init(name: try DNSName(name), algorithm: parsed, secret: Array(secret))
     }
 
+    /// Reads a BIND key file (see `parseKeyFile`). Errors name the file, never the secret.
+    public init(contentsOfKeyFile path: String, named name: String? = nil) throws(DNSWireError) {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw .invalidKeyFile("cannot read \(path): \(error.localizedDescription)")
+        }
+        do { self = try TSIGKey.parseKeyFile(text, named: name) } catch {
+            guard case .invalidKeyFile(let reason) = error else { throw error }
+            throw .invalidKeyFile("\(path): \(reason)")
+        }
+    }
+
     /// Parses BIND key-file syntax: `key "name" { algorithm hmac-sha256; secret "base64=="; };`
     /// (comments allowed). With several keys, `named` picks one; otherwise the file must hold one.
     public static func parseKeyFile(_ text: String, named wanted: String? = nil) throws(DNSWireError) -> TSIGKey {

@@ -163,3 +163,37 @@ struct SyncPlanTests {
         #expect(elapsed < .seconds(5), "planning took \(elapsed)")
     }
 }
+
+/// A provider that keeps the zone in memory and refuses stale writes like a real one would:
+/// it lets the facade's JSON entry point be checked without a server.
+final class MemoryProvider: ZoneProvider, @unchecked Sendable {
+    let zone: DNSZoneName
+    var sets: [DNSRecordKey: DNSRecordSet] = [:]
+    var location: String { "memory" }
+    init(zone: DNSZoneName) { self.zone = zone }
+    func records(type: DNSRecordType?) throws -> [DNSRecordSet] { sets.values.filter { type == nil || $0.type == type } }
+    func apply(_ changes: ZoneChangeSet) throws {
+        for change in changes.changes {
+            switch change {
+            case .create(let set): sets[set.key] = set
+            case .update(_, let to): sets[to.key] = to
+            case .delete(let set): sets[set.key] = nil
+            }
+        }
+    }
+}
+
+@Test func desiredRecordsFromJSONSyncThroughAnyProvider() throws {
+    let zone = DNSZone(provider: MemoryProvider(zone: testZone))
+    let desired = try zone.recordSets(fromJSON: [
+        ["name": "tyk.feat-x", "type": "A", "ttl": 10, "values": ["10.0.0.7"]],
+        ["name": "dash.feat-x.dev.example.com.", "type": "CNAME", "value": "tyk.feat-x.dev.example.com"],
+    ])
+    let plan = try zone.sync(desired, owner: "chitragupta")
+    #expect(plan.creates.count == 2)
+    #expect(try zone.get("dash.feat-x", "CNAME")?.valueStrings == ["tyk.feat-x.dev.example.com."])
+    #expect(try zone.plan(desired, owner: "chitragupta").isEmpty)
+    #expect { try zone.recordSets(fromJSON: [["name": "x", "type": "A", "values": ["nope"]]]) } throws: {
+        "\($0)".contains("entry 0: invalid A value 'nope'")
+    }
+}

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import FurrowDNSWire
 
@@ -149,4 +150,15 @@ struct WireTests {
         #expect(try DNSServerAddress("[::1]:53").host == "::1")
         #expect(try DNSServerAddress("ns.example.com").port == 53)
     }
+}
+
+@Test func keyFilesLoadFromDiskWithTheirPathInErrors() throws {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("furrow-key-\(UUID().uuidString).key").path
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    try "key \"disk-key\" { algorithm hmac-sha1; secret \"c2VjcmV0\"; };\n".write(toFile: path, atomically: true, encoding: .utf8)
+    #expect(try TSIGKey(contentsOfKeyFile: path).algorithm == .hmacSHA1)
+    #expect(throws: DNSWireError.invalidKeyFile("\(path): no key named \"other\" in the file")) {
+        try TSIGKey(contentsOfKeyFile: path, named: "other")
+    }
+    #expect { try TSIGKey(contentsOfKeyFile: path + ".missing") } throws: { "\($0)".contains(".missing") }
 }
