@@ -35,6 +35,22 @@ public struct DNSServerAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// The first `nameserver` of a resolv.conf file: the resolver `dns.lookup` uses when no
+    /// server is named.
+    public static func systemResolver(resolvConf path: String = "/etc/resolv.conf") throws(DNSWireError) -> DNSServerAddress {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw .network(server: "system resolver", reason: "cannot read \(path)")
+        }
+        for line in text.split(separator: "\n") {
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            if fields.count >= 2, fields[0] == "nameserver" {
+                // A scoped IPv6 address (fe80::1%eth0) keeps its scope for getaddrinfo.
+                return DNSServerAddress(host: String(fields[1]))
+            }
+        }
+        throw .network(server: "system resolver", reason: "no nameserver line in \(path)")
+    }
 }
 
 /// A DNS client for one server: queries over UDP with retries and TCP fallback on truncation,
@@ -55,9 +71,11 @@ public struct DNSClient: Sendable {
     }
 
     /// Asks for the records of one name and type. NXDOMAIN and an empty answer both give an
-    /// empty list; other failure codes throw.
-    public func lookup(_ name: DNSName, _ type: DNSRecordType) throws(DNSWireError) -> [DNSResourceRecord] {
-        let response = try exchange(.query(name, type), context: "lookup of \(name) \(type)", acceptedCodes: [.noError, .nameError])
+    /// empty list; other failure codes throw. `recursive` asks a resolver to recurse (RD bit);
+    /// authoritative servers answer from their zones either way.
+    public func lookup(_ name: DNSName, _ type: DNSRecordType, recursive: Bool = false) throws(DNSWireError) -> [DNSResourceRecord] {
+        let response = try exchange(.query(name, type, recursionDesired: recursive), context: "lookup of \(name) \(type)",
+                                    acceptedCodes: [.noError, .nameError])
         return response.answers.filter { $0.name == name && ($0.type == type || type == .any || $0.type == .cname) }
     }
 
@@ -179,10 +197,11 @@ public struct DNSClient: Sendable {
     }
 }
 
-/// Finds records of `type` at `name` by asking `server` directly (no recursion, no cache).
+/// Finds records of `type` at `name` by asking `server` (no cache). `recursive` sets the RD bit,
+/// which a resolver (such as one from `DNSServerAddress.systemResolver()`) needs.
 public func lookup(_ name: String, _ type: DNSRecordType, server: DNSServerAddress, key: TSIGKey? = nil,
-                   timeout: Double = 2) throws(DNSWireError) -> [DNSResourceRecord] {
-    try DNSClient(server: server, key: key, timeout: timeout).lookup(try DNSName(name), type)
+                   timeout: Double = 2, recursive: Bool = false) throws(DNSWireError) -> [DNSResourceRecord] {
+    try DNSClient(server: server, key: key, timeout: timeout).lookup(try DNSName(name), type, recursive: recursive)
 }
 
 private func framed(_ message: [UInt8]) -> [UInt8] {

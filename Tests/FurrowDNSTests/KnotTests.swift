@@ -49,9 +49,9 @@ struct KnotTests {
             try client.update(update)
             Issue.record("second create succeeded")
         } catch {
-            guard case .responseCode(let code, let where_, _) = error else { Issue.record("unexpected \(error)"); return }
+            guard case .responseCode(let code, let answeringServer, _) = error else { Issue.record("unexpected \(error)"); return }
             #expect(code == .yxRRSet)
-            #expect(where_ == server.address.description)
+            #expect(answeringServer == server.address.description)
             #expect(error.description.contains("update of zone test.furrow."))
         }
 

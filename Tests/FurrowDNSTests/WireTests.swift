@@ -162,3 +162,11 @@ struct WireTests {
     }
     #expect { try TSIGKey(contentsOfKeyFile: path + ".missing") } throws: { "\($0)".contains(".missing") }
 }
+
+@Test func systemResolverComesFromResolvConf() throws {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("furrow-resolv-\(UUID().uuidString)").path
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    try "# generated\nsearch example.com\nnameserver 127.0.0.53\nnameserver ::1\n".write(toFile: path, atomically: true, encoding: .utf8)
+    #expect(try DNSServerAddress.systemResolver(resolvConf: path) == DNSServerAddress(host: "127.0.0.53", port: 53))
+    #expect(throws: DNSWireError.self) { try DNSServerAddress.systemResolver(resolvConf: path + ".missing") }
+}
