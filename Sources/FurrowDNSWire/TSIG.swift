@@ -230,6 +230,7 @@ public struct TSIGSigner: Sendable {
         sawFirstResponse = false
         var writer = WireWriter(bytes: message)
         let additionalCount = UInt16(message[10]) << 8 | UInt16(message[11])
+        guard additionalCount < UInt16.max else { throw .malformedMessage("no room for a TSIG record in the additional section") }
         writer.patchU16(at: 10, additionalCount + 1)
         DNSResourceRecord(name: key.name, type: .tsig, recordClass: .any, ttl: 0, data: .unknown(record.rdata)).encode(into: &writer)
         if writer.bytes.count > 65535 { throw .messageTooLarge(writer.bytes.count) }

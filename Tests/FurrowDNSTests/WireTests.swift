@@ -170,3 +170,44 @@ struct WireTests {
     #expect(try DNSServerAddress.systemResolver(resolvConf: path) == DNSServerAddress(host: "127.0.0.53", port: 53))
     #expect(throws: DNSWireError.self) { try DNSServerAddress.systemResolver(resolvConf: path + ".missing") }
 }
+
+@Test func corruptedMessagesNeverCrashTheDecoder() throws {
+    // Mutations of a valid signed message and plain random bytes: decode must throw or succeed.
+    let key = TSIGKey(name: try DNSName("k"), algorithm: .hmacSHA256, secret: [1, 2, 3])
+    var base = DNSMessage.query(try DNSName("a.example.com"), .txt)
+    base.answers = [DNSResourceRecord(name: try DNSName("a.example.com"), type: .mx, ttl: 1, data: try DNSRData(type: .mx, text: "1 m.example.com")),
+                    DNSResourceRecord(name: try DNSName("a.example.com"), type: .soa, ttl: 1,
+                                      data: try DNSRData(type: .soa, text: "a. b. 1 2 3 4 5"))]
+    var signer = TSIGSigner(key: key)
+    let valid = try signer.sign(try base.encoded())
+    var generator = SystemRandomNumberGenerator()
+    for round in 0..<20_000 {
+        var bytes: [UInt8]
+        if round % 4 == 0 {
+            bytes = (0..<Int.random(in: 0..<64, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        } else {
+            bytes = valid
+            for _ in 0..<Int.random(in: 1...4, using: &generator) {
+                bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
+            }
+            if round % 3 == 0 { bytes.removeLast(Int.random(in: 0..<bytes.count, using: &generator)) }
+        }
+        if let message = try? DNSMessage.decode(bytes) {
+            _ = try? TSIGSigner.verifyRequest(bytes, key: key)
+            _ = message.answers.map(\.description)
+        }
+    }
+}
+
+@Test func randomPresentationTextNeverCrashesTheParsers() throws {
+    let alphabet = Array("0123456789abcdefABCDEF .:\\\"#*_-()\t;@$")
+    let types: [DNSRecordType] = [.a, .aaaa, .cname, .ns, .ptr, .mx, .srv, .txt, .soa, DNSRecordType(rawValue: 99)]
+    var generator = SystemRandomNumberGenerator()
+    for round in 0..<20_000 {
+        let text = String((0..<Int.random(in: 0..<40, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! })
+        if let data = try? DNSRData(type: types[round % types.count], text: text) {
+            #expect(try DNSRData(type: types[round % types.count], text: data.presentation) == data, "\(text)")
+        }
+        _ = try? DNSName(text)
+    }
+}
