@@ -245,6 +245,8 @@ public struct TSIGSigner: Sendable {
     public mutating func verify(response message: DNSMessage, bytes: [UInt8], server: String, context: String,
                                 now: UInt64 = UInt64(Date().timeIntervalSince1970)) throws(DNSWireError) {
         guard let tsig = message.tsig, let tsigOffset = message.tsigOffset else {
+            // Only messages after the first of a transfer may go unsigned, at most 99 in a row
+            // (RFC 8945 §5.3.1); anything else unsigned is a failure.
             if message.responseCode == .notAuth || !sawFirstResponse || unsignedCount >= 99 {
                 if message.responseCode != .noError {
                     throw .responseCode(message.responseCode, server: server, context: context)
@@ -259,12 +261,7 @@ public struct TSIGSigner: Sendable {
         guard tsig.keyName == key.name, tsig.algorithm == key.algorithm.wireName else {
             throw .tsig(.responseKeyMismatch, server: server, context: context)
         }
-        var unsigned = Array(bytes[0..<tsigOffset])
-        unsigned[0] = UInt8(tsig.originalID >> 8)
-        unsigned[1] = UInt8(tsig.originalID & 0xFF)
-        let additionalCount = UInt16(unsigned[10]) << 8 | UInt16(unsigned[11])
-        unsigned[10] = UInt8((additionalCount - 1) >> 8)
-        unsigned[11] = UInt8((additionalCount - 1) & 0xFF)
+        let unsigned = messageWithoutTSIG(bytes, tsigOffset: tsigOffset, originalID: tsig.originalID)
         var input = WireWriter()
         input.u16(UInt16(priorMAC.count))
         input.append(priorMAC)
@@ -285,14 +282,21 @@ public struct TSIGSigner: Sendable {
     public static func verifyRequest(_ bytes: [UInt8], key: TSIGKey) throws(DNSWireError) -> Bool {
         let message = try DNSMessage.decode(bytes)
         guard let tsig = message.tsig, let offset = message.tsigOffset else { return false }
-        var unsigned = Array(bytes[0..<offset])
-        unsigned[0] = UInt8(tsig.originalID >> 8)
-        unsigned[1] = UInt8(tsig.originalID & 0xFF)
-        let additionalCount = UInt16(unsigned[10]) << 8 | UInt16(unsigned[11])
-        unsigned[10] = UInt8((additionalCount - 1) >> 8)
-        unsigned[11] = UInt8((additionalCount - 1) & 0xFF)
+        let unsigned = messageWithoutTSIG(bytes, tsigOffset: offset, originalID: tsig.originalID)
         return constantTimeEqual(key.algorithm.mac(unsigned + tsig.variables(timersOnly: false), secret: key.secret), tsig.mac)
     }
+}
+
+/// The message as it was before the signer appended its TSIG record: the record cut off, the
+/// additional count lowered, and the original ID restored (forwarders may change the ID).
+private func messageWithoutTSIG(_ bytes: [UInt8], tsigOffset: Int, originalID: UInt16) -> [UInt8] {
+    var unsigned = Array(bytes[0..<tsigOffset])
+    unsigned[0] = UInt8(originalID >> 8)
+    unsigned[1] = UInt8(originalID & 0xFF)
+    let additionalCount = UInt16(unsigned[10]) << 8 | UInt16(unsigned[11])
+    unsigned[10] = UInt8((additionalCount - 1) >> 8)
+    unsigned[11] = UInt8((additionalCount - 1) & 0xFF)
+    return unsigned
 }
 
 private func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
