@@ -90,21 +90,26 @@ public struct DNSClient: Sendable {
     public func exchange(_ message: DNSMessage, context: String, acceptedCodes: Set<DNSResponseCode> = [.noError],
                          forceTCP: Bool = false) throws(DNSWireError) -> DNSMessage {
         var signer = key.map { TSIGSigner(key: $0) }
-        var request = try message.encoded()
-        if signer != nil { request = try signer!.sign(request) }
-        var response: DNSMessage
-        var responseBytes: [UInt8]
+        // Each send is signed afresh: the TCP retry of a truncated answer is a new request.
+        func signedRequest() throws(DNSWireError) -> [UInt8] {
+            let bytes = try message.encoded()
+            guard var active = signer else { return bytes }
+            defer { signer = active }
+            return try active.sign(bytes)
+        }
+        var request = try signedRequest()
+        var (response, responseBytes): (DNSMessage, [UInt8])
         if !forceTCP && request.count <= 512 {
-            (response, responseBytes) = try udpExchange(request, expecting: message, context: context)
+            (response, responseBytes) = try udpExchange(request, expecting: message)
             if response.isTruncated {
-                if signer != nil { request = try signer!.sign(try message.encoded()) }
-                (response, responseBytes) = try tcpExchange(request, expecting: message, context: context)
+                request = try signedRequest()
+                (response, responseBytes) = try tcpExchange(request, expecting: message)
             }
         } else {
-            (response, responseBytes) = try tcpExchange(request, expecting: message, context: context)
+            (response, responseBytes) = try tcpExchange(request, expecting: message)
         }
-        if signer != nil {
-            try signer!.verify(response: response, bytes: responseBytes, server: server.description, context: context)
+        if var active = signer {
+            try active.verify(response: response, bytes: responseBytes, server: server.description, context: context)
         }
         guard acceptedCodes.contains(response.responseCode) else {
             throw .responseCode(response.responseCode, server: server.description, context: context)
@@ -119,7 +124,10 @@ public struct DNSClient: Sendable {
         let query = DNSMessage.query(zone, .axfr)
         var signer = key.map { TSIGSigner(key: $0) }
         var request = try query.encoded()
-        if signer != nil { request = try signer!.sign(request) }
+        if var active = signer {
+            request = try active.sign(request)
+            signer = active
+        }
         let connection = try TCPConnection(server: server, timeout: timeout)
         defer { connection.close() }
         try connection.send(framed(request))
@@ -129,8 +137,9 @@ public struct DNSClient: Sendable {
             let bytes = try connection.receiveFramed()
             let response = try DNSMessage.decode(bytes)
             guard response.id == query.id else { throw .malformedMessage("zone transfer answer with a different ID") }
-            if signer != nil {
-                try signer!.verify(response: response, bytes: bytes, server: server.description, context: context)
+            if var active = signer {
+                try active.verify(response: response, bytes: bytes, server: server.description, context: context)
+                signer = active
             }
             guard response.responseCode == .noError else {
                 throw .responseCode(response.responseCode, server: server.description, context: context)
@@ -152,7 +161,7 @@ public struct DNSClient: Sendable {
 
     // MARK: Transports
 
-    private func udpExchange(_ request: [UInt8], expecting query: DNSMessage, context: String) throws(DNSWireError) -> (DNSMessage, [UInt8]) {
+    private func udpExchange(_ request: [UInt8], expecting query: DNSMessage) throws(DNSWireError) -> (DNSMessage, [UInt8]) {
         let address = try resolve(server, socketType: Int32(SOCK_DGRAM.rawValue))
         let fd = socket(Int32(address.family), Int32(SOCK_DGRAM.rawValue), 0)
         guard fd >= 0 else { throw .network(server: server.description, reason: systemError()) }
@@ -184,7 +193,7 @@ public struct DNSClient: Sendable {
         throw .timeout(server: server.description, seconds: timeout, attempts: attempts)
     }
 
-    private func tcpExchange(_ request: [UInt8], expecting query: DNSMessage, context: String) throws(DNSWireError) -> (DNSMessage, [UInt8]) {
+    private func tcpExchange(_ request: [UInt8], expecting query: DNSMessage) throws(DNSWireError) -> (DNSMessage, [UInt8]) {
         let connection = try TCPConnection(server: server, timeout: timeout)
         defer { connection.close() }
         try connection.send(framed(request))
