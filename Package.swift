@@ -16,10 +16,51 @@ let package = Package(
     targets: [
         .target(
             name: "FurrowJSON",
-            dependencies: [.product(name: "Collections", package: "swift-collections")]
+            dependencies: [.product(name: "OrderedCollections", package: "swift-collections")]
         ),
         .testTarget(name: "FurrowJSONTests", dependencies: ["FurrowJSON"]),
-        .executableTarget(name: "furrow", dependencies: ["FurrowJSON"]),
+        .target(name: "FurrowSyntax"),
+        .target(
+            name: "FurrowRuntime",
+            dependencies: ["FurrowSyntax", "FurrowJSON", .product(name: "OrderedCollections", package: "swift-collections")]
+        ),
+        .target(name: "FurrowLibrary", dependencies: ["FurrowRuntime", "FurrowSyntax", "FurrowJSON"]),
+        .systemLibrary(name: "CReadline", path: "Sources/CReadline"),
+        // readline is a C library of global variables: this target uses Swift 5 mode for them.
+        .target(
+            name: "FurrowREPL", dependencies: ["CReadline", "FurrowLibrary", "FurrowRuntime", "FurrowSyntax"],
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
+        .executableTarget(name: "furrow", dependencies: ["FurrowREPL", "FurrowLibrary", "FurrowRuntime", "FurrowSyntax"]),
+        .testTarget(name: "ScriptTests", dependencies: ["furrow"]),
+        .target(
+            name: "FurrowTerraform",
+            dependencies: ["FurrowJSON", .product(name: "OrderedCollections", package: "swift-collections")]
+        ),
+        .testTarget(
+            name: "FurrowTerraformTests",
+            dependencies: ["FurrowTerraform", "FurrowJSON"],
+            exclude: ["Fixtures"]
+        ),
+        .target(
+            name: "FurrowHCL",
+            dependencies: ["FurrowJSON", .product(name: "OrderedCollections", package: "swift-collections")]
+        ),
+        .testTarget(
+            name: "FurrowHCLTests",
+            dependencies: ["FurrowHCL", "FurrowJSON", .product(name: "OrderedCollections", package: "swift-collections")]
+        ),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "FurrowSQLite", dependencies: ["CSQLite"]),
+        .target(
+            name: "FurrowState",
+            dependencies: [
+                "FurrowSQLite", "FurrowJSON", .product(name: "OrderedCollections", package: "swift-collections"),
+            ]
+        ),
+        .executableTarget(name: "furrow-state-race", dependencies: ["FurrowState"]),
+        .executableTarget(name: "furrow-state-bench", dependencies: ["FurrowState", "FurrowJSON"]),
+        .testTarget(name: "FurrowStateTests", dependencies: ["FurrowState", "FurrowSQLite", "furrow-state-race"]),
         .target(
             name: "FurrowDNSWire",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]

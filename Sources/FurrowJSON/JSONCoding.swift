@@ -1,4 +1,4 @@
-import Collections
+import OrderedCollections
 
 /// A JSON text that does not parse, with the byte offset and line/column of the fault.
 public struct JSONSyntaxError: Error, CustomStringConvertible, Sendable {

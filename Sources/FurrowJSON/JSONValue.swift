@@ -1,5 +1,5 @@
 import Foundation
-import Collections
+import OrderedCollections
 
 /// A JSON-shaped value with exact integers and insertion-ordered objects.
 ///

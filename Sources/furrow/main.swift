@@ -1,1 +1,289 @@
-print("furrow 0.1.0")
+import Foundation
+import FurrowLibrary
+import FurrowREPL
+import FurrowRuntime
+import FurrowSyntax
+
+/// Exit codes (DESIGN §6).
+enum ExitCode {
+    static let ok: Int32 = 0
+    static let failure: Int32 = 1
+    static let usage: Int32 = 2
+    static let syntax: Int32 = 65
+    static let `internal`: Int32 = 70
+}
+
+let version = "0.1.0"
+
+let usage = """
+    usage: furrow                      start the REPL (reads a script from standard input when it is not a terminal)
+           furrow run FILE|std/NAME [--PARAM VALUE]... [--dry-run] [--yes] [--json] [--log-format json] [--help]
+           furrow -c CODE              run code given on the command line
+           furrow check FILE...        parse and resolve scripts without running them
+           furrow --version
+    """
+
+func fail(_ message: String, code: Int32 = ExitCode.usage) -> Never {
+    StandardOutput.flush()
+    FileHandle.standardError.write("furrow: \(message)\n".data(using: .utf8)!)
+    exit(code)
+}
+
+let stderrIsTTY = isatty(2) == 1
+let stdoutIsTTY = isatty(1) == 1
+let noColor = ProcessInfo.processInfo.environment["NO_COLOR"].map { !$0.isEmpty } ?? false
+
+/// Reads a source file as UTF-8, reporting the position of the first invalid byte.
+func readSource(_ path: String) -> SourceFile {
+    if path.hasPrefix("std/") {
+        guard let text = StandardLibrary.sources[path] else {
+            fail("no standard library script '\(path)' (available: \(StandardLibrary.sources.keys.sorted().joined(separator: ", ")))")
+        }
+        return SourceFile(name: path, text: text)
+    }
+    guard let data = FileManager.default.contents(atPath: path) else {
+        fail("cannot read '\(path)': no such file or not readable", code: ExitCode.failure)
+    }
+    return decode(Array(data), name: path)
+}
+
+func decode(_ bytes: [UInt8], name: String) -> SourceFile {
+    if let text = String(validating: bytes, as: UTF8.self) { return SourceFile(name: name, text: text) }
+    // find the first invalid byte for the message
+    var offset = 0
+    var line = 1
+    while offset < bytes.count {
+        let end = min(bytes.count, offset + 4)
+        var valid = false
+        for length in 1...max(1, end - offset) where String(validating: bytes[offset..<(offset + length)], as: UTF8.self) != nil {
+            if bytes[offset] == 0x0A { line += 1 }
+            offset += length
+            valid = true
+            break
+        }
+        if !valid { break }
+    }
+    fail("\(name):\(line): invalid UTF-8 at byte \(offset); Furrow sources must be UTF-8 text", code: ExitCode.syntax)
+}
+
+func loadConfiguration() -> Configuration {
+    do {
+        return try Configuration.load()
+    } catch let error as FurrowError {
+        fail(error.message, code: ExitCode.usage)
+    } catch {
+        fail("\(error)", code: ExitCode.usage)
+    }
+}
+
+func report(_ error: Error) -> Int32 {
+    StandardOutput.flush()
+    let color = stderrIsTTY && !noColor
+    switch error {
+    case let list as DiagnosticList:
+        FileHandle.standardError.write((list.rendered(color: color) + "\n").data(using: .utf8)!)
+        return ExitCode.syntax
+    case let e as FurrowError:
+        if let code = e.exitCode { return code }
+        FileHandle.standardError.write((e.rendered(color: color) + "\n").data(using: .utf8)!)
+        return ExitCode.failure
+    default:
+        FileHandle.standardError.write("furrow: internal error: \(error)\n".data(using: .utf8)!)
+        return ExitCode.internal
+    }
+}
+
+/// Parses a command-line value with the type of the parameter's default.
+func parseParameter(_ text: String, like defaultValue: Value, name: String) -> Value? {
+    switch defaultValue {
+    case .int: return Int(text.replacingOccurrences(of: "_", with: "")).map(Value.int)
+    case .float: return Double(text).map(Value.float)
+    case .bool:
+        switch text.lowercased() {
+        case "true", "yes", "1": return .bool(true)
+        case "false", "no", "0": return .bool(false)
+        default: return nil
+        }
+    case .duration:
+        if text == "0" { return .duration(0) }
+        return DurationText.parse(text).map(Value.duration)
+    case .list: return .list(text.split(separator: ",").map { .string($0.trimmingCharacters(in: .whitespaces)) })
+    case .null, .string: return .string(text)
+    default: return .string(text)
+    }
+}
+
+func typeDescription(_ v: Value) -> String {
+    switch v {
+    case .duration: return "duration (like 90s, 3d, 1h30m)"
+    case .list: return "list (comma-separated)"
+    case .null: return "string"
+    default: return v.typeName
+    }
+}
+
+func runScript(_ arguments: [String]) -> Int32 {
+    var options = RunOptions()
+    options.color = stderrIsTTY && !noColor
+    options.interactive = isatty(0) == 1
+    var path: String?
+    var rest: [String] = []
+    var wantsHelp = false
+    var i = 0
+    while i < arguments.count {
+        let a = arguments[i]
+        switch a {
+        case "--dry-run": options.dryRun = true
+        case "--yes", "-y": options.assumeYes = true
+        case "--json": options.jsonOutput = true
+        case "--help", "-h": wantsHelp = true
+        case "--log-format":
+            guard i + 1 < arguments.count, ["json", "logfmt"].contains(arguments[i + 1]) else { fail("--log-format takes json or logfmt") }
+            options.logJSON = arguments[i + 1] == "json"
+            i += 1
+        case _ where a.hasPrefix("--log-format="):
+            options.logJSON = a.hasSuffix("=json")
+        default:
+            if path == nil, !a.hasPrefix("-") { path = a } else { rest.append(a) }
+        }
+        i += 1
+    }
+    guard let path else { fail("run needs a script: furrow run FILE or furrow run std/NAME\n\(usage)") }
+    let file = readSource(path)
+    let configuration = loadConfiguration()
+    let interpreter = Library.makeInterpreter(options: options, configuration: configuration)
+    let script: CompiledScript
+    do {
+        script = try interpreter.compile(file)
+    } catch {
+        return report(error)
+    }
+    let parameters = script.parameters
+    if wantsHelp {
+        var text = "usage: furrow run \(path) [options]\n\noptions:\n"
+        for p in parameters {
+            let option = "  \(p.optionName) \(typeDescription(p.defaultValue).uppercased().split(separator: " ").first!)"
+            text += option.padding(toLength: max(option.count + 2, 34), withPad: " ", startingAt: 0)
+            text += (p.doc ?? "") + " (default: \(Format.repr(p.defaultValue)))\n"
+        }
+        text += "  --dry-run                       plan every change, make none\n"
+        text += "  --yes                           answer confirmations with yes\n"
+        text += "  --json                          print results as JSON\n"
+        text += "  --log-format json               structured logs as JSON lines\n"
+        print(text, terminator: "")
+        return ExitCode.ok
+    }
+    var overrides: [String: Value] = [:]
+    var scriptArguments: [String] = []
+    var j = 0
+    while j < rest.count {
+        let a = rest[j]
+        guard a.hasPrefix("--") else { scriptArguments.append(a); j += 1; continue }
+        var name = String(a.dropFirst(2))
+        var value: String?
+        if let eq = name.firstIndex(of: "=") {
+            value = String(name[name.index(after: eq)...])
+            name = String(name[..<eq])
+        }
+        let key = name.replacingOccurrences(of: "-", with: "_")
+        guard let parameter = parameters.first(where: { $0.name == key }) else {
+            let known = parameters.map(\.optionName).joined(separator: ", ")
+            fail("\(path) has no parameter \(a.split(separator: "=").first!)\(known.isEmpty ? "" : " (parameters: \(known))")")
+        }
+        if value == nil {
+            if case .bool = parameter.defaultValue, j + 1 >= rest.count || rest[j + 1].hasPrefix("--") {
+                value = "true"
+            } else {
+                guard j + 1 < rest.count else { fail("\(parameter.optionName) needs a value") }
+                value = rest[j + 1]
+                j += 1
+            }
+        }
+        guard let parsed = parseParameter(value!, like: parameter.defaultValue, name: key) else {
+            fail("\(parameter.optionName): '\(value!)' is not a valid \(typeDescription(parameter.defaultValue))")
+        }
+        overrides[key] = parsed
+        j += 1
+    }
+    interpreter.parameterOverrides = overrides
+    interpreter.options.scriptArguments = scriptArguments
+    interpreter.register("args", .list(scriptArguments.map { .string($0) }))
+    do {
+        try interpreter.run(script)
+        StandardOutput.flush()
+        return ExitCode.ok
+    } catch {
+        return report(error)
+    }
+}
+
+func runCode(_ code: String, name: String) -> Int32 {
+    var options = RunOptions()
+    options.color = stderrIsTTY && !noColor
+    options.interactive = isatty(0) == 1
+    let interpreter = Library.makeInterpreter(options: options, configuration: loadConfiguration())
+    let session = interpreter.makeSession(name: name)
+    do {
+        if let value = try session.evaluate(code), name == "-c", !value.isNull {
+            StandardOutput.write(Format.display(value, color: stdoutIsTTY && !noColor) + "\n")
+        }
+        StandardOutput.flush()
+        return ExitCode.ok
+    } catch {
+        return report(error)
+    }
+}
+
+func check(_ paths: [String]) -> Int32 {
+    guard !paths.isEmpty else { fail("check needs at least one file") }
+    let interpreter = Library.makeInterpreter(options: RunOptions(), configuration: loadConfiguration())
+    var worst = ExitCode.ok
+    for path in paths {
+        do {
+            _ = try interpreter.compile(readSource(path))
+            print("\(path): ok")
+        } catch {
+            worst = max(worst, report(error))
+        }
+    }
+    return worst
+}
+
+func main() -> Int32 {
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    guard let first = arguments.first else {
+        if isatty(0) == 1 {
+            var options = RunOptions()
+            options.color = stdoutIsTTY && !noColor
+            options.interactive = true
+            let interpreter = Library.makeInterpreter(options: options, configuration: loadConfiguration())
+            return REPL(interpreter: interpreter).run()
+        }
+        let data = FileHandle.standardInput.readDataToEndOfFile()
+        let file = decode(Array(data), name: "<stdin>")
+        return runCode(file.text, name: "<stdin>")
+    }
+    switch first {
+    case "--version", "version":
+        print("furrow \(version)")
+        return ExitCode.ok
+    case "--help", "-h", "help":
+        print(usage)
+        return ExitCode.ok
+    case "run":
+        return runScript(Array(arguments.dropFirst()))
+    case "-c":
+        guard arguments.count >= 2 else { fail("-c needs code: furrow -c 'print(1 + 1)'") }
+        return runCode(arguments[1], name: "-c")
+    case "check":
+        return check(Array(arguments.dropFirst()))
+    default:
+        if first.hasSuffix(".furrow") || first.hasPrefix("std/") { return runScript(arguments) }
+        fail("unknown command '\(first)'\n\(usage)")
+    }
+}
+
+
+let status = Interpreter.onLargeStack { main() }
+StandardOutput.flush()
+exit(status)

@@ -1,0 +1,586 @@
+import FurrowSyntax
+
+/// Methods that change a list or map held in a variable, in place (as in Swift).
+let mutatingMethods: Set<String> = ["append", "extend", "insert", "remove_at", "remove", "pop", "clear"]
+
+extension Compiler {
+    func expression(_ e: Expr, name: String? = nil) -> Code {
+        switch e.kind {
+        case .null: return { _ in .null }
+        case .bool(let b):
+            let v = Value.bool(b)
+            return { _ in v }
+        case .int(let i):
+            let v = Value.int(Int(i))
+            return { _ in v }
+        case .float(let d):
+            let v = Value.float(d)
+            return { _ in v }
+        case .duration(let d):
+            let v = Value.duration(d)
+            return { _ in v }
+        case .string(let s):
+            let v = Value.string(s)
+            return { _ in v }
+        case .template(let parts):
+            let pieces: [(String?, Code?)] = parts.map { part in
+                switch part {
+                case .text(let t): return (t, nil)
+                case .expr(let x): return (nil, expression(x))
+                }
+            }
+            return { (f: Fiber) throws(FurrowError) -> Value in
+                var out = ""
+                for (text, code) in pieces {
+                    if let text { out += text } else { out += Format.str(try code!(f)) }
+                }
+                return .string(out)
+            }
+        case .name(let n):
+            return nameCode(n, e.span)
+        case .itemField(let field):
+            guard itemDepth > 0 else {
+                error("'.\(field)' reads a field of the current item, which exists only in a query stage (| where .\(field) == ...)", e.span)
+                return { _ in .null }
+            }
+            let item = nameCode("it", e.span)
+            return { (f: Fiber) throws(FurrowError) -> Value in
+                let v = try item(f)
+                switch v {
+                case .map(let m): return m[field] ?? .null
+                case .null: return .null
+                default: return try Operations.member(v, field, f)
+                }
+            }
+        case .list(let elements):
+            let codes = elements.map { expression($0) }
+            return { (f: Fiber) throws(FurrowError) -> Value in
+                var out: [Value] = []
+                out.reserveCapacity(codes.count)
+                for c in codes { out.append(try c(f)) }
+                return .list(out)
+            }
+        case .map(let entries):
+            var constantKeys: [String] = []
+            for (k, _) in entries { if case .string(let s) = k.kind { constantKeys.append(s) } }
+            if constantKeys.count == entries.count {
+                let values = entries.map { expression($0.value) }
+                return { (f: Fiber) throws(FurrowError) -> Value in
+                    var m = FurrowMap(minimumCapacity: values.count)
+                    for i in 0..<values.count { m[constantKeys[i]] = try values[i](f) }
+                    return .map(m)
+                }
+            }
+            let pairs = entries.map { (expression($0.key), expression($0.value)) }
+            return { (f: Fiber) throws(FurrowError) -> Value in
+                var m = FurrowMap()
+                for (k, v) in pairs {
+                    let key = try k(f)
+                    guard case .string(let s) = key else { throw FurrowError.type("map keys must be strings, got \(key.typeName)") }
+                    m[s] = try v(f)
+                }
+                return .map(m)
+            }
+        case .unary(let op, let operand):
+            let code = expression(operand)
+            let where_ = location(e.span)
+            switch op {
+            case .not: return { (f: Fiber) throws(FurrowError) -> Value in .bool(!(try code(f).isTruthy)) }
+            case .negate:
+                return { (f: Fiber) throws(FurrowError) -> Value in
+                    do throws(FurrowError) { return try Operations.negate(try code(f)) } catch { throw error.locate(where_) }
+                }
+            }
+        case .binary(let op, let lhs, let rhs):
+            return binaryCode(op, lhs, rhs, e.span)
+        case .call(let callee, let arguments):
+            return callCode(callee, arguments, prepended: nil, span: e.span)
+        case .member(let object, let name, let optional):
+            if case .name(let n) = object.kind, case .builtin(.host(let ns as Namespace))? = resolve(n) {
+                guard let member = ns.members[name] else {
+                    error("module '\(ns.name)' has no member '\(name)'", e.span)
+                    return { _ in .null }
+                }
+                return { _ in member }
+            }
+            let code = expression(object)
+            let where_ = location(e.span)
+            return { (f: Fiber) throws(FurrowError) -> Value in
+                let v = try code(f)
+                if optional, case .null = v { return .null }
+                if case .map(let m) = v { return m[name] ?? .null }
+                do throws(FurrowError) { return try Operations.member(v, name, f) } catch { throw error.locate(where_) }
+            }
+        case .index(let object, let indexExpr):
+            let code = expression(object)
+            let index = expression(indexExpr)
+            let where_ = location(e.span)
+            return { (f: Fiber) throws(FurrowError) -> Value in
+                let v = try code(f)
+                let i = try index(f)
+                if case .list(let l) = v, case .int(let n) = i, n >= 0, n < l.count { return l[n] }
+                do throws(FurrowError) { return try Operations.index(v, i) } catch { throw error.locate(where_) }
+            }
+        case .function(let decl):
+            return functionValue(decl, isParallelTask: false)
+        case .ifElse(let conditionExpr, let thenBlock, let elseBlock):
+            let condition = expression(conditionExpr)
+            let thenCode = blockValue(thenBlock)
+            let elseCode = elseBlock.map { blockValue($0) }
+            return { (f: Fiber) throws(FurrowError) -> Value in
+                if try condition(f).isTruthy { return try thenCode(f) }
+                return try elseCode?(f) ?? .null
+            }
+        case .range(let lo, let hi, let inclusive):
+            let low = expression(lo), high = expression(hi)
+            let where_ = location(e.span)
+            return { (f: Fiber) throws(FurrowError) -> Value in
+                let a = try low(f), b = try high(f)
+                guard case .int(let x) = a, case .int(let y) = b else {
+                    throw FurrowError.type("range bounds must be ints, got \(a.typeName) and \(b.typeName)").locate(where_)
+                }
+                if inclusive {
+                    guard y < Int.max else { throw FurrowError.value("range upper bound is too large").locate(where_) }
+                    return .range(x, y + 1)
+                }
+                return .range(x, y)
+            }
+        case .pipe(let input, let stage):
+            switch stage {
+            case .call(let callee, let arguments):
+                return callCode(callee, arguments, prepended: input, span: e.span)
+            case .query(let name, let arguments, let descending):
+                return queryStage(name, input, arguments, descending, e.span)
+            }
+        }
+    }
+
+    /// The value of a block used as an expression (`let x = if c { a } else { b }`).
+    func blockValue(_ block: Block) -> Code {
+        let scope = enterScope()
+        defer { leaveScope(scope) }
+        do {
+            var statements = block.statements
+            guard let last = statements.last, case .expr(let e) = last.kind else {
+                for s in statements where containsControlFlow(s) {
+                    error("break, continue and return cannot be used inside an 'if' expression's value; use an if statement", s.span)
+                }
+                let step = sequence(statements.map(statement))
+                return { (f: Fiber) throws(FurrowError) -> Value in
+                    _ = try step(f)
+                    return .null
+                }
+            }
+            statements.removeLast()
+            for s in statements where containsControlFlow(s) {
+                error("break, continue and return cannot be used inside an 'if' expression's value; use an if statement", s.span)
+            }
+            hoist(statements)
+            let step = sequence(statements.map(statement))
+            let value = expression(e)
+            return { (f: Fiber) throws(FurrowError) -> Value in
+                _ = try step(f)
+                return try value(f)
+            }
+        }
+    }
+
+    func containsControlFlow(_ s: Stmt) -> Bool {
+        switch s.kind {
+        case .breakLoop, .continueLoop, .returnValue: return true
+        default: return false
+        }
+    }
+
+    func nameCode(_ n: String, _ span: Span) -> Code {
+        guard let binding = resolve(n) else {
+            var message = "undefined name '\(n)'"
+            if n == "it" { message += " ('it' is the current item inside a query stage)" }
+            else if let suggestion = suggest(n) { message += " (did you mean '\(suggestion)'?)" }
+            error(message, span)
+            return { _ in .null }
+        }
+        switch binding {
+        case .local(let local):
+            let slot = local.slot
+            if local.boxed {
+                return { (f: Fiber) throws(FurrowError) -> Value in
+                    if case .cell(let c) = f.stack[f.base + slot] { return c.value }
+                    return .null
+                }
+            }
+            return { (f: Fiber) throws(FurrowError) -> Value in f.stack[f.base + slot] }
+        case .capture(let index, _):
+            return { (f: Fiber) throws(FurrowError) -> Value in f.captures[index].value }
+        case .global(let cell, _):
+            return { _ in cell.value }
+        case .builtin(let v):
+            return { _ in v }
+        }
+    }
+
+    func suggest(_ name: String) -> String? {
+        var candidates = Array(interpreter.builtins.keys) + module.order
+        for scope in function.scopes { candidates += scope.keys }
+        let close = candidates.filter { Compiler.editDistance($0, name) <= max(1, name.count / 4) }
+        return close.min { Compiler.editDistance($0, name) < Compiler.editDistance($1, name) }
+    }
+
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var previous = Array(0...b.count)
+        for i in 1...a.count {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+
+    func binaryCode(_ op: BinaryOp, _ lhs: Expr, _ rhs: Expr, _ span: Span) -> Code {
+        let a = expression(lhs), b = expression(rhs)
+        let where_ = location(span)
+        switch op {
+        case .and:
+            return { (f: Fiber) throws(FurrowError) -> Value in
+                let l = try a(f)
+                return l.isTruthy ? try b(f) : l
+            }
+        case .or:
+            return { (f: Fiber) throws(FurrowError) -> Value in
+                let l = try a(f)
+                return l.isTruthy ? l : try b(f)
+            }
+        case .coalesce:
+            return { (f: Fiber) throws(FurrowError) -> Value in
+                let l = try a(f)
+                if case .null = l { return try b(f) }
+                return l
+            }
+        case .match:
+            if case .string(let pattern) = rhs.kind {
+                do throws(FurrowError) {
+                    let regex = try Regex.compile(pattern)
+                    return { (f: Fiber) throws(FurrowError) -> Value in
+                        let l = try a(f)
+                        guard case .string(let s) = l else {
+                            throw FurrowError.type("=~ needs a string on the left, got \(l.typeName)").locate(where_)
+                        }
+                        return .bool(regex.matches(s))
+                    }
+                } catch {
+                    self.error(error.message, rhs.span)
+                    return { _ in .null }
+                }
+            }
+        case .add:
+            return { (f: Fiber) throws(FurrowError) -> Value in
+                let l = try a(f), r = try b(f)
+                if case .int(let x) = l, case .int(let y) = r {
+                    let (sum, overflow) = x.addingReportingOverflow(y)
+                    if !overflow { return .int(sum) }
+                }
+                do throws(FurrowError) { return try Operations.binary(.add, l, r) } catch { throw error.locate(where_) }
+            }
+        case .sub:
+            return { (f: Fiber) throws(FurrowError) -> Value in
+                let l = try a(f), r = try b(f)
+                if case .int(let x) = l, case .int(let y) = r {
+                    let (d, overflow) = x.subtractingReportingOverflow(y)
+                    if !overflow { return .int(d) }
+                }
+                do throws(FurrowError) { return try Operations.binary(.sub, l, r) } catch { throw error.locate(where_) }
+            }
+        case .lt:
+            return { (f: Fiber) throws(FurrowError) -> Value in
+                let l = try a(f), r = try b(f)
+                if case .int(let x) = l, case .int(let y) = r { return .bool(x < y) }
+                do throws(FurrowError) { return try Operations.binary(.lt, l, r) } catch { throw error.locate(where_) }
+            }
+        case .eq:
+            return { (f: Fiber) throws(FurrowError) -> Value in
+                let l = try a(f), r = try b(f)
+                if case .int(let x) = l, case .int(let y) = r { return .bool(x == y) }
+                return .bool(l.equals(r))
+            }
+        default: break
+        }
+        return { (f: Fiber) throws(FurrowError) -> Value in
+            let l = try a(f), r = try b(f)
+            do throws(FurrowError) { return try Operations.binary(op, l, r) } catch { throw error.locate(where_) }
+        }
+    }
+
+    // MARK: calls
+
+    func isParallelCall(_ callee: Expr) -> Bool {
+        if case .name("parallel") = callee.kind, case .builtin? = resolve("parallel") { return true }
+        return false
+    }
+
+    /// Compiles a call; `prepended` is the input of a pipeline stage `x | f(a)` → `f(x, a)`.
+    func callCode(_ callee: Expr, _ arguments: [Argument], prepended: Expr?, span: Span) -> Code {
+        let parallel = isParallelCall(callee)
+        var argumentCodes: [Code] = []
+        if let prepended { argumentCodes.append(expression(prepended)) }
+        for a in arguments {
+            if parallel, case .function(let decl) = a.value.kind {
+                argumentCodes.append(functionValue(decl, isParallelTask: true))
+            } else {
+                argumentCodes.append(expression(a.value))
+            }
+        }
+        var labels: [String?]? = nil
+        if arguments.contains(where: { $0.label != nil }) {
+            labels = (prepended == nil ? [] : [nil]) + arguments.map(\.label)
+        }
+        let where_ = location(span)
+        let codes = ContiguousArray(argumentCodes)
+        let count = codes.count
+
+        if case .member(let object, let name, let optional) = callee.kind, prepended == nil {
+            // builtin namespace member: resolved now
+            if case .name(let n) = object.kind, case .builtin(.host(let ns as Namespace))? = resolve(n) {
+                guard case .function(let fn)? = ns.members[name] else {
+                    error("module '\(ns.name)' has no function '\(name)'", callee.span)
+                    return { _ in .null }
+                }
+                return directCall(fn, codes, labels, where_)
+            }
+            return methodCall(object, name, optional: optional, codes, labels, where_)
+        }
+        if case .name(let n) = callee.kind, case .builtin(.function(let fn))? = resolve(n) {
+            return directCall(fn, codes, labels, where_)
+        }
+        let calleeCode = expression(callee)
+        let calleeName: String
+        if case .name(let n) = callee.kind { calleeName = n } else { calleeName = "function" }
+        return { (f: Fiber) throws(FurrowError) -> Value in
+            let target = try calleeCode(f)
+            guard case .function(let fn) = target else {
+                throw FurrowError.type("'\(calleeName)' is not a function (it is \(target.typeName))").locate(where_)
+            }
+            let start = f.top
+            defer { f.pop(to: start) }
+            for c in codes { let v = try c(f); f.push(v) }
+            do throws(FurrowError) {
+                return try fn.call(f, Arguments(fiber: f, start: start, count: count, labels: labels))
+            } catch {
+                throw Compiler.trace(error, fn, where_)
+            }
+        }
+    }
+
+    static func trace(_ error: FurrowError, _ fn: Callable, _ site: SourceLocation) -> FurrowError {
+        if error.location == nil {
+            error.location = site
+        } else if fn is Closure, error.exitCode == nil {
+            error.trace.append((fn.name, site))
+        }
+        return error
+    }
+
+    func directCall(_ fn: Callable, _ codes: ContiguousArray<Code>, _ labels: [String?]?, _ where_: SourceLocation) -> Code {
+        let count = codes.count
+        return { (f: Fiber) throws(FurrowError) -> Value in
+            let start = f.top
+            defer { f.pop(to: start) }
+            for c in codes { let v = try c(f); f.push(v) }
+            do throws(FurrowError) {
+                return try fn.call(f, Arguments(fiber: f, start: start, count: count, labels: labels))
+            } catch {
+                throw Compiler.trace(error, fn, where_)
+            }
+        }
+    }
+
+    /// `recv.name(args)`: a host object's method, a function stored in a map, an in-place
+    /// change of a list or map (`xs.append(v)`), or a builtin called with the receiver
+    /// first (`name.upper()` is `upper(name)`).
+    func methodCall(_ object: Expr, _ name: String, optional: Bool, _ codes: ContiguousArray<Code>, _ labels: [String?]?, _ where_: SourceLocation) -> Code {
+        let count = codes.count
+        let builtinFunction: Callable?
+        if case .function(let fn)? = interpreter.builtins[name] { builtinFunction = fn } else { builtinFunction = nil }
+        let receiverLabels: [String?]? = labels.map { [nil] + $0 }
+
+        if mutatingMethods.contains(name), let place = mutablePlace(object) {
+            let readReceiver = expression(object)
+            return { (f: Fiber) throws(FurrowError) -> Value in
+                let receiver = try readReceiver(f)
+                switch receiver {
+                case .list, .map:
+                    var values: [Value] = []
+                    for c in codes { values.append(try c(f)) }
+                    var result = Value.null
+                    do throws(FurrowError) {
+                        try Compiler.modify(place, f) { (v: inout Value) throws(FurrowError) in
+                            result = try Operations.mutate(&v, name, values, labels)
+                        }
+                    } catch {
+                        throw error.locate(where_)
+                    }
+                    return result
+                default:
+                    return try Compiler.invokeMethod(receiver, name, codes, count, labels, receiverLabels, builtinFunction, f, where_)
+                }
+            }
+        }
+        let receiverCode = expression(object)
+        if mutatingMethods.contains(name) {
+            return { (f: Fiber) throws(FurrowError) -> Value in
+                let receiver = try receiverCode(f)
+                switch receiver {
+                case .list, .map:
+                    throw FurrowError("\(name)() changes a \(receiver.typeName) in place: call it on a 'var' (xs.\(name)(...)); to make a new value use + instead", kind: "type").locate(where_)
+                default:
+                    return try Compiler.invokeMethod(receiver, name, codes, count, labels, receiverLabels, builtinFunction, f, where_)
+                }
+            }
+        }
+        return { (f: Fiber) throws(FurrowError) -> Value in
+            let receiver = try receiverCode(f)
+            if optional, case .null = receiver { return .null }
+            return try Compiler.invokeMethod(receiver, name, codes, count, labels, receiverLabels, builtinFunction, f, where_)
+        }
+    }
+
+    static func invokeMethod(
+        _ receiver: Value, _ name: String, _ codes: ContiguousArray<Code>, _ count: Int, _ labels: [String?]?,
+        _ receiverLabels: [String?]?, _ builtinFunction: Callable?, _ f: Fiber, _ where_: SourceLocation
+    ) throws(FurrowError) -> Value {
+        var target: Callable?
+        var passReceiver = false
+        switch receiver {
+        case .host(let object):
+            let member: Value?
+            do throws(FurrowError) { member = try object.member(name, fiber: f) } catch { throw error.locate(where_) }
+            if case .function(let fn)? = member { target = fn }
+            else if member != nil { throw FurrowError.type("'\(name)' of \(object.typeName) is not a method").locate(where_) }
+        case .map(let m):
+            if case .function(let fn)? = m[name] { target = fn }
+        default: break
+        }
+        if target == nil, let builtinFunction {
+            target = builtinFunction
+            passReceiver = true
+        }
+        guard let target else {
+            throw FurrowError.type("\(receiver.typeName) has no method '\(name)'").locate(where_)
+        }
+        let start = f.top
+        defer { f.pop(to: start) }
+        if passReceiver { f.push(receiver) }
+        for c in codes { let v = try c(f); f.push(v) }
+        do throws(FurrowError) {
+            return try target.call(
+                f, Arguments(fiber: f, start: start, count: count + (passReceiver ? 1 : 0), labels: passReceiver ? receiverLabels : labels))
+        } catch {
+            throw Compiler.trace(error, target, where_)
+        }
+    }
+
+    /// The place of a `var` (or a member/index path into one), without reporting errors.
+    func mutablePlace(_ e: Expr) -> Place? {
+        switch e.kind {
+        case .name(let n):
+            switch resolve(n) {
+            case .local(let local)? where local.mutable: return .local(local.slot, boxed: local.boxed)
+            case .capture(let index, true)? where !crossesParallelBoundary(n): return .capture(index)
+            case .global(let cell, true)? where !crossesParallelBoundary(n): return .global(cell)
+            default: return nil
+            }
+        case .member(let o, let name, false):
+            return mutablePlace(o).map { .member($0, name) }
+        case .index(let o, let i):
+            guard let parent = mutablePlace(o) else { return nil }
+            return .index(parent, expression(i))
+        default: return nil
+        }
+    }
+
+    // MARK: query stages
+
+    func itemFunction(_ e: Expr) -> Code {
+        if case .function(let decl) = e.kind { return functionValue(decl, isParallelTask: false) }
+        let body = Block(statements: [Stmt(.expr(e), e.span)], span: e.span)
+        let decl = FunctionDecl(
+            name: nil, parameters: [Parameter(name: "it", defaultValue: nil, span: e.span)], body: body, span: e.span,
+            isExpressionBody: true)
+        itemDepth += 1
+        defer { itemDepth -= 1 }
+        return functionValue(decl, isParallelTask: false, itemFunction: true)
+    }
+
+    func queryStage(_ name: String, _ inputExpr: Expr, _ arguments: [QueryArgument], _ descending: Bool, _ span: Span) -> Code {
+        let input = expression(inputExpr)
+        let where_ = location(span)
+        let stage: QueryStage
+        switch name {
+        case "take", "skip", "join":
+            let codes = arguments.map { expression($0.value) }
+            stage = .plain(name, codes)
+        case "select":
+            if arguments.isEmpty { error("select needs fields: | select name, owner or | select n: .x + 1", span) }
+            var fields: [(String, Code)] = []
+            for a in arguments {
+                guard let label = a.label else {
+                    error("select takes field names or 'name: expression' pairs", a.value.span)
+                    continue
+                }
+                fields.append((label, itemFunction(a.value)))
+            }
+            stage = .select(fields)
+        default:
+            if arguments.count > 1 { error("\(name) takes one item expression", arguments[1].value.span) }
+            let predicate = arguments.first.map { itemFunction($0.value) }
+            if predicate == nil, ["where", "reject", "map", "flat_map", "each", "sort_by", "group_by", "count_by", "uniq_by", "any", "all"].contains(name), name != "sort_by" {
+                error("\(name) needs an item expression (| \(name) .field ...)", span)
+            }
+            stage = .item(name, predicate, descending: descending)
+        }
+        let filter = name == "where" ? arguments.first.flatMap { pushdownFilter($0.value) } : nil
+        return { (f: Fiber) throws(FurrowError) -> Value in
+            let v = try input(f)
+            do throws(FurrowError) {
+                return try Stages.run(stage, v, f, pushdown: filter)
+            } catch {
+                throw error.locate(where_)
+            }
+        }
+    }
+
+    /// A `where` item expression that is a conjunction of `.field op constant` tests can be
+    /// evaluated by the data source itself (SQL `WHERE`, DynamoDB `FilterExpression`).
+    func pushdownFilter(_ e: Expr) -> PushdownFilter? {
+        var comparisons: [PushdownFilter.Comparison] = []
+        func collect(_ e: Expr) -> Bool {
+            switch e.kind {
+            case .binary(.and, let a, let b): return collect(a) && collect(b)
+            case .binary(let op, let a, let b):
+                guard let cmp = PushdownFilter.Operator(rawValue: op.rawValue) else { return false }
+                if case .itemField(let field) = a.kind, let v = constantValue(b) {
+                    comparisons.append(.init(field: field, op: cmp, value: v))
+                    return true
+                }
+                return false
+            default: return false
+            }
+        }
+        return collect(e) ? PushdownFilter(comparisons: comparisons) : nil
+    }
+}
+
+/// A filter a data source may apply itself; the stage still checks every item it gets.
+public struct PushdownFilter: Sendable {
+    public enum Operator: String, Sendable { case eq = "==", ne = "!=", lt = "<", le = "<=", gt = ">", ge = ">=" }
+    public struct Comparison: @unchecked Sendable {
+        public let field: String
+        public let op: Operator
+        public let value: Value
+    }
+    public let comparisons: [Comparison]
+}

@@ -1,0 +1,775 @@
+import FurrowSyntax
+
+/// A local variable of the function being compiled.
+struct LocalVariable {
+    let id: Int
+    let slot: Int
+    let mutable: Bool
+    /// Captured by a nested function: the slot holds a `.cell` shared with closures.
+    let boxed: Bool
+}
+
+/// Compile-time state of one function (or of a module's top level).
+final class FunctionState {
+    let parent: FunctionState?
+    var scopes: [[String: LocalVariable]] = [[:]]
+    var nextSlot = 0
+    var maxSlots = 0
+    var captureSources: [CaptureSource] = []
+    var captureKeys: [String: (index: Int, mutable: Bool)] = [:]
+    let boxedNames: Set<String>
+    var loopDepth = 0
+    /// A closure literal passed to `parallel`: it may not assign variables it captured.
+    let isParallelTask: Bool
+    /// The module's top level: declarations at block depth 0 are module globals.
+    let isTopLevel: Bool
+    var functionName: String
+
+    init(parent: FunctionState?, boxedNames: Set<String>, isParallelTask: Bool, isTopLevel: Bool, name: String) {
+        self.parent = parent
+        self.boxedNames = boxedNames
+        self.isParallelTask = isParallelTask
+        self.isTopLevel = isTopLevel
+        self.functionName = name
+    }
+
+    var declaresGlobals: Bool { isTopLevel && scopes.count == 1 }
+}
+
+/// What a name refers to, decided at compile time.
+enum Binding {
+    case local(LocalVariable)
+    case capture(index: Int, mutable: Bool)
+    case global(Cell, mutable: Bool)
+    case builtin(Value)
+}
+
+/// Resolves names and compiles the syntax tree into a tree of Swift closures.
+///
+/// Resolution and compilation are one pass: every undefined name, assignment to a `let`,
+/// `break` outside a loop, and captured-variable assignment in a `parallel` closure is a
+/// static error reported before anything runs.
+final class Compiler {
+    let interpreter: Interpreter
+    let module: Module
+    let file: SourceFile
+    var diagnostics: [Diagnostic] = []
+    var function: FunctionState
+    var nextVariableID = 0
+    /// Set while compiling a query stage's item expression: `.field` reads this item.
+    var itemDepth = 0
+    /// Imports found while compiling, loaded before the module runs.
+    var imports: [String] = []
+
+    init(interpreter: Interpreter, module: Module, file: SourceFile, statements: [Stmt]) {
+        self.interpreter = interpreter
+        self.module = module
+        self.file = file
+        self.function = FunctionState(
+            parent: nil, boxedNames: NameCollector.namesCapturedBy(statements), isParallelTask: false, isTopLevel: true,
+            name: "<main>")
+    }
+
+    func location(_ span: Span) -> SourceLocation { SourceLocation(file: file, span: span) }
+
+    func error(_ message: String, _ span: Span) {
+        diagnostics.append(Diagnostic(message, at: location(span)))
+    }
+
+    // MARK: scopes
+
+    func declareLocal(_ name: String, mutable: Bool) -> LocalVariable {
+        let slot = function.nextSlot
+        function.nextSlot += 1
+        function.maxSlots = max(function.maxSlots, function.nextSlot)
+        nextVariableID += 1
+        let local = LocalVariable(id: nextVariableID, slot: slot, mutable: mutable, boxed: function.boxedNames.contains(name))
+        function.scopes[function.scopes.count - 1][name] = local
+        return local
+    }
+
+    /// Opens a block scope; returns what `leaveScope` needs to close it.
+    func enterScope() -> Int {
+        function.scopes.append([:])
+        return function.nextSlot
+    }
+
+    func leaveScope(_ savedSlot: Int) {
+        function.scopes.removeLast()
+        function.nextSlot = savedSlot
+    }
+
+    func resolve(_ name: String) -> Binding? {
+        for scope in function.scopes.reversed() {
+            if let local = scope[name] { return .local(local) }
+        }
+        if let (index, mutable) = capture(name, in: function) { return .capture(index: index, mutable: mutable) }
+        if let cell = module.cells[name] { return .global(cell, mutable: module.mutable[name] ?? false) }
+        if let builtin = interpreter.builtins[name] { return .builtin(builtin) }
+        return nil
+    }
+
+    /// Finds `name` in the enclosing functions and threads a capture down to `state`.
+    func capture(_ name: String, in state: FunctionState) -> (Int, Bool)? {
+        guard let parent = state.parent else { return nil }
+        for scope in parent.scopes.reversed() {
+            if let local = scope[name] {
+                let key = "L\(local.id)"
+                if let existing = state.captureKeys[key] { return (existing.index, existing.mutable) }
+                guard local.boxed else { return nil }
+                state.captureSources.append(.local(local.slot))
+                let index = state.captureSources.count - 1
+                state.captureKeys[key] = (index, local.mutable)
+                return (index, local.mutable)
+            }
+        }
+        guard let (outerIndex, mutable) = capture(name, in: parent) else { return nil }
+        let key = "C\(outerIndex)"
+        if let existing = state.captureKeys[key] { return (existing.index, existing.mutable) }
+        state.captureSources.append(.outer(outerIndex))
+        let index = state.captureSources.count - 1
+        state.captureKeys[key] = (index, mutable)
+        return (index, mutable)
+    }
+
+    /// True when assigning `name` from the current function would write a variable shared
+    /// with other `parallel` tasks.
+    func crossesParallelBoundary(_ name: String) -> Bool {
+        var state: FunctionState? = function
+        while let s = state {
+            if s.scopes.contains(where: { $0[name] != nil }) { return false }
+            if s.isParallelTask { return true }
+            state = s.parent
+        }
+        return false
+    }
+
+    // MARK: programs
+
+    /// Compiles a module's top level. `echoLast` makes a final expression statement the result (REPL).
+    func compileTopLevel(_ statements: [Stmt], echoLast: Bool) -> (code: Code, frameSize: Int) {
+        hoist(statements)
+        var steps: [Step] = []
+        var lastValue: Code?
+        for (i, statement) in statements.enumerated() {
+            if echoLast, i == statements.count - 1, case .expr(let e) = statement.kind {
+                lastValue = expression(e)
+            } else {
+                steps.append(self.statement(statement))
+            }
+        }
+        let body = sequence(steps)
+        let frameSize = function.maxSlots
+        let final = lastValue
+        return ({ (f: Fiber) throws(FurrowError) -> Value in
+            let flow = try body(f)
+            if flow == .returned { return .null }
+            if let final { return try final(f) }
+            return .null
+        }, frameSize)
+    }
+
+    /// Declares functions (and at top level, every global) before compiling, so that
+    /// functions can call each other whatever their order.
+    func hoist(_ statements: [Stmt]) {
+        for statement in statements {
+            switch statement.kind {
+            case .function(let decl):
+                if function.declaresGlobals { _ = module.declare(decl.name!, mutable: false) }
+                else if function.scopes.last![decl.name!] == nil { _ = declareLocal(decl.name!, mutable: false) }
+            case .binding(let name, let mutable, _, _) where function.declaresGlobals:
+                _ = module.declare(name, mutable: mutable)
+            case .param(let name, _, _) where function.declaresGlobals:
+                _ = module.declare(name, mutable: false)
+            case .importModule(let path, let alias) where function.declaresGlobals:
+                _ = module.declare(alias ?? Interpreter.defaultImportName(path), mutable: false)
+            default: break
+            }
+        }
+    }
+
+    // MARK: statements
+
+    func sequence(_ steps: [Step]) -> Step {
+        switch steps.count {
+        case 0: return { _ in .next }
+        case 1: return steps[0]
+        case 2:
+            let a = steps[0], b = steps[1]
+            return { (f: Fiber) throws(FurrowError) -> Flow in
+                let flow = try a(f)
+                if flow != .next { return flow }
+                return try b(f)
+            }
+        default:
+            let all = ContiguousArray(steps)
+            return { (f: Fiber) throws(FurrowError) -> Flow in
+                for step in all {
+                    let flow = try step(f)
+                    if flow != .next { return flow }
+                }
+                return .next
+            }
+        }
+    }
+
+    func block(_ block: Block) -> Step {
+        let scope = enterScope()
+        defer { leaveScope(scope) }
+        hoist(block.statements)
+        return sequence(block.statements.map(statement))
+    }
+
+    func statement(_ stmt: Stmt) -> Step {
+        switch stmt.kind {
+        case .expr(let e):
+            if case .ifElse(let condition, let thenBlock, let elseBlock) = e.kind {
+                return ifStatement(condition, thenBlock, elseBlock)
+            }
+            let code = expression(e)
+            return { (f: Fiber) throws(FurrowError) -> Flow in
+                _ = try code(f)
+                return .next
+            }
+        case .binding(let name, let mutable, let valueExpr, _):
+            let value = expression(valueExpr, name: name)
+            return store(declare(name, mutable: mutable), value)
+        case .function(let decl):
+            let closure = functionValue(decl, isParallelTask: false)
+            let binding: Binding
+            if function.declaresGlobals {
+                binding = .global(module.declare(decl.name!, mutable: false), mutable: false)
+            } else {
+                binding = .local(function.scopes.last![decl.name!]!)
+            }
+            return store(binding, closure)
+        case .assign(let target, let op, let valueExpr):
+            return assignment(target, op, valueExpr, span: stmt.span)
+        case .forIn(let key, let valueName, let iterable, let body):
+            return forLoop(key, valueName, iterable, body, span: stmt.span)
+        case .whileLoop(let conditionExpr, let body):
+            let condition = expression(conditionExpr)
+            function.loopDepth += 1
+            let bodyStep = block(body)
+            function.loopDepth -= 1
+            return { (f: Fiber) throws(FurrowError) -> Flow in
+                while try condition(f).isTruthy {
+                    switch try bodyStep(f) {
+                    case .breakLoop: return .next
+                    case .returned: return .returned
+                    default: continue
+                    }
+                }
+                return .next
+            }
+        case .breakLoop:
+            if function.loopDepth == 0 { error("'break' outside a loop", stmt.span) }
+            return { _ in .breakLoop }
+        case .continueLoop:
+            if function.loopDepth == 0 { error("'continue' outside a loop", stmt.span) }
+            return { _ in .continueLoop }
+        case .returnValue(let valueExpr):
+            if function.isTopLevel {
+                error("'return' outside a function (use exit(code) to end a script)", stmt.span)
+            }
+            let value = valueExpr.map { expression($0) }
+            return { (f: Fiber) throws(FurrowError) -> Flow in
+                f.returnValue = try value?(f) ?? .null
+                return .returned
+            }
+        case .tryCatch(let body, let errorName, let handler):
+            let bodyStep = block(body)
+            let scope = enterScope()
+            defer { leaveScope(scope) }
+            do {
+                let errorVariable = errorName.map { declare($0, mutable: false) }
+                let handlerStep = block(handler)
+                return { (f: Fiber) throws(FurrowError) -> Flow in
+                    let savedTop = f.top, savedDepth = f.depth
+                    do throws(FurrowError) {
+                        return try bodyStep(f)
+                    } catch {
+                        if error.exitCode != nil { throw error }
+                        f.pop(to: savedTop)
+                        f.depth = savedDepth
+                        if let errorVariable { try self.storeValue(errorVariable, .error(error.asValue), f) }
+                        return try handlerStep(f)
+                    }
+                }
+            }
+        case .param(let name, let defaultExpr, let doc):
+            guard function.declaresGlobals else {
+                error("'param' must be at the top level of a script", stmt.span)
+                return { _ in .next }
+            }
+            let defaultCode = expression(defaultExpr)
+            if let constant = constantValue(defaultExpr) {
+                module.parameters.append(ScriptParameter(name: name, defaultValue: constant, doc: doc))
+            } else {
+                error("a parameter's default must be a literal (it gives the parameter its type)", defaultExpr.span)
+            }
+            let cell = module.declare(name, mutable: false)
+            let interpreter = self.interpreter
+            return { (f: Fiber) throws(FurrowError) -> Flow in
+                if let given = interpreter.parameterOverrides[name] { cell.value = given } else { cell.value = try defaultCode(f) }
+                return .next
+            }
+        case .importModule(let path, let alias):
+            guard function.declaresGlobals else {
+                error("'import' must be at the top level", stmt.span)
+                return { _ in .next }
+            }
+            let cell = module.declare(alias ?? Interpreter.defaultImportName(path), mutable: false)
+            let loaded: LoadedModule
+            do {
+                loaded = try interpreter.loadModule(path, from: file)
+            } catch let list as DiagnosticList {
+                diagnostics.append(contentsOf: list.diagnostics)
+                return { _ in .next }
+            } catch let error as FurrowError {
+                self.error(error.message, stmt.span)
+                return { _ in .next }
+            } catch {
+                self.error("\(error)", stmt.span)
+                return { _ in .next }
+            }
+            let where_ = location(stmt.span)
+            return { (f: Fiber) throws(FurrowError) -> Flow in
+                do throws(FurrowError) {
+                    try loaded.runOnce(f)
+                } catch {
+                    throw error.locate(where_)
+                }
+                cell.value = .host(ModuleObject(loaded.module))
+                return .next
+            }
+        }
+    }
+
+    func declare(_ name: String, mutable: Bool) -> Binding {
+        if function.declaresGlobals { return .global(module.declare(name, mutable: mutable), mutable: mutable) }
+        return .local(declareLocal(name, mutable: mutable))
+    }
+
+    /// A step that evaluates `value` and initialises the binding with it.
+    func store(_ binding: Binding, _ value: @escaping Code) -> Step {
+        switch binding {
+        case .local(let local):
+            let slot = local.slot
+            if local.boxed {
+                return { (f: Fiber) throws(FurrowError) -> Flow in
+                    let v = try value(f)
+                    f.stack[f.base + slot] = .cell(Cell(v))
+                    return .next
+                }
+            }
+            return { (f: Fiber) throws(FurrowError) -> Flow in
+                f.stack[f.base + slot] = try value(f)
+                return .next
+            }
+        case .global(let cell, _):
+            return { (f: Fiber) throws(FurrowError) -> Flow in
+                cell.value = try value(f)
+                return .next
+            }
+        case .capture, .builtin:
+            return { _ in .next }
+        }
+    }
+
+    func storeValue(_ binding: Binding, _ value: Value, _ f: Fiber) throws(FurrowError) {
+        switch binding {
+        case .local(let local):
+            f.stack[f.base + local.slot] = local.boxed ? .cell(Cell(value)) : value
+        case .global(let cell, _): cell.value = value
+        default: break
+        }
+    }
+
+    func ifStatement(_ conditionExpr: Expr, _ thenBlock: Block, _ elseBlock: Block?) -> Step {
+        let condition = expression(conditionExpr)
+        let thenStep = block(thenBlock)
+        guard let elseBlock else {
+            return { (f: Fiber) throws(FurrowError) -> Flow in
+                if try condition(f).isTruthy { return try thenStep(f) }
+                return .next
+            }
+        }
+        let elseStep: Step
+        if elseBlock.statements.count == 1, case .expr(let e) = elseBlock.statements[0].kind,
+            case .ifElse(let c2, let t2, let e2) = e.kind
+        {
+            elseStep = ifStatement(c2, t2, e2)
+        } else {
+            elseStep = block(elseBlock)
+        }
+        return { (f: Fiber) throws(FurrowError) -> Flow in
+            if try condition(f).isTruthy { return try thenStep(f) }
+            return try elseStep(f)
+        }
+    }
+
+    func forLoop(_ key: String, _ valueName: String?, _ iterableExpr: Expr, _ body: Block, span: Span) -> Step {
+        let iterable = expression(iterableExpr)
+        let iterLocation = location(iterableExpr.span)
+        let scope = enterScope()
+        defer { leaveScope(scope) }
+        do {
+            let keyVar = declareLocal(key, mutable: false)
+            let valueVar = valueName.map { declareLocal($0, mutable: false) }
+            function.loopDepth += 1
+            let bodyStep = block(body)
+            function.loopDepth -= 1
+            let keySlot = keyVar.slot, keyBoxed = keyVar.boxed
+            let valueSlot = valueVar?.slot ?? 0, valueBoxed = valueVar?.boxed ?? false
+            let hasValue = valueVar != nil
+            @inline(__always) func set(_ f: Fiber, _ slot: Int, _ boxed: Bool, _ v: Value) {
+                f.stack[f.base + slot] = boxed ? .cell(Cell(v)) : v
+            }
+            return { (f: Fiber) throws(FurrowError) -> Flow in
+                let collection = try iterable(f)
+                switch collection {
+                case .range(let lo, let hi) where !hasValue:
+                    var i = lo
+                    while i < hi {
+                        set(f, keySlot, keyBoxed, .int(i))
+                        let flow = try bodyStep(f)
+                        if flow == .breakLoop { break }
+                        if flow == .returned { return .returned }
+                        i += 1
+                    }
+                    return .next
+                case .map(let m):
+                    for (k, v) in m {
+                        set(f, keySlot, keyBoxed, .string(k))
+                        if hasValue { set(f, valueSlot, valueBoxed, v) }
+                        let flow = try bodyStep(f)
+                        if flow == .breakLoop { break }
+                        if flow == .returned { return .returned }
+                    }
+                    return .next
+                default:
+                    let items: [Value]
+                    do throws(FurrowError) { items = try Operations.iterate(collection, f) } catch { throw error.locate(iterLocation) }
+                    for (index, item) in items.enumerated() {
+                        if hasValue {
+                            set(f, keySlot, keyBoxed, .int(index))
+                            set(f, valueSlot, valueBoxed, item)
+                        } else {
+                            set(f, keySlot, keyBoxed, item)
+                        }
+                        let flow = try bodyStep(f)
+                        if flow == .breakLoop { break }
+                        if flow == .returned { return .returned }
+                    }
+                    return .next
+                }
+            }
+        }
+    }
+
+    // MARK: assignment
+
+    /// A place that can be assigned: a variable, optionally followed by members and indexes.
+    indirect enum Place {
+        case local(Int, boxed: Bool)
+        case capture(Int)
+        case global(Cell)
+        case member(Place, String)
+        case index(Place, Code)
+    }
+
+    func place(_ target: Expr, span: Span) -> Place? {
+        switch target.kind {
+        case .name(let name):
+            guard let binding = resolve(name) else {
+                error("undefined name '\(name)'", target.span)
+                return nil
+            }
+            switch binding {
+            case .local(let local):
+                if !local.mutable { error("cannot assign to '\(name)': it was declared with 'let' (use 'var')", target.span) }
+                return .local(local.slot, boxed: local.boxed)
+            case .capture(let index, let mutable):
+                if !mutable { error("cannot assign to '\(name)': it was declared with 'let' (use 'var')", target.span) }
+                if crossesParallelBoundary(name) {
+                    error("a function run by parallel() cannot assign '\(name)', a variable it shares with other tasks (return a value instead)", target.span)
+                }
+                return .capture(index)
+            case .global(let cell, let mutable):
+                if !mutable { error("cannot assign to '\(name)': it was declared with 'let' (use 'var')", target.span) }
+                if crossesParallelBoundary(name) {
+                    error("a function run by parallel() cannot assign '\(name)', a variable it shares with other tasks (return a value instead)", target.span)
+                }
+                return .global(cell)
+            case .builtin:
+                error("cannot assign to the builtin '\(name)'", target.span)
+                return nil
+            }
+        case .member(let object, let name, _):
+            guard let parent = place(object, span: span) else { return nil }
+            return .member(parent, name)
+        case .index(let object, let indexExpr):
+            guard let parent = place(object, span: span) else { return nil }
+            return .index(parent, expression(indexExpr))
+        default:
+            error("cannot assign to this expression", target.span)
+            return nil
+        }
+    }
+
+    func assignment(_ target: Expr, _ op: AssignOp, _ valueExpr: Expr, span: Span) -> Step {
+        guard let place = place(target, span: span) else { return { _ in .next } }
+        let value = expression(valueExpr)
+        let where_ = location(span)
+        let binaryOp: BinaryOp? = switch op {
+        case .set: nil
+        case .add: .add
+        case .sub: .sub
+        case .mul: .mul
+        case .div: .div
+        }
+        // fast paths for plain variables
+        if case .local(let slot, false) = place {
+            if let binaryOp {
+                return { (f: Fiber) throws(FurrowError) -> Flow in
+                    let rhs = try value(f)
+                    let i = f.base + slot
+                    do throws(FurrowError) { f.stack[i] = try Operations.binary(binaryOp, f.stack[i], rhs) } catch { throw error.locate(where_) }
+                    return .next
+                }
+            }
+            return { (f: Fiber) throws(FurrowError) -> Flow in
+                f.stack[f.base + slot] = try value(f)
+                return .next
+            }
+        }
+        return { (f: Fiber) throws(FurrowError) -> Flow in
+            let rhs = try value(f)
+            do throws(FurrowError) {
+                try Compiler.modify(place, f) { (v: inout Value) throws(FurrowError) in
+                    if let binaryOp { v = try Operations.binary(binaryOp, v, rhs) } else { v = rhs }
+                }
+            } catch {
+                throw error.locate(where_)
+            }
+            return .next
+        }
+    }
+
+    /// Runs `body` on the value at `place`, in place: the value is moved out of its slot
+    /// while it is changed, so a list or map held only there is never copied.
+    static func modify(_ place: Place, _ f: Fiber, _ body: (inout Value) throws(FurrowError) -> Void) throws(FurrowError) {
+        switch place {
+        case .local(let slot, let boxed):
+            let i = f.base + slot
+            if boxed {
+                guard case .cell(let cell) = f.stack[i] else { return }
+                var v = cell.value
+                cell.value = .null
+                defer { cell.value = v }
+                try body(&v)
+            } else {
+                var v = f.stack[i]
+                f.stack[i] = .null
+                defer { f.stack[f.base + slot] = v }
+                try body(&v)
+            }
+        case .capture(let index):
+            let cell = f.captures[index]
+            var v = cell.value
+            cell.value = .null
+            defer { cell.value = v }
+            try body(&v)
+        case .global(let cell):
+            if f.inParallelTask {
+                throw FurrowError("a parallel task cannot assign a global variable (return a value instead)", kind: "parallel")
+            }
+            var v = cell.value
+            cell.value = .null
+            defer { cell.value = v }
+            try body(&v)
+        case .member(let parent, let name):
+            try modify(parent, f) { (container: inout Value) throws(FurrowError) in
+                try Operations.modifyMember(&container, name, body)
+            }
+        case .index(let parent, let indexCode):
+            let index = try indexCode(f)
+            try modify(parent, f) { (container: inout Value) throws(FurrowError) in
+                try Operations.modifyIndex(&container, index, body)
+            }
+        }
+    }
+
+    // MARK: functions
+
+    func functionValue(_ decl: FunctionDecl, isParallelTask: Bool, itemFunction: Bool = false) -> Code {
+        let name = decl.name ?? (itemFunction ? "<item expression>" : "<lambda>")
+        var bodyStatements = decl.body.statements
+        var boxed = NameCollector.namesCapturedBy(bodyStatements)
+        for p in decl.parameters { if let d = p.defaultValue { boxed.formUnion(NameCollector.namesCapturedBy([Stmt(.expr(d), d.span)])) } }
+        let state = FunctionState(parent: function, boxedNames: boxed, isParallelTask: isParallelTask, isTopLevel: false, name: name)
+        let saved = function
+        function = state
+        defer { function = saved }
+        let proto = FunctionProto(name: name, parameterNames: decl.parameters.map(\.name), location: location(decl.span))
+        var parameterLocals: [LocalVariable] = []
+        for p in decl.parameters { parameterLocals.append(declareLocal(p.name, mutable: true)) }
+        proto.boxedParameters = parameterLocals.filter(\.boxed).map(\.slot)
+        proto.defaults = decl.parameters.map { p in p.defaultValue.map { expression($0) } }
+        // The value of a final expression statement is the result (lambdas, trailing blocks).
+        var resultCode: Code?
+        if let last = bodyStatements.last, case .expr(let e) = last.kind {
+            if case .ifElse = e.kind {} else {
+                bodyStatements.removeLast()
+                resultCode = nil
+                hoist(bodyStatements)
+                let steps = bodyStatements.map(statement)
+                resultCode = expression(e)
+                proto.body = finish(sequence(steps), resultCode)
+            }
+        }
+        if resultCode == nil {
+            hoist(bodyStatements)
+            proto.body = finish(sequence(bodyStatements.map(statement)), nil)
+        }
+        proto.frameSize = state.maxSlots
+        proto.captureSources = state.captureSources
+        let sources = state.captureSources
+        if sources.isEmpty {
+            let closure = Value.function(Closure(proto: proto, captures: []))
+            return { _ in closure }
+        }
+        return { (f: Fiber) throws(FurrowError) -> Value in
+            var cells = ContiguousArray<Cell>()
+            cells.reserveCapacity(sources.count)
+            for source in sources {
+                switch source {
+                case .local(let slot):
+                    if case .cell(let cell) = f.stack[f.base + slot] { cells.append(cell) } else {
+                        // declared later in the block (hoisted function): box it now
+                        let cell = Cell(f.stack[f.base + slot])
+                        f.stack[f.base + slot] = .cell(cell)
+                        cells.append(cell)
+                    }
+                case .outer(let index): cells.append(f.captures[index])
+                }
+            }
+            return .function(Closure(proto: proto, captures: cells))
+        }
+    }
+
+    func finish(_ body: @escaping Step, _ result: Code?) -> Step {
+        guard let result else {
+            return { (f: Fiber) throws(FurrowError) -> Flow in
+                f.returnValue = .null
+                _ = try body(f)
+                return .returned
+            }
+        }
+        return { (f: Fiber) throws(FurrowError) -> Flow in
+            f.returnValue = .null
+            if try body(f) == .returned { return .returned }
+            f.returnValue = try result(f)
+            return .returned
+        }
+    }
+
+    // MARK: constants
+
+    /// The value of a literal expression, if it is one.
+    func constantValue(_ e: Expr) -> Value? {
+        switch e.kind {
+        case .null: return .null
+        case .bool(let b): return .bool(b)
+        case .int(let i): return .int(Int(i))
+        case .float(let d): return .float(d)
+        case .duration(let d): return .duration(d)
+        case .string(let s): return .string(s)
+        case .list(let elements):
+            var out: [Value] = []
+            for element in elements {
+                guard let v = constantValue(element) else { return nil }
+                out.append(v)
+            }
+            return .list(out)
+        default: return nil
+        }
+    }
+}
+
+/// Collects the names used inside nested functions (and item expressions) of a body:
+/// the locals of the body with those names must live in cells.
+enum NameCollector {
+    static func namesCapturedBy(_ statements: [Stmt]) -> Set<String> {
+        var names: Set<String> = []
+        for s in statements { visit(s, nested: false, &names) }
+        return names
+    }
+
+    static func visit(_ s: Stmt, nested: Bool, _ names: inout Set<String>) {
+        switch s.kind {
+        case .expr(let e): visit(e, nested: nested, &names)
+        case .binding(_, _, let v, _): visit(v, nested: nested, &names)
+        case .function(let decl): visitFunction(decl, &names)
+        case .assign(let t, _, let v):
+            visit(t, nested: nested, &names)
+            visit(v, nested: nested, &names)
+        case .forIn(_, _, let it, let body):
+            visit(it, nested: nested, &names)
+            for s in body.statements { visit(s, nested: nested, &names) }
+        case .whileLoop(let c, let body):
+            visit(c, nested: nested, &names)
+            for s in body.statements { visit(s, nested: nested, &names) }
+        case .returnValue(let v): if let v { visit(v, nested: nested, &names) }
+        case .tryCatch(let body, _, let handler):
+            for s in body.statements { visit(s, nested: nested, &names) }
+            for s in handler.statements { visit(s, nested: nested, &names) }
+        case .param(_, let v, _): visit(v, nested: nested, &names)
+        case .breakLoop, .continueLoop, .importModule: break
+        }
+    }
+
+    static func visitFunction(_ decl: FunctionDecl, _ names: inout Set<String>) {
+        for p in decl.parameters { if let d = p.defaultValue { visit(d, nested: true, &names) } }
+        for s in decl.body.statements { visit(s, nested: true, &names) }
+    }
+
+    static func visit(_ e: Expr, nested: Bool, _ names: inout Set<String>) {
+        switch e.kind {
+        case .name(let n): if nested { names.insert(n) }
+        case .template(let parts):
+            for case .expr(let x) in parts { visit(x, nested: nested, &names) }
+        case .list(let xs): for x in xs { visit(x, nested: nested, &names) }
+        case .map(let entries):
+            for (k, v) in entries {
+                visit(k, nested: nested, &names)
+                visit(v, nested: nested, &names)
+            }
+        case .unary(_, let x): visit(x, nested: nested, &names)
+        case .binary(_, let a, let b), .range(let a, let b, _), .index(let a, let b):
+            visit(a, nested: nested, &names)
+            visit(b, nested: nested, &names)
+        case .call(let callee, let args):
+            visit(callee, nested: nested, &names)
+            for a in args { visit(a.value, nested: nested, &names) }
+        case .member(let x, _, _): visit(x, nested: nested, &names)
+        case .function(let decl): visitFunction(decl, &names)
+        case .ifElse(let c, let t, let el):
+            visit(c, nested: nested, &names)
+            for s in t.statements { visit(s, nested: nested, &names) }
+            if let el { for s in el.statements { visit(s, nested: nested, &names) } }
+        case .pipe(let x, let stage):
+            visit(x, nested: nested, &names)
+            switch stage {
+            case .call(let callee, let args):
+                visit(callee, nested: nested, &names)
+                for a in args { visit(a.value, nested: nested, &names) }
+            case .query(_, let args, _):
+                // item expressions are compiled as functions
+                for a in args { visit(a.value, nested: true, &names) }
+            }
+        case .null, .bool, .int, .float, .duration, .string, .itemField: break
+        }
+    }
+}

@@ -1,0 +1,179 @@
+import Foundation
+import FurrowJSON
+
+/// Structured logs on standard error: logfmt for people, JSON lines with `--log-format json`.
+public final class StructuredLog: @unchecked Sendable {
+    let json: Bool
+    let color: Bool
+    private let lock = NSLock()
+    /// Fields added to every line (job, run id), set by scripts with `log.context(...)`.
+    public var context: [(String, Value)] = []
+
+    init(json: Bool, color: Bool) {
+        self.json = json
+        self.color = color
+    }
+
+    public func write(level: String, message: String, fields: [(String, Value)]) {
+        let all = context + fields
+        var line: String
+        if json {
+            var object: [(String, JSONValue)] = [
+                ("time", .string(TimeFormat.iso(TimeFormat.now()))), ("level", .string(level)), ("msg", .string(message)),
+            ]
+            for (k, v) in all { object.append((k, (try? Format.toJSON(v)) ?? .string(Format.repr(v)))) }
+            var ordered = JSONValue.object([:]).objectValue!
+            for (k, v) in object { ordered[k] = v }
+            line = JSONValue.object(ordered).encoded()
+        } else {
+            let levelText = color ? StructuredLog.colored(level) : level
+            line = "time=\(TimeFormat.iso(TimeFormat.now())) level=\(levelText) msg=\(StructuredLog.logfmt(message))"
+            for (k, v) in all { line += " \(k)=\(StructuredLog.logfmt(Format.str(v)))" }
+        }
+        line += "\n"
+        lock.lock()
+        FileHandle.standardError.write(line.data(using: .utf8)!)
+        lock.unlock()
+    }
+
+    static func colored(_ level: String) -> String {
+        switch level {
+        case "error": return "\u{1B}[31merror\u{1B}[0m"
+        case "warn": return "\u{1B}[33mwarn\u{1B}[0m"
+        case "debug": return "\u{1B}[2mdebug\u{1B}[0m"
+        default: return "\u{1B}[32m\(level)\u{1B}[0m"
+        }
+    }
+
+    static func logfmt(_ s: String) -> String {
+        if !s.isEmpty, !s.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0 == "\n" || $0 == "\\" }) { return s }
+        return Format.quote(s)
+    }
+}
+
+/// Builtins that need the runtime's internals: `parallel`, `fail`, `assert`, `exit`, `dry_run`.
+enum Core {
+    static func install(into interpreter: Interpreter) {
+        interpreter.register("fail", .function(NativeFunction("fail", doc: "fail(message, kind: \"error\", data: null)\nRaises an error; `catch err` sees err.message, err.kind, err.data.", parameters: ["message", "kind", "data"]) { (args: Arguments) throws(FurrowError) -> Value in
+            let b = try args.bind("fail", ["message", "kind", "data"], required: 1)
+            var kind = "error"
+            if case .string(let k)? = b[1] { kind = k }
+            throw FurrowError(Format.str(b[0]!), kind: kind, data: b[2] ?? .null)
+        }))
+        interpreter.register("assert", .function(NativeFunction("assert", doc: "assert(condition, message = \"assertion failed\")\nFails when the condition is false or null.", parameters: ["condition", "message"]) { (args: Arguments) throws(FurrowError) -> Value in
+            let b = try args.bind("assert", ["condition", "message"], required: 1)
+            if !b[0]!.isTruthy {
+                throw FurrowError(b[1].map(Format.str) ?? "assertion failed", kind: "assert")
+            }
+            return .null
+        }))
+        interpreter.register("exit", .function(NativeFunction("exit", doc: "exit(code = 0)\nEnds the script with this exit code.", parameters: ["code"]) { (args: Arguments) throws(FurrowError) -> Value in
+            let b = try args.bind("exit", ["code"], required: 0)
+            var code: Int32 = 0
+            if let v = b[0] {
+                guard case .int(let i) = v, i >= 0, i < 256 else { throw FurrowError.type("exit() takes an int from 0 to 255") }
+                code = Int32(i)
+            }
+            throw FurrowError(exitCode: code)
+        }))
+        interpreter.register("error", .function(NativeFunction("error", doc: "error(message, kind: \"error\")\nAn error value (not raised): what a failed parallel slot holds.", parameters: ["message", "kind"]) { (args: Arguments) throws(FurrowError) -> Value in
+            let b = try args.bind("error", ["message", "kind"], required: 1)
+            return .error(ErrorValue(message: Format.str(b[0]!), kind: b[1]?.stringValue ?? "error", location: nil))
+        }))
+        interpreter.register("dry_run", .function(NativeFunction("dry_run", doc: "dry_run() → bool, or dry_run(true) { ... }\nWithout arguments: whether mutating builtins only plan. With a flag and a block: runs the block in (or out of) plan mode.", parameters: ["enabled", "body"]) { (args: Arguments) throws(FurrowError) -> Value in
+            let f = args.fiber
+            if args.count == 0 { return .bool(f.dryRun) }
+            let b = try args.bind("dry_run", ["enabled", "body"], required: 2)
+            guard case .function(let body) = b[1]! else { throw FurrowError.type("dry_run(flag) needs a block") }
+            let saved = f.dryRun
+            f.dryRun = b[0]!.isTruthy || f.interpreter.options.dryRun
+            defer { f.dryRun = saved }
+            return try f.call(body, [])
+        }))
+        interpreter.register("parallel", .function(NativeFunction("parallel", doc: "parallel(items, fn, limit: 4, fail_fast: false) → list\nRuns fn(item) on up to `limit` threads; results in input order. A failed item gives an error value in its slot and the others go on; with fail_fast the first error stops the rest and is raised.", parameters: ["items", "fn", "limit", "fail_fast"]) { (args: Arguments) throws(FurrowError) -> Value in
+            try parallel(args)
+        }))
+    }
+
+    /// Named `limit:` may come before the function (`parallel(envs, limit: 4, apply_one)`).
+    static func parallel(_ args: Arguments) throws(FurrowError) -> Value {
+        var items: Value?
+        var function: Callable?
+        var limit = 4
+        var failFast = false
+        for i in 0..<args.count {
+            let label = args.labels?[i] ?? nil
+            switch label {
+            case nil:
+                if items == nil { items = args[i] }
+                else if case .function(let fn) = args[i], function == nil { function = fn }
+                else { throw FurrowError.type("parallel(items, fn, limit:) got an extra argument") }
+            case "items": items = args[i]
+            case "fn":
+                guard case .function(let fn) = args[i] else { throw FurrowError.type("parallel's fn must be a function") }
+                function = fn
+            case "limit":
+                guard case .int(let n) = args[i], n >= 1 else { throw FurrowError.value("parallel's limit must be an int ≥ 1") }
+                limit = n
+            case "fail_fast": failFast = args[i].isTruthy
+            default: throw FurrowError.type("parallel() has no parameter named '\(label!)'")
+            }
+        }
+        guard let items, let function else { throw FurrowError.type("parallel needs items and a function: parallel(items, limit: 4, fn)") }
+        let list = try Operations.iterate(items, args.fiber)
+        if list.isEmpty { return .list([]) }
+        let parent = args.fiber
+        final class Shared: @unchecked Sendable {
+            var results: [Value]
+            var next = 0
+            var stop = false
+            var firstError: FurrowError?
+            let lock = NSLock()
+            init(_ n: Int) { results = Array(repeating: .null, count: n) }
+        }
+        let shared = Shared(list.count)
+        let workers = min(limit, list.count)
+        let stopOnFailure = failFast
+        let group = DispatchGroup()
+        for _ in 0..<workers {
+            group.enter()
+            let fiber = parent.spawn()
+            let thread = Thread {
+                defer { group.leave() }
+                while true {
+                    shared.lock.lock()
+                    if shared.stop || shared.next >= list.count {
+                        shared.lock.unlock()
+                        return
+                    }
+                    let index = shared.next
+                    shared.next += 1
+                    shared.lock.unlock()
+                    let result: Value
+                    do throws(FurrowError) {
+                        result = try fiber.call(function, [list[index]])
+                    } catch {
+                        result = .error(error.asValue)
+                        shared.lock.lock()
+                        if shared.firstError == nil { shared.firstError = error }
+                        if stopOnFailure { shared.stop = true }
+                        shared.lock.unlock()
+                        if error.exitCode != nil {
+                            shared.lock.lock()
+                            shared.stop = true
+                            shared.lock.unlock()
+                        }
+                    }
+                    shared.lock.lock()
+                    shared.results[index] = result
+                    shared.lock.unlock()
+                }
+            }
+            thread.stackSize = 1 << 28
+            thread.start()
+        }
+        group.wait()
+        if let error = shared.firstError, failFast || error.exitCode != nil { throw error }
+        return .list(shared.results)
+    }
+}

@@ -1,0 +1,166 @@
+import FurrowSyntax
+
+/// One thread of Furrow execution: its value stack, call depth and per-thread flags.
+///
+/// Frames live in one contiguous stack of values (as in Lua), so calling a Furrow function
+/// allocates nothing: arguments are evaluated straight into the callee's first slots.
+public final class Fiber: @unchecked Sendable {
+    public let interpreter: Interpreter
+    var stack: UnsafeMutablePointer<Value>
+    var capacity: Int
+    /// Index of the current frame's slot 0.
+    var base = 0
+    /// First free slot.
+    var top = 0
+    var depth = 0
+    /// The running closure's captured cells.
+    var captures: ContiguousArray<Cell> = []
+    var returnValue: Value = .null
+    /// Plan mode (`--dry-run`, `dry_run(true) { ... }`): mutating builtins plan instead of act.
+    public var dryRun: Bool
+    /// Inside a `parallel` task: shared variables are read-only.
+    public internal(set) var inParallelTask = false
+
+    public static let maxDepth = 2_000
+
+    init(interpreter: Interpreter, dryRun: Bool) {
+        self.interpreter = interpreter
+        self.dryRun = dryRun
+        capacity = 4096
+        stack = .allocate(capacity: capacity)
+        stack.initialize(repeating: .null, count: capacity)
+    }
+
+    deinit {
+        stack.deinitialize(count: capacity)
+        stack.deallocate()
+    }
+
+    /// Makes room for `count` more slots above `top`.
+    @inline(__always)
+    func reserve(_ count: Int) {
+        if top + count > capacity { grow(top + count) }
+    }
+
+    @inline(__always)
+    func ensureCapacity(_ needed: Int) {
+        if needed > capacity { grow(needed) }
+    }
+
+    func grow(_ needed: Int) {
+        var newCapacity = capacity * 2
+        while newCapacity < needed { newCapacity *= 2 }
+        let newStack = UnsafeMutablePointer<Value>.allocate(capacity: newCapacity)
+        newStack.moveInitialize(from: stack, count: capacity)
+        (newStack + capacity).initialize(repeating: .null, count: newCapacity - capacity)
+        stack.deallocate()
+        stack = newStack
+        capacity = newCapacity
+    }
+
+    @inline(__always)
+    func push(_ value: Value) {
+        if top >= capacity { grow(top + 1) }
+        stack[top] = value
+        top += 1
+    }
+
+    /// Releases slots `from..<top` and lowers `top` to `from`.
+    @inline(__always)
+    func pop(to from: Int) {
+        var i = from
+        while i < top {
+            stack[i] = .null
+            i += 1
+        }
+        top = from
+    }
+
+    /// Calls any callable with the given values (for builtins that call back into scripts).
+    public func call(_ callable: Callable, _ values: [Value], labels: [String?]? = nil) throws(FurrowError) -> Value {
+        let start = top
+        reserve(values.count)
+        for v in values { stack[top] = v; top += 1 }
+        defer { pop(to: start) }
+        return try callable.call(self, Arguments(fiber: self, start: start, count: values.count, labels: labels))
+    }
+
+    /// Calls a value that must be a function.
+    public func call(_ value: Value, _ values: [Value]) throws(FurrowError) -> Value {
+        guard case .function(let f) = value else {
+            throw FurrowError.type("expected a function, got \(value.typeName)")
+        }
+        return try call(f, values)
+    }
+
+    /// A new fiber for a parallel task, sharing this one's interpreter and dry-run mode.
+    func spawn() -> Fiber {
+        let fiber = Fiber(interpreter: interpreter, dryRun: dryRun)
+        fiber.inParallelTask = true
+        return fiber
+    }
+}
+
+/// The arguments of one call, read in place from the caller's stack.
+public struct Arguments {
+    public let fiber: Fiber
+    let start: Int
+    public let count: Int
+    /// Labels of named arguments (nil for positional); nil when all are positional.
+    public let labels: [String?]?
+
+    init(fiber: Fiber, start: Int, count: Int, labels: [String?]?) {
+        self.fiber = fiber; self.start = start; self.count = count; self.labels = labels
+    }
+
+    public subscript(i: Int) -> Value { fiber.stack[start + i] }
+
+    /// Number of unlabeled arguments (they may stand before or after named ones).
+    public var positionalCount: Int {
+        guard let labels else { return count }
+        return labels.filter { $0 == nil }.count
+    }
+
+    /// The i-th unlabeled argument.
+    public func positional(_ i: Int) -> Value {
+        guard let labels else { return self[i] }
+        var seen = 0
+        for (index, label) in labels.enumerated() where label == nil {
+            if seen == i { return self[index] }
+            seen += 1
+        }
+        return .null
+    }
+
+    /// The named argument `name`, if given.
+    public func named(_ name: String) -> Value? {
+        guard let labels else { return nil }
+        for (i, label) in labels.enumerated() where label == name { return self[i] }
+        return nil
+    }
+
+    /// Binds to a parameter list: positional first, then by name; checks unknown names and arity.
+    /// Missing trailing parameters read as nil.
+    public func bind(_ function: String, _ parameters: [String], required: Int) throws(FurrowError) -> [Value?] {
+        var bound = [Value?](repeating: nil, count: parameters.count)
+        let positional = positionalCount
+        if positional > parameters.count {
+            throw FurrowError.type("\(function)() takes at most \(parameters.count) argument\(parameters.count == 1 ? "" : "s"), got \(positional)")
+        }
+        for i in 0..<positional { bound[i] = self.positional(i) }
+        if let labels {
+            for i in 0..<count {
+                guard let label = labels[i] else { continue }
+                guard let p = parameters.firstIndex(of: label) else {
+                    throw FurrowError.type("\(function)() has no parameter named '\(label)' (parameters: \(parameters.joined(separator: ", ")))")
+                }
+                if bound[p] != nil { throw FurrowError.type("\(function)() got '\(label)' twice") }
+                bound[p] = self[i]
+            }
+        }
+        for i in 0..<required where bound[i] == nil {
+            throw FurrowError.type("\(function)() is missing argument '\(parameters[i])'")
+        }
+        return bound
+    }
+}

@@ -1,0 +1,145 @@
+import FurrowSyntax
+
+typealias Code = (Fiber) throws(FurrowError) -> Value
+typealias Step = (Fiber) throws(FurrowError) -> Flow
+
+/// How a statement ended: control flow travels as a return value, not as a thrown error.
+enum Flow {
+    case next, breakLoop, continueLoop, returned
+}
+
+/// Where a closure finds a captured variable when it is created.
+enum CaptureSource {
+    /// A boxed local of the enclosing function (its slot holds a `.cell`).
+    case local(Int)
+    /// A capture of the enclosing closure.
+    case outer(Int)
+}
+
+/// A compiled function: the code shared by every closure made from one `fn` or lambda.
+final class FunctionProto: @unchecked Sendable {
+    let name: String
+    let parameterNames: [String]
+    var defaults: [Code?] = []
+    var body: Step = { _ in .next }
+    var frameSize = 0
+    var captureSources: [CaptureSource] = []
+    /// Parameters that closures capture: boxed into cells on entry.
+    var boxedParameters: [Int] = []
+    let location: SourceLocation
+
+    init(name: String, parameterNames: [String], location: SourceLocation) {
+        self.name = name
+        self.parameterNames = parameterNames
+        self.location = location
+    }
+}
+
+/// A Furrow function value: compiled code plus the cells it captured.
+final class Closure: Callable, @unchecked Sendable {
+    let proto: FunctionProto
+    let captures: ContiguousArray<Cell>
+
+    init(proto: FunctionProto, captures: ContiguousArray<Cell>) {
+        self.proto = proto
+        self.captures = captures
+        super.init(name: proto.name)
+    }
+
+    override var parameterNames: [String] { proto.parameterNames }
+
+    override func call(_ fiber: Fiber, _ arguments: Arguments) throws(FurrowError) -> Value {
+        let proto = self.proto
+        let base = arguments.start
+        let parameterCount = proto.parameterNames.count
+        if fiber.depth >= Fiber.maxDepth {
+            throw FurrowError("recursion is too deep (more than \(Fiber.maxDepth) nested calls) in \(proto.name)()", kind: "recursion")
+        }
+        fiber.ensureCapacity(base + proto.frameSize)
+        var missing: Set<Int>?
+        if arguments.labels != nil {
+            missing = try arrangeNamedArguments(fiber, arguments)
+        } else if arguments.count > parameterCount {
+            throw FurrowError.type("\(proto.name)() takes \(parameterCount) argument\(parameterCount == 1 ? "" : "s"), got \(arguments.count)")
+        }
+        let savedBase = fiber.base
+        let savedCaptures = fiber.captures
+        fiber.base = base
+        fiber.top = base + proto.frameSize
+        fiber.captures = captures
+        fiber.depth += 1
+        defer {
+            fiber.depth -= 1
+            fiber.pop(to: base)
+            fiber.base = savedBase
+            fiber.captures = savedCaptures
+        }
+        if arguments.count < parameterCount || missing != nil {
+            for i in 0..<parameterCount where missing?.contains(i) ?? (i >= arguments.count) {
+                guard let defaultCode = proto.defaults[i] else {
+                    throw FurrowError.type("\(proto.name)() is missing argument '\(proto.parameterNames[i])'")
+                }
+                fiber.stack[base + i] = try defaultCode(fiber)
+            }
+        }
+        for slot in proto.boxedParameters {
+            fiber.stack[base + slot] = .cell(Cell(fiber.stack[base + slot]))
+        }
+        _ = try proto.body(fiber)
+        let result = fiber.returnValue
+        fiber.returnValue = .null
+        return result
+    }
+
+    /// Reorders named arguments into parameter order; returns the parameters not given.
+    private func arrangeNamedArguments(_ fiber: Fiber, _ arguments: Arguments) throws(FurrowError) -> Set<Int> {
+        let names = proto.parameterNames
+        var values = [Value?](repeating: nil, count: names.count)
+        let labels = arguments.labels!
+        var nextPositional = 0
+        for i in 0..<arguments.count {
+            if let label = labels[i] {
+                guard let p = names.firstIndex(of: label) else {
+                    throw FurrowError.type("\(proto.name)() has no parameter named '\(label)' (parameters: \(names.joined(separator: ", ")))")
+                }
+                if values[p] != nil { throw FurrowError.type("\(proto.name)() got argument '\(label)' twice") }
+                values[p] = arguments[i]
+            } else {
+                while nextPositional < names.count, values[nextPositional] != nil { nextPositional += 1 }
+                guard nextPositional < names.count else {
+                    throw FurrowError.type("\(proto.name)() takes \(names.count) argument\(names.count == 1 ? "" : "s"), got more")
+                }
+                values[nextPositional] = arguments[i]
+                nextPositional += 1
+            }
+        }
+        for i in 0..<arguments.count { fiber.stack[arguments.start + i] = .null }
+        var missing: Set<Int> = []
+        for (i, v) in values.enumerated() {
+            if let v { fiber.stack[arguments.start + i] = v } else { missing.insert(i) }
+        }
+        return missing
+    }
+}
+
+/// A builtin implemented in Swift.
+public final class NativeFunction: Callable, @unchecked Sendable {
+    public typealias Body = (Arguments) throws(FurrowError) -> Value
+    let body: Body
+    public let doc: String
+    let parameters: [String]
+
+    /// `doc` is shown by `:help`; its first line is the signature, as in `len(x) → int`.
+    public init(_ name: String, doc: String = "", parameters: [String] = [], _ body: @escaping Body) {
+        self.body = body
+        self.doc = doc
+        self.parameters = parameters
+        super.init(name: name)
+    }
+
+    public override var parameterNames: [String] { parameters }
+
+    public override func call(_ fiber: Fiber, _ arguments: Arguments) throws(FurrowError) -> Value {
+        try body(arguments)
+    }
+}

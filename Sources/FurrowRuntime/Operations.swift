@@ -1,0 +1,402 @@
+import Foundation
+import FurrowSyntax
+
+/// The semantics of operators, indexing and in-place changes, shared by compiled code and builtins.
+public enum Operations {
+    static func overflow(_ op: String) -> FurrowError {
+        FurrowError("integer overflow in '\(op)' (ints are 64-bit)", kind: "overflow")
+    }
+
+    public static func binary(_ op: BinaryOp, _ l: Value, _ r: Value) throws(FurrowError) -> Value {
+        switch op {
+        case .add:
+            switch (l, r) {
+            case (.int(let a), .int(let b)):
+                let (v, o) = a.addingReportingOverflow(b)
+                if o { throw overflow("+") }
+                return .int(v)
+            case (.string(let a), .string(let b)): return .string(a + b)
+            case (.list(let a), .list(let b)): return .list(a + b)
+            case (.map(var a), .map(let b)):
+                for (k, v) in b { a[k] = v }
+                return .map(a)
+            case (.duration(let a), .duration(let b)): return .duration(a &+ b)
+            case (.time(let t), .duration(let d)), (.duration(let d), .time(let t)): return .time(t &+ d)
+            default:
+                if let (a, b) = floats(l, r) { return .float(a + b) }
+            }
+        case .sub:
+            switch (l, r) {
+            case (.int(let a), .int(let b)):
+                let (v, o) = a.subtractingReportingOverflow(b)
+                if o { throw overflow("-") }
+                return .int(v)
+            case (.duration(let a), .duration(let b)): return .duration(a &- b)
+            case (.time(let a), .time(let b)): return .duration(a &- b)
+            case (.time(let t), .duration(let d)): return .time(t &- d)
+            default:
+                if let (a, b) = floats(l, r) { return .float(a - b) }
+            }
+        case .mul:
+            switch (l, r) {
+            case (.int(let a), .int(let b)):
+                let (v, o) = a.multipliedReportingOverflow(by: b)
+                if o { throw overflow("*") }
+                return .int(v)
+            case (.duration(let d), .int(let n)), (.int(let n), .duration(let d)):
+                let (v, o) = d.multipliedReportingOverflow(by: Int64(n))
+                if o { throw overflow("*") }
+                return .duration(v)
+            case (.duration(let d), .float(let x)), (.float(let x), .duration(let d)):
+                return .duration(Int64((Double(d) * x).rounded()))
+            case (.string(let s), .int(let n)):
+                guard n >= 0, n.multipliedReportingOverflow(by: s.utf8.count).partialValue < 100_000_000 else {
+                    throw FurrowError.value("string repetition count \(n) is out of range")
+                }
+                return .string(String(repeating: s, count: n))
+            default:
+                if let (a, b) = floats(l, r) { return .float(a * b) }
+            }
+        case .div:
+            switch (l, r) {
+            case (.duration(let a), .duration(let b)):
+                guard b != 0 else { throw FurrowError("division by zero", kind: "arithmetic") }
+                return .float(Double(a) / Double(b))
+            case (.duration(let d), .int(let n)):
+                guard n != 0 else { throw FurrowError("division by zero", kind: "arithmetic") }
+                return .duration(d / Int64(n))
+            default:
+                if let (a, b) = floats(l, r) {
+                    guard b != 0 else { throw FurrowError("division by zero", kind: "arithmetic") }
+                    return .float(a / b)
+                }
+            }
+        case .floorDiv:
+            switch (l, r) {
+            case (.int(let a), .int(let b)):
+                guard b != 0 else { throw FurrowError("division by zero", kind: "arithmetic") }
+                if a == Int.min && b == -1 { throw overflow("//") }
+                let q = a / b
+                return .int((a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q)
+            default:
+                if let (a, b) = floats(l, r) {
+                    guard b != 0 else { throw FurrowError("division by zero", kind: "arithmetic") }
+                    return .float((a / b).rounded(.down))
+                }
+            }
+        case .mod:
+            switch (l, r) {
+            case (.int(let a), .int(let b)):
+                guard b != 0 else { throw FurrowError("modulo by zero", kind: "arithmetic") }
+                if b == -1 { return .int(0) }
+                let m = a % b
+                return .int(m != 0 && (m < 0) != (b < 0) ? m + b : m)
+            case (.duration(let a), .duration(let b)):
+                guard b != 0 else { throw FurrowError("modulo by zero", kind: "arithmetic") }
+                return .duration(a % b)
+            default:
+                if let (a, b) = floats(l, r) {
+                    guard b != 0 else { throw FurrowError("modulo by zero", kind: "arithmetic") }
+                    let m = a.truncatingRemainder(dividingBy: b)
+                    return .float(m != 0 && (m < 0) != (b < 0) ? m + b : m)
+                }
+            }
+        case .eq: return .bool(l.equals(r))
+        case .ne: return .bool(!l.equals(r))
+        case .lt: return .bool(try compare(l, r, "<") < 0)
+        case .le: return .bool(try compare(l, r, "<=") <= 0)
+        case .gt: return .bool(try compare(l, r, ">") > 0)
+        case .ge: return .bool(try compare(l, r, ">=") >= 0)
+        case .contains: return .bool(try contains(r, l))
+        case .notContains: return .bool(!(try contains(r, l)))
+        case .match:
+            guard case .string(let s) = l, case .string(let p) = r else {
+                throw FurrowError.type("=~ needs a string and a pattern string, got \(l.typeName) and \(r.typeName)")
+            }
+            return .bool(try Regex.compile(p).matches(s))
+        case .and, .or, .coalesce:
+            preconditionFailure("short-circuit operators are compiled directly")
+        }
+        throw FurrowError.type("unsupported operand types for \(op.rawValue): \(l.typeName) and \(r.typeName)")
+    }
+
+    static func floats(_ l: Value, _ r: Value) -> (Double, Double)? {
+        switch (l, r) {
+        case (.float(let a), .float(let b)): return (a, b)
+        case (.int(let a), .float(let b)): return (Double(a), b)
+        case (.float(let a), .int(let b)): return (a, Double(b))
+        case (.int(let a), .int(let b)): return (Double(a), Double(b))
+        default: return nil
+        }
+    }
+
+    public static func negate(_ v: Value) throws(FurrowError) -> Value {
+        switch v {
+        case .int(let i):
+            if i == Int.min { throw overflow("-") }
+            return .int(-i)
+        case .float(let d): return .float(-d)
+        case .duration(let d): return .duration(-d)
+        default: throw FurrowError.type("cannot negate \(v.typeName)")
+        }
+    }
+
+    /// Ordering for `<`, sorting, min and max: numbers, strings, durations, times, and
+    /// lists lexicographically; null sorts first.
+    public static func compare(_ l: Value, _ r: Value, _ op: String = "compare") throws(FurrowError) -> Int {
+        switch (l, r) {
+        case (.int(let a), .int(let b)): return a < b ? -1 : (a == b ? 0 : 1)
+        case (.string(let a), .string(let b)): return a < b ? -1 : (a == b ? 0 : 1)
+        case (.duration(let a), .duration(let b)), (.time(let a), .time(let b)): return a < b ? -1 : (a == b ? 0 : 1)
+        case (.bool(let a), .bool(let b)): return a == b ? 0 : (a ? 1 : -1)
+        case (.null, .null): return 0
+        case (.null, _): return -1
+        case (_, .null): return 1
+        case (.list(let a), .list(let b)):
+            for i in 0..<min(a.count, b.count) {
+                let c = try compare(a[i], b[i], op)
+                if c != 0 { return c }
+            }
+            return a.count < b.count ? -1 : (a.count == b.count ? 0 : 1)
+        default:
+            if let (a, b) = floats(l, r) { return a < b ? -1 : (a == b ? 0 : 1) }
+            throw FurrowError.type("cannot compare \(l.typeName) with \(r.typeName) using \(op)")
+        }
+    }
+
+    public static func contains(_ container: Value, _ item: Value) throws(FurrowError) -> Bool {
+        switch container {
+        case .list(let l): return l.contains { $0.equals(item) }
+        case .map(let m):
+            guard case .string(let k) = item else { return false }
+            return m[k] != nil
+        case .string(let s):
+            guard case .string(let sub) = item else { throw FurrowError.type("'in' a string needs a string on the left, got \(item.typeName)") }
+            return sub.isEmpty || s.contains(sub)
+        case .range(let lo, let hi):
+            guard case .int(let i) = item else { return false }
+            return i >= lo && i < hi
+        default: throw FurrowError.type("'in' needs a list, map, string or range on the right, got \(container.typeName)")
+        }
+    }
+
+    public static func member(_ v: Value, _ name: String, _ f: Fiber) throws(FurrowError) -> Value {
+        switch v {
+        case .map(let m): return m[name] ?? .null
+        case .host(let object):
+            if let member = try object.member(name, fiber: f) { return member }
+            throw FurrowError.type("\(object.typeName) has no member '\(name)'")
+        case .error(let e): return e.fields[name] ?? .null
+        case .null: throw FurrowError.type("cannot read '\(name)' of null (use ?. to allow null)")
+        default: throw FurrowError.type("\(v.typeName) has no member '\(name)'")
+        }
+    }
+
+    static func normalise(_ index: Int, count: Int) throws(FurrowError) -> Int {
+        let i = index < 0 ? index + count : index
+        guard i >= 0, i < count else {
+            throw FurrowError("index \(index) is out of range (length \(count))", kind: "index")
+        }
+        return i
+    }
+
+    static func sliceBounds(_ lo: Int, _ hi: Int, count: Int) throws(FurrowError) -> Range<Int> {
+        let a = lo < 0 ? lo + count : lo, b = hi < 0 ? hi + count : hi
+        guard a >= 0, b <= count, a <= b else {
+            throw FurrowError("slice \(lo)..<\(hi) is out of range (length \(count))", kind: "index")
+        }
+        return a..<b
+    }
+
+    public static func index(_ v: Value, _ i: Value) throws(FurrowError) -> Value {
+        switch (v, i) {
+        case (.list(let l), .int(let n)): return l[try normalise(n, count: l.count)]
+        case (.list(let l), .range(let lo, let hi)): return .list(Array(l[try sliceBounds(lo, hi, count: l.count)]))
+        case (.map(let m), .string(let k)): return m[k] ?? .null
+        case (.string(let s), .int(let n)):
+            let chars = Array(s)
+            return .string(String(chars[try normalise(n, count: chars.count)]))
+        case (.string(let s), .range(let lo, let hi)):
+            let chars = Array(s)
+            return .string(String(chars[try sliceBounds(lo, hi, count: chars.count)]))
+        case (.range(let lo, let hi), .int(let n)):
+            return .int(lo + (try normalise(n, count: max(0, hi - lo))))
+        case (.null, _): throw FurrowError.type("cannot index null")
+        default: throw FurrowError.type("cannot index \(v.typeName) with \(i.typeName)")
+        }
+    }
+
+    static func modifyMember(_ container: inout Value, _ name: String, _ body: (inout Value) throws(FurrowError) -> Void) throws(FurrowError) {
+        guard case .map(var m) = container else {
+            throw FurrowError.type("cannot set '\(name)' on \(container.typeName)")
+        }
+        container = .null
+        defer { container = .map(m) }
+        if let index = m.index(forKey: name) {
+            var field = m.values[index]
+            m.values[index] = .null
+            defer { m.values[index] = field }
+            try body(&field)
+        } else {
+            var field = Value.null
+            try body(&field)
+            m[name] = field
+        }
+    }
+
+    static func modifyIndex(_ container: inout Value, _ index: Value, _ body: (inout Value) throws(FurrowError) -> Void) throws(FurrowError) {
+        switch (container, index) {
+        case (.list(var l), .int(let n)):
+            let i = try normalise(n, count: l.count)
+            container = .null
+            defer { container = .list(l) }
+            var element = l[i]
+            l[i] = .null
+            defer { l[i] = element }
+            try body(&element)
+        case (.map, .string(let k)):
+            try modifyMember(&container, k, body)
+        default:
+            throw FurrowError.type("cannot assign to an index of \(container.typeName) with \(index.typeName)")
+        }
+    }
+
+    /// The in-place methods of lists and maps.
+    static func mutate(_ v: inout Value, _ name: String, _ args: [Value], _ labels: [String?]?) throws(FurrowError) -> Value {
+        func arity(_ n: Int) throws(FurrowError) {
+            if args.count != n { throw FurrowError.type("\(name)() takes \(n) argument\(n == 1 ? "" : "s"), got \(args.count)") }
+        }
+        switch v {
+        case .list(var l):
+            v = .null
+            defer { v = .list(l) }
+            switch name {
+            case "append":
+                try arity(1)
+                l.append(args[0])
+                return .null
+            case "extend":
+                try arity(1)
+                guard let items = args[0].asList() else { throw FurrowError.type("extend() needs a list, got \(args[0].typeName)") }
+                l.append(contentsOf: items)
+                return .null
+            case "insert":
+                try arity(2)
+                guard case .int(let i) = args[0] else { throw FurrowError.type("insert() needs an int index first") }
+                let at = i < 0 ? i + l.count : i
+                guard at >= 0, at <= l.count else { throw FurrowError("index \(i) is out of range (length \(l.count))", kind: "index") }
+                l.insert(args[1], at: at)
+                return .null
+            case "remove_at":
+                try arity(1)
+                guard case .int(let i) = args[0] else { throw FurrowError.type("remove_at() needs an int index") }
+                return l.remove(at: try normalise(i, count: l.count))
+            case "pop":
+                try arity(0)
+                guard !l.isEmpty else { throw FurrowError("pop() from an empty list", kind: "index") }
+                return l.removeLast()
+            case "clear":
+                try arity(0)
+                l.removeAll()
+                return .null
+            case "remove":
+                try arity(1)
+                if let i = l.firstIndex(where: { $0.equals(args[0]) }) { l.remove(at: i); return .bool(true) }
+                return .bool(false)
+            default: break
+            }
+        case .map(var m):
+            v = .null
+            defer { v = .map(m) }
+            switch name {
+            case "remove":
+                try arity(1)
+                guard case .string(let k) = args[0] else { throw FurrowError.type("map keys are strings, got \(args[0].typeName)") }
+                return m.removeValue(forKey: k) ?? .null
+            case "clear":
+                try arity(0)
+                m.removeAll()
+                return .null
+            case "extend":
+                try arity(1)
+                guard case .map(let other) = args[0] else { throw FurrowError.type("extend() on a map needs a map") }
+                for (k, x) in other { m[k] = x }
+                return .null
+            default: break
+            }
+        default: break
+        }
+        throw FurrowError.type("\(v.typeName) has no method '\(name)'")
+    }
+
+    /// The items of anything iterable, as a list.
+    public static func iterate(_ v: Value, _ f: Fiber) throws(FurrowError) -> [Value] {
+        switch v {
+        case .list(let l): return l
+        case .range(let lo, let hi): return lo < hi ? (lo..<hi).map { .int($0) } : []
+        case .map(let m): return m.map { .list([.string($0.key), $0.value]) }
+        case .string(let s): return s.map { .string(String($0)) }
+        case .host(let object as ValueSequence): return try object.collect(f)
+        case .null: throw FurrowError.type("cannot iterate over null")
+        default: throw FurrowError.type("cannot iterate over \(v.typeName)")
+        }
+    }
+}
+
+/// A host object that produces items lazily (a table scan): pipelines pull from it and
+/// stop as soon as they have what they need.
+public protocol ValueSequence: AnyObject {
+    /// Calls `body` with each item until it returns false. `filter`, when given, may be used
+    /// to skip items at the source; the caller still checks every item it receives.
+    func forEach(_ fiber: Fiber, filter: PushdownFilter?, _ body: (Value) throws(FurrowError) -> Bool) throws(FurrowError)
+}
+
+extension ValueSequence {
+    public func collect(_ fiber: Fiber) throws(FurrowError) -> [Value] {
+        var out: [Value] = []
+        try forEach(fiber, filter: nil) { (v: Value) throws(FurrowError) -> Bool in
+            out.append(v)
+            return true
+        }
+        return out
+    }
+}
+
+/// Compiled regular expressions, cached by pattern.
+public final class Regex: @unchecked Sendable {
+    let expression: NSRegularExpression
+    nonisolated(unsafe) static var cache: [String: Regex] = [:]
+    static let lock = NSLock()
+
+    init(_ expression: NSRegularExpression) { self.expression = expression }
+
+    public static func compile(_ pattern: String) throws(FurrowError) -> Regex {
+        lock.lock()
+        defer { lock.unlock() }
+        if let cached = cache[pattern] { return cached }
+        guard let expression = try? NSRegularExpression(pattern: pattern) else {
+            throw FurrowError.value("invalid regular expression '\(pattern)'")
+        }
+        let regex = Regex(expression)
+        if cache.count > 1000 { cache.removeAll() }
+        cache[pattern] = regex
+        return regex
+    }
+
+    public func matches(_ s: String) -> Bool {
+        expression.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)) != nil
+    }
+
+    /// The first match's groups (index 0 is the whole match), or nil.
+    public func firstMatch(_ s: String) -> [Value]? {
+        guard let m = expression.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)) else { return nil }
+        return (0..<m.numberOfRanges).map { i in
+            guard let r = Range(m.range(at: i), in: s) else { return .null }
+            return .string(String(s[r]))
+        }
+    }
+
+    public func replace(_ s: String, with template: String) -> String {
+        expression.stringByReplacingMatches(in: s, range: NSRange(s.startIndex..., in: s), withTemplate: template)
+    }
+}

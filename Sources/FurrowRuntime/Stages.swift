@@ -1,0 +1,282 @@
+import FurrowSyntax
+
+/// A compiled query stage (DESIGN §3.4). Item expressions are compiled to functions of `it`.
+enum QueryStage {
+    /// take, skip, join: arguments evaluated once.
+    case plain(String, [Code])
+    /// select: output field name and its item function.
+    case select([(String, Code)])
+    /// Every other stage: an optional item function.
+    case item(String, Code?, descending: Bool)
+}
+
+/// A lazy view of a sequence source (a table scan) with stages applied item by item, so
+/// `scan() | where ... | take 5` reads no more of the source than it needs.
+final class LazySequence: HostObject, ValueSequence, @unchecked Sendable {
+    let source: ValueSequence
+    /// Returns the transformed item, or nil to drop it.
+    let transform: (Value, Fiber) throws(FurrowError) -> Value?
+    let filter: PushdownFilter?
+
+    init(source: ValueSequence, filter: PushdownFilter?, transform: @escaping (Value, Fiber) throws(FurrowError) -> Value?) {
+        self.source = source
+        self.filter = filter
+        self.transform = transform
+    }
+
+    override var typeName: String { "sequence" }
+    override var summary: String { "<lazy sequence>" }
+
+    func forEach(_ fiber: Fiber, filter: PushdownFilter?, _ body: (Value) throws(FurrowError) -> Bool) throws(FurrowError) {
+        try source.forEach(fiber, filter: self.filter) { (v: Value) throws(FurrowError) -> Bool in
+            guard let out = try transform(v, fiber) else { return true }
+            return try body(out)
+        }
+    }
+}
+
+enum Stages {
+    /// Calls a one-parameter function with `item`, without building an argument array.
+    @inline(__always)
+    static func apply(_ fn: Callable, _ item: Value, _ f: Fiber) throws(FurrowError) -> Value {
+        let start = f.top
+        f.push(item)
+        defer { f.pop(to: start) }
+        return try fn.call(f, Arguments(fiber: f, start: start, count: 1, labels: nil))
+    }
+
+    static func function(_ code: Code?, _ f: Fiber) throws(FurrowError) -> Callable? {
+        guard let code else { return nil }
+        guard case .function(let fn) = try code(f) else { throw FurrowError.type("a query stage needs an item expression") }
+        return fn
+    }
+
+    static func run(_ stage: QueryStage, _ input: Value, _ f: Fiber, pushdown: PushdownFilter?) throws(FurrowError) -> Value {
+        // Lazy stages over a sequence source.
+        if case .host(let object) = input, let sequence = object as? ValueSequence {
+            switch stage {
+            case .item("where", let code, _), .item("reject", let code, _):
+                let fn = try function(code, f)!
+                let keep: Bool
+                if case .item("where", _, _) = stage { keep = true } else { keep = false }
+                return .host(LazySequence(source: sequence, filter: keep ? pushdown : nil) { (v: Value, f: Fiber) throws(FurrowError) -> Value? in
+                    try apply(fn, v, f).isTruthy == keep ? v : nil
+                })
+            case .item("map", let code, _):
+                let fn = try function(code, f)!
+                return .host(LazySequence(source: sequence, filter: nil) { (v: Value, f: Fiber) throws(FurrowError) -> Value? in try apply(fn, v, f) })
+            case .select(let fields):
+                var fns: [(String, Callable)] = []
+                for (name, code) in fields { fns.append((name, try function(code, f)!)) }
+                return .host(LazySequence(source: sequence, filter: nil) { (v: Value, f: Fiber) throws(FurrowError) -> Value? in
+                    try selectRow(fns, v, f)
+                })
+            case .plain("take", let codes):
+                let n = try count(codes, "take", f)
+                var out: [Value] = []
+                if n > 0 {
+                    try sequence.forEach(f, filter: nil) { (v: Value) throws(FurrowError) -> Bool in
+                        out.append(v)
+                        return out.count < n
+                    }
+                }
+                return .list(out)
+            case .item("first", let code, _):
+                let fn = try function(code, f)
+                var found = Value.null
+                try sequence.forEach(f, filter: nil) { (v: Value) throws(FurrowError) -> Bool in
+                    if let fn, !(try apply(fn, v, f).isTruthy) { return true }
+                    found = v
+                    return false
+                }
+                return found
+            case .item("any", let code, _):
+                let fn = try function(code, f)!
+                var result = false
+                try sequence.forEach(f, filter: nil) { (v: Value) throws(FurrowError) -> Bool in
+                    if try apply(fn, v, f).isTruthy { result = true; return false }
+                    return true
+                }
+                return .bool(result)
+            case .item("count", nil, _):
+                var n = 0
+                try sequence.forEach(f, filter: nil) { (_: Value) throws(FurrowError) -> Bool in n += 1; return true }
+                return .int(n)
+            default:
+                return try run(stage, .list(sequence.collect(f)), f, pushdown: nil)
+            }
+        }
+        let items = try Operations.iterate(input, f)
+        switch stage {
+        case .plain(let name, let codes):
+            switch name {
+            case "take":
+                let n = try count(codes, "take", f)
+                return .list(Array(items.prefix(n)))
+            case "skip":
+                let n = try count(codes, "skip", f)
+                return .list(Array(items.dropFirst(n)))
+            default:  // join
+                var separator = ""
+                if let code = codes.first {
+                    guard case .string(let s) = try code(f) else { throw FurrowError.type("join needs a string separator") }
+                    separator = s
+                }
+                return .string(items.map(Format.str).joined(separator: separator))
+            }
+        case .select(let fields):
+            var fns: [(String, Callable)] = []
+            for (name, code) in fields { fns.append((name, try function(code, f)!)) }
+            var out: [Value] = []
+            out.reserveCapacity(items.count)
+            for item in items { out.append(try selectRow(fns, item, f)) }
+            return .list(out)
+        case .item(let name, let code, let descending):
+            let fn = try function(code, f)
+            return try itemStage(name, fn, descending, items, f)
+        }
+    }
+
+    static func count(_ codes: [Code], _ name: String, _ f: Fiber) throws(FurrowError) -> Int {
+        guard let code = codes.first, case .int(let n) = try code(f), n >= 0 else {
+            throw FurrowError.type("\(name) needs a count (a non-negative int)")
+        }
+        return n
+    }
+
+    static func selectRow(_ fns: [(String, Callable)], _ item: Value, _ f: Fiber) throws(FurrowError) -> Value {
+        var row = FurrowMap(minimumCapacity: fns.count)
+        for (name, fn) in fns { row[name] = try apply(fn, item, f) }
+        return .map(row)
+    }
+
+    static func itemStage(_ name: String, _ fn: Callable?, _ descending: Bool, _ items: [Value], _ f: Fiber) throws(FurrowError) -> Value {
+        func key(_ v: Value) throws(FurrowError) -> Value {
+            guard let fn else { return v }
+            return try apply(fn, v, f)
+        }
+        switch name {
+        case "where", "reject":
+            let keep = name == "where"
+            var out: [Value] = []
+            for item in items where try apply(fn!, item, f).isTruthy == keep { out.append(item) }
+            return .list(out)
+        case "map":
+            var out: [Value] = []
+            out.reserveCapacity(items.count)
+            for item in items { out.append(try apply(fn!, item, f)) }
+            return .list(out)
+        case "flat_map":
+            var out: [Value] = []
+            for item in items {
+                let r = try apply(fn!, item, f)
+                guard let l = r.asList() else { throw FurrowError.type("flat_map's expression must give a list, got \(r.typeName)") }
+                out.append(contentsOf: l)
+            }
+            return .list(out)
+        case "each":
+            for item in items { _ = try apply(fn!, item, f) }
+            return .list(items)
+        case "sort_by":
+            var keyed: [(Value, Value)] = []
+            keyed.reserveCapacity(items.count)
+            for item in items { keyed.append((try key(item), item)) }
+            return .list(try sortedByKey(keyed, descending: descending).map(\.1))
+        case "group_by":
+            var groups = FurrowMap()
+            for item in items {
+                let k = Format.str(try key(item))
+                if let index = groups.index(forKey: k), case .list(var l) = groups.values[index] {
+                    groups.values[index] = .null
+                    l.append(item)
+                    groups.values[index] = .list(l)
+                } else {
+                    groups[k] = .list([item])
+                }
+            }
+            return .map(groups)
+        case "count_by":
+            var counts = FurrowMap()
+            for item in items {
+                let k = Format.str(try key(item))
+                if case .int(let n)? = counts[k] { counts[k] = .int(n + 1) } else { counts[k] = .int(1) }
+            }
+            return .map(counts)
+        case "uniq_by":
+            var seen: [Value] = []
+            var out: [Value] = []
+            var seenStrings = Set<String>()
+            for item in items {
+                let k = try key(item)
+                if case .string(let s) = k {
+                    if seenStrings.insert(s).inserted { out.append(item) }
+                } else if !seen.contains(where: { $0.equals(k) }) {
+                    seen.append(k)
+                    out.append(item)
+                }
+            }
+            return .list(out)
+        case "first":
+            for item in items {
+                if let fn, !(try apply(fn, item, f).isTruthy) { continue }
+                return item
+            }
+            return .null
+        case "last":
+            for item in items.reversed() {
+                if let fn, !(try apply(fn, item, f).isTruthy) { continue }
+                return item
+            }
+            return .null
+        case "count":
+            guard let fn else { return .int(items.count) }
+            var n = 0
+            for item in items where try apply(fn, item, f).isTruthy { n += 1 }
+            return .int(n)
+        case "sum":
+            var total: Value = .int(0)
+            for item in items { total = try Operations.binary(.add, total, try key(item)) }
+            return total
+        case "min", "max":
+            var best: (Value, Value)?
+            for item in items {
+                let k = try key(item)
+                if let current = best {
+                    let c = try Operations.compare(k, current.0, name)
+                    if (name == "min" && c < 0) || (name == "max" && c > 0) { best = (k, item) }
+                } else {
+                    best = (k, item)
+                }
+            }
+            return best?.1 ?? .null
+        case "any":
+            for item in items where try apply(fn!, item, f).isTruthy { return .bool(true) }
+            return .bool(false)
+        case "all":
+            for item in items where !(try apply(fn!, item, f).isTruthy) { return .bool(false) }
+            return .bool(true)
+        default:
+            throw FurrowError.type("unknown query stage '\(name)'")
+        }
+    }
+
+    /// A stable sort on precomputed keys; comparison errors (mixed types) are reported.
+    static func sortedByKey(_ keyed: [(Value, Value)], descending: Bool) throws(FurrowError) -> [(Value, Value)] {
+        var failure: FurrowError?
+        let indexed = keyed.enumerated().map { ($0.offset, $0.element) }
+        let sorted = indexed.sorted { (a: (Int, (Value, Value)), b: (Int, (Value, Value))) -> Bool in
+            if failure != nil { return false }
+            let c: Int
+            do throws(FurrowError) {
+                c = try Operations.compare(a.1.0, b.1.0, "sort")
+            } catch {
+                failure = error
+                return false
+            }
+            if c == 0 { return a.0 < b.0 }
+            return descending ? c > 0 : c < 0
+        }
+        if let failure { throw failure }
+        return sorted.map { $0.1 }
+    }
+}

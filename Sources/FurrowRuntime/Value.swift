@@ -1,0 +1,277 @@
+import OrderedCollections
+import Foundation
+
+public typealias FurrowMap = OrderedDictionary<String, Value>
+
+/// A Furrow value. Lists and maps are Swift collections, so they have value semantics
+/// (copy on write) for free; the interpreter mutates them in place when it holds the only
+/// reference (see `LValue`).
+public enum Value: @unchecked Sendable {
+    case null
+    case bool(Bool)
+    case int(Int)
+    case float(Double)
+    case string(String)
+    /// Nanoseconds.
+    case duration(Int64)
+    /// Nanoseconds since 1970-01-01T00:00:00Z.
+    case time(Int64)
+    case list([Value])
+    case map(FurrowMap)
+    /// Half-open `lower..<upper`; `a..b` is stored as `a..<b+1`.
+    case range(Int, Int)
+    case function(Callable)
+    case error(ErrorValue)
+    case host(HostObject)
+    /// A captured variable's shared cell; lives only in frame slots, never escapes to scripts.
+    case cell(Cell)
+
+    public var typeName: String {
+        switch self {
+        case .null: return "null"
+        case .bool: return "bool"
+        case .int: return "int"
+        case .float: return "float"
+        case .string: return "string"
+        case .duration: return "duration"
+        case .time: return "time"
+        case .list: return "list"
+        case .map: return "map"
+        case .range: return "range"
+        case .function: return "function"
+        case .error: return "error"
+        case .host(let object): return object.typeName
+        case .cell: return "cell"
+        }
+    }
+
+    public var isTruthy: Bool {
+        switch self {
+        case .null: return false
+        case .bool(let b): return b
+        default: return true
+        }
+    }
+
+    public var isNull: Bool {
+        if case .null = self { return true }
+        return false
+    }
+
+    public var stringValue: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+}
+
+/// A variable shared between a function and the closures that capture it.
+public final class Cell: @unchecked Sendable {
+    public var value: Value
+    public init(_ value: Value) { self.value = value }
+}
+
+/// An error as a Furrow value: what `catch err` binds and what a failed `parallel` slot holds.
+public final class ErrorValue: @unchecked Sendable {
+    public let message: String
+    public let kind: String
+    public let location: String?
+    public let data: Value
+    public init(message: String, kind: String, location: String?, data: Value = .null) {
+        self.message = message; self.kind = kind; self.location = location; self.data = data
+    }
+
+    var fields: FurrowMap {
+        var m: FurrowMap = ["message": .string(message), "kind": .string(kind)]
+        if let location { m["location"] = .string(location) }
+        if !data.isNull { m["data"] = data }
+        return m
+    }
+}
+
+/// Something callable: a Furrow closure or a native builtin.
+open class Callable: @unchecked Sendable {
+    public let name: String
+    public init(name: String) { self.name = name }
+    /// Calls with the arguments that the caller pushed on `fiber`'s stack.
+    open func call(_ fiber: Fiber, _ arguments: Arguments) throws(FurrowError) -> Value {
+        fatalError("abstract")
+    }
+    open var parameterNames: [String] { [] }
+}
+
+/// An object provided by a builtin module (a table, a workspace, a zone...). Prints as a
+/// map of its `fields`, and answers member access and method calls.
+open class HostObject: @unchecked Sendable {
+    public init() {}
+    open var typeName: String { "object" }
+    /// The fields shown when printed and encoded as JSON; also readable as `obj.field`.
+    open var fields: FurrowMap { [:] }
+    /// A property or bound method; nil means "no such member".
+    open func member(_ name: String, fiber: Fiber) throws(FurrowError) -> Value? {
+        fields[name]
+    }
+    /// Names offered by REPL completion.
+    open var memberNames: [String] { Array(fields.keys) }
+    /// One line for REPL echo and tables.
+    open var summary: String { "<\(typeName)>" }
+}
+
+extension Value {
+    public static func == (lhs: Value, rhs: Value) -> Bool { lhs.equals(rhs) }
+
+    /// Structural equality; ints and floats compare by numeric value.
+    public func equals(_ other: Value) -> Bool {
+        switch (self, other) {
+        case (.null, .null): return true
+        case (.bool(let a), .bool(let b)): return a == b
+        case (.int(let a), .int(let b)): return a == b
+        case (.float(let a), .float(let b)): return a == b
+        case (.int(let a), .float(let b)): return Double(a) == b
+        case (.float(let a), .int(let b)): return a == Double(b)
+        case (.string(let a), .string(let b)): return a == b
+        case (.duration(let a), .duration(let b)): return a == b
+        case (.time(let a), .time(let b)): return a == b
+        case (.list(let a), .list(let b)):
+            guard a.count == b.count else { return false }
+            for i in a.indices where !a[i].equals(b[i]) { return false }
+            return true
+        case (.map(let a), .map(let b)):
+            guard a.count == b.count else { return false }
+            for (k, v) in a {
+                guard let w = b[k], v.equals(w) else { return false }
+            }
+            return true
+        case (.range(let a1, let a2), .range(let b1, let b2)): return a1 == b1 && a2 == b2
+        case (.range, .list), (.list, .range): return Value.list(self.asList()!).equals(.list(other.asList()!))
+        case (.function(let a), .function(let b)): return a === b
+        case (.error(let a), .error(let b)): return a === b || (a.message == b.message && a.kind == b.kind)
+        case (.host(let a), .host(let b)): return a === b
+        default: return false
+        }
+    }
+
+
+    /// Lists and ranges as a list; nil for other kinds.
+    public func asList() -> [Value]? {
+        switch self {
+        case .list(let l): return l
+        case .range(let lo, let hi): return lo < hi ? (lo..<hi).map { .int($0) } : []
+        default: return nil
+        }
+    }
+}
+
+// MARK: times and durations
+
+public enum TimeFormat {
+    /// ISO-8601 UTC with milliseconds when they are not zero: `2026-11-22T10:00:00Z`, `...00.250Z`.
+    public static func iso(_ nanos: Int64) -> String {
+        var seconds = nanos / 1_000_000_000
+        var fraction = nanos % 1_000_000_000
+        if fraction < 0 { fraction += 1_000_000_000; seconds -= 1 }
+        var t = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        let date = String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+            Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
+        if fraction == 0 { return date + "Z" }
+        let millis = fraction / 1_000_000
+        let micros = fraction % 1_000_000
+        if micros == 0 { return date + String(format: ".%03dZ", Int(millis)) }
+        return date + String(format: ".%09dZ", Int(fraction))
+    }
+
+    /// Parses ISO-8601 / RFC 3339 (`2026-11-22T10:00:00Z`, offsets `+02:00`, fractions, or a date alone).
+    public static func parse(_ text: String) -> Int64? {
+        let s = Array(text.utf8)
+        var i = 0
+        func number(_ digits: Int) -> Int? {
+            guard i + digits <= s.count else { return nil }
+            var n = 0
+            for _ in 0..<digits {
+                let c = s[i]
+                guard c >= 0x30, c <= 0x39 else { return nil }
+                n = n * 10 + Int(c - 0x30)
+                i += 1
+            }
+            return n
+        }
+        func expect(_ c: Character) -> Bool {
+            guard i < s.count, s[i] == c.asciiValue! else { return false }
+            i += 1
+            return true
+        }
+        guard let year = number(4), expect("-"), let month = number(2), expect("-"), let day = number(2) else { return nil }
+        guard (1...12).contains(month), (1...31).contains(day) else { return nil }
+        var hour = 0, minute = 0, second = 0
+        var nanos: Int64 = 0
+        var offset = 0
+        if i < s.count {
+            guard s[i] == UInt8(ascii: "T") || s[i] == UInt8(ascii: "t") || s[i] == UInt8(ascii: " ") else { return nil }
+            i += 1
+            guard let h = number(2), expect(":"), let m = number(2) else { return nil }
+            hour = h; minute = m
+            if expect(":") {
+                guard let sec = number(2) else { return nil }
+                second = sec
+                if expect(".") || expect(",") {
+                    var scale: Int64 = 100_000_000
+                    var any = false
+                    while i < s.count, s[i] >= 0x30, s[i] <= 0x39 {
+                        nanos += Int64(s[i] - 0x30) * scale
+                        scale /= 10
+                        i += 1
+                        any = true
+                    }
+                    if !any { return nil }
+                }
+            }
+            guard hour < 24, minute < 60, second < 61 else { return nil }
+            if expect("Z") || expect("z") {
+            } else if i < s.count, s[i] == UInt8(ascii: "+") || s[i] == UInt8(ascii: "-") {
+                let sign = s[i] == UInt8(ascii: "+") ? 1 : -1
+                i += 1
+                guard let oh = number(2) else { return nil }
+                _ = expect(":")
+                guard let om = number(2) else { return nil }
+                offset = sign * (oh * 3600 + om * 60)
+            }
+        }
+        guard i == s.count else { return nil }
+        var parts = tm()
+        parts.tm_year = Int32(year - 1900)
+        parts.tm_mon = Int32(month - 1)
+        parts.tm_mday = Int32(day)
+        parts.tm_hour = Int32(hour)
+        parts.tm_min = Int32(minute)
+        parts.tm_sec = Int32(second)
+        let seconds = Int64(timegm(&parts)) - Int64(offset)
+        return seconds * 1_000_000_000 + nanos
+    }
+
+    /// `1h30m`, `250ms`, `2d3h`, `0s`.
+    public static func duration(_ nanos: Int64) -> String {
+        if nanos == 0 { return "0s" }
+        var rest = nanos.magnitude
+        var out = nanos < 0 ? "-" : ""
+        let units: [(String, UInt64)] = [
+            ("d", 86_400_000_000_000), ("h", 3_600_000_000_000), ("m", 60_000_000_000), ("s", 1_000_000_000),
+            ("ms", 1_000_000),
+        ]
+        for (name, size) in units where rest >= size {
+            out += "\(rest / size)\(name)"
+            rest %= size
+        }
+        if rest > 0 {
+            if rest % 1000 == 0 { out += "\(rest / 1000)us" } else { out += "\(rest)ns" }
+        }
+        return out
+    }
+
+    public static func now() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+}

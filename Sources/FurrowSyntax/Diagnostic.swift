@@ -1,0 +1,44 @@
+/// A syntax or static error found before anything runs.
+public struct Diagnostic: Error, Sendable {
+    public let message: String
+    public let location: SourceLocation
+
+    public init(_ message: String, at location: SourceLocation) {
+        self.message = message
+        self.location = location
+    }
+
+    /// `file:line:col: error: message`, the source line, and a caret under the span.
+    public func rendered(color: Bool = false) -> String {
+        Diagnostic.render(kind: "error", message: message, location: location, color: color)
+    }
+
+    public static func render(kind: String, message: String, location: SourceLocation, color: Bool) -> String {
+        let (line, column) = location.lineAndColumn
+        let text = location.file.line(line)
+        let endOffset = min(location.span.end, location.file.bytes.count)
+        let (endLine, endColumn) = location.file.lineAndColumn(of: max(endOffset, location.span.start))
+        let width = endLine == line ? max(1, endColumn - column) : max(1, text.count - column + 1)
+        let bold = color ? "\u{1B}[1m" : "", red = color ? "\u{1B}[31m" : "", reset = color ? "\u{1B}[0m" : ""
+        let gutter = String(line)
+        let pad = String(repeating: " ", count: gutter.count)
+        var caretLine = ""
+        for (i, ch) in text.enumerated() where i < column - 1 { caretLine.append(ch == "\t" ? "\t" : " ") }
+        caretLine += String(repeating: "^", count: width)
+        return """
+            \(bold)\(location.description): \(red)\(kind):\(reset)\(bold) \(message)\(reset)
+            \(pad) |
+            \(gutter) | \(text)
+            \(pad) | \(red)\(caretLine)\(reset)
+            """
+    }
+}
+
+/// All diagnostics of one source, reported together.
+public struct DiagnosticList: Error, Sendable {
+    public let diagnostics: [Diagnostic]
+    public init(_ diagnostics: [Diagnostic]) { self.diagnostics = diagnostics }
+    public func rendered(color: Bool = false) -> String {
+        diagnostics.map { $0.rendered(color: color) }.joined(separator: "\n")
+    }
+}

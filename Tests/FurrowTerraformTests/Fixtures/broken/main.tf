@@ -1,0 +1,3 @@
+# A syntax error: the block below is never closed.
+resource "terraform_data" "broken" {
+  input = "x"
