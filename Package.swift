@@ -74,6 +74,7 @@ let package = Package(
         ),
         .target(name: "FurrowTestSupport"),
         .testTarget(name: "FurrowAWSTests", dependencies: ["FurrowAWS", "FurrowJSON", "FurrowTestSupport"]),
+        .target(
             name: "FurrowDNSWire",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
