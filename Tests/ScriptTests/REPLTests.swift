@@ -322,3 +322,43 @@ final class TerminalSession {
         try second.expect("42\n")
     }
 }
+
+@Suite(.serialized) struct REPLCommandTests {
+    @Test func loadRunsAFileInTheSession() throws {
+        let t = try TerminalSession { home in
+            try "let greeting = \"hello\"\nfn greet(who) { return \"${greeting}, ${who}\" }\nprint(\"loaded\")\n"
+                .write(to: home.appendingPathComponent("defs.furrow"), atomically: true, encoding: .utf8)
+        }
+        t.type(":load defs.furrow\r")
+        try t.expect(":load defs.furrow\n")
+        #expect(try t.expect("furrow> ") == "loaded\n")
+        t.type("greet(\"ada\")\r")
+        try t.expect("greet(\"ada\")\n")
+        #expect(try t.expect("furrow> ") == "\"hello, ada\"\n")
+    }
+
+    @Test func loadOfAMissingFileKeepsTheSession() throws {
+        let t = try TerminalSession()
+        t.type(":load nowhere.furrow\r")
+        #expect(try t.expect("furrow> ").contains("cannot read 'nowhere.furrow'"))
+        t.type("1\r")
+        try t.expect("1\n1\nfurrow> ")
+    }
+
+    @Test func resetForgetsDefinitions() throws {
+        let t = try TerminalSession()
+        t.type("let kept = 1\r")
+        try t.expect("furrow> ")
+        t.type(":reset\r")
+        #expect(try t.expect("furrow> ").contains("session reset"))
+        t.type("kept\r")
+        #expect(try t.expect("furrow> ").contains("undefined name 'kept'"))
+    }
+
+    @Test func unknownCommandIsExplained() throws {
+        let t = try TerminalSession()
+        t.type(":frobnicate\r")
+        #expect(try t.expect("furrow> ").contains("unknown command :frobnicate"))
+        #expect(t.process.isRunning)
+    }
+}
