@@ -286,4 +286,30 @@ import Testing
         let r = try runFurrow(["run", "script.furrow"], environment: env, directory: dir)
         #expect(r.stdout == "true\n", "\(r.stderr)")
     }
+
+    @Test func noColourWhenStandardErrorIsNotATerminal() throws {
+        let dir = try scratch("log.warn(\"careful\")\nfail(\"broken\")\n")
+        let r = try runFurrow(["run", "script.furrow"], environment: ["NO_COLOR": ""], directory: dir)
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("broken"))
+        #expect(!r.stderr.contains("\u{1B}["), "escape codes on a pipe:\n\(r.stderr.debugDescription)")
+    }
+
+    @Test func invalidUTF8OnStandardInputIsASyntaxError() throws {
+        let process = Process()
+        process.executableURL = Paths.furrow
+        let input = Pipe(), output = Pipe(), errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        input.fileHandleForWriting.write(Data([0x70, 0x72, 0x69, 0x6E, 0x74, 0x28, 0x31, 0x29, 0x0A, 0xC3, 0x28, 0x0A]))
+        try input.fileHandleForWriting.close()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        _ = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 65)
+        #expect(stderr.contains("<stdin>:2"), "\(stderr)")
+        #expect(stderr.contains("invalid UTF-8"))
+    }
 }

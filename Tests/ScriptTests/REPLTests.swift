@@ -27,7 +27,7 @@ final class TerminalSession {
     }
 
     /// Starts the REPL with HOME and FURROW_HISTORY in a fresh directory; `prepare` may put files there.
-    init(prepare: (URL) throws -> Void = { _ in }) throws {
+    init(environment: [String: String?] = [:], prepare: (URL) throws -> Void = { _ in }) throws {
         home = FileManager.default.temporaryDirectory.appendingPathComponent("furrow-repl-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
         try prepare(home)
@@ -46,6 +46,7 @@ final class TerminalSession {
         env["LINES"] = "50"
         env["INPUTRC"] = "/dev/null"
         env.removeValue(forKey: "FURROW_CONFIG")
+        for (key, value) in environment { env[key] = value }
         process.environment = env
         process.currentDirectoryURL = home
         process.standardInput = handle
@@ -246,6 +247,7 @@ final class TerminalSession {
         t.type("undefined_thing + 1\r")
         let error = try t.expect("furrow> ")
         #expect(error.contains("undefined name 'undefined_thing'"), "\(error)")
+        #expect(!error.contains("\u{1B}[3"), "colour despite NO_COLOR: \(error.debugDescription)")
         t.type("fail(\"boom\")\r")
         #expect(try t.expect("furrow> ").contains("boom"))
         t.type("40 + 2\r")
@@ -360,5 +362,13 @@ final class TerminalSession {
         t.type(":frobnicate\r")
         #expect(try t.expect("furrow> ").contains("unknown command :frobnicate"))
         #expect(t.process.isRunning)
+    }
+
+    @Test func errorsAreColouredOnATerminalWithoutNoColor() throws {
+        let t = try TerminalSession(environment: ["NO_COLOR": nil])
+        t.type("undefined_thing\r")
+        let error = try t.expect("furrow> ")
+        #expect(error.contains("undefined name"))
+        #expect(error.contains("\u{1B}["), "no colour on a terminal: \(error.debugDescription)")
     }
 }
