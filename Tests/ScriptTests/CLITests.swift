@@ -312,4 +312,18 @@ import Testing
         #expect(stderr.contains("<stdin>:2"), "\(stderr)")
         #expect(stderr.contains("invalid UTF-8"))
     }
+
+    @Test func dashCShowsAListOfMapsAsATableAndAMapAsLines() throws {
+        let table = try runFurrow(["-c", "[{name: \"a\", size: 1}, {name: \"feat-long\", size: 22}, {size: 3}]"])
+        #expect(table.stdout == """
+            name       size
+            ─────────  ────
+            a          1
+            feat-long  22
+                       3
+
+            """, "\(table.stdout)")
+        let map = try runFurrow(["-c", "{name: \"feat-x\", stacks: [\"base\"], ttl: 60}"])
+        #expect(map.stdout == "name:   feat-x\nstacks: [\"base\"]\nttl:    60\n", "\(map.stdout)")
+    }
 }
