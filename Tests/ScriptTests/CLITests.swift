@@ -326,4 +326,16 @@ import Testing
         let map = try runFurrow(["-c", "{name: \"feat-x\", stacks: [\"base\"], ttl: 60}"])
         #expect(map.stdout == "name:   feat-x\nstacks: [\"base\"]\nttl:    60\n", "\(map.stdout)")
     }
+
+    @Test func outputFromParallelTasksKeepsLinesWhole() throws {
+        let r = try runFurrow(["-c", "parallel(range(300), limit: 16, x => print(\"line\", x, \"x\" * 200))\nparallel(range(300), limit: 16, x => log.info(\"msg\", n: x))"])
+        #expect(r.status == 0)
+        let lines = r.stdout.split(separator: "\n")
+        #expect(lines.count == 300)
+        #expect(lines.allSatisfy { $0.hasPrefix("line ") && $0.hasSuffix(String(repeating: "x", count: 200)) && $0.split(separator: " ").count == 3 })
+        #expect(Set(lines.map { $0.split(separator: " ")[1] }).count == 300)
+        let logs = r.stderr.split(separator: "\n")
+        #expect(logs.count == 300)
+        #expect(logs.allSatisfy { $0.hasPrefix("time=") && $0.contains(" msg=msg n=") })
+    }
 }
