@@ -328,7 +328,7 @@ import Testing
     }
 
     @Test func outputFromParallelTasksKeepsLinesWhole() throws {
-        let r = try runFurrow(["-c", "parallel(range(300), limit: 16, x => print(\"line\", x, \"x\" * 200))\nparallel(range(300), limit: 16, x => log.info(\"msg\", n: x))"])
+        let r = try runFurrow(["-c", "parallel(range(300), limit: 16, x => print(\"line\", x, \"x\" * 200))\nlet logged = parallel(range(300), limit: 16, x => log.info(\"msg\", n: x))"])
         #expect(r.status == 0)
         let lines = r.stdout.split(separator: "\n")
         #expect(lines.count == 300)
