@@ -219,6 +219,9 @@ extension Compiler {
         case .capture(let index, _):
             return { (f: Fiber) throws(FurrowError) -> Value in f.captures[index].value }
         case .global(let cell, _):
+            if inTopLevelCode, let line = pendingGlobals[n] {
+                error("'\(n)' is used before its declaration (line \(line))", span)
+            }
             return { _ in cell.value }
         case .builtin(let v):
             return { _ in v }
@@ -236,15 +239,17 @@ extension Compiler {
         let a = Array(a), b = Array(b)
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
-        var previous = Array(0...b.count)
+        // optimal string alignment: a swap of neighbours counts as one edit
+        var d = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in 0...a.count { d[i][0] = i }
+        for j in 0...b.count { d[0][j] = j }
         for i in 1...a.count {
-            var current = [i] + Array(repeating: 0, count: b.count)
             for j in 1...b.count {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] { d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1) }
             }
-            previous = current
         }
-        return previous[b.count]
+        return d[a.count][b.count]
     }
 
     func binaryCode(_ op: BinaryOp, _ lhs: Expr, _ rhs: Expr, _ span: Span) -> Code {

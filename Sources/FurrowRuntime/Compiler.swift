@@ -7,6 +7,7 @@ struct LocalVariable {
     let mutable: Bool
     /// Captured by a nested function: the slot holds a `.cell` shared with closures.
     let boxed: Bool
+    let loopVariable: Bool
 }
 
 /// Compile-time state of one function (or of a module's top level).
@@ -58,8 +59,11 @@ final class Compiler {
     var nextVariableID = 0
     /// Set while compiling a query stage's item expression: `.field` reads this item.
     var itemDepth = 0
-    /// Imports found while compiling, loaded before the module runs.
-    var imports: [String] = []
+    /// Top-level names of this source declared further down: reading one before its
+    /// declaration runs is an error (functions are exempt: they are created first).
+    var pendingGlobals: [String: Int] = [:]
+    /// Where each top-level name of this source is declared, to report duplicates.
+    var declaredHere: [String: Int] = [:]
 
     init(interpreter: Interpreter, module: Module, file: SourceFile, statements: [Stmt]) {
         self.interpreter = interpreter
@@ -78,12 +82,13 @@ final class Compiler {
 
     // MARK: scopes
 
-    func declareLocal(_ name: String, mutable: Bool) -> LocalVariable {
+    func declareLocal(_ name: String, mutable: Bool, loopVariable: Bool = false) -> LocalVariable {
         let slot = function.nextSlot
         function.nextSlot += 1
         function.maxSlots = max(function.maxSlots, function.nextSlot)
         nextVariableID += 1
-        let local = LocalVariable(id: nextVariableID, slot: slot, mutable: mutable, boxed: function.boxedNames.contains(name))
+        let local = LocalVariable(
+            id: nextVariableID, slot: slot, mutable: mutable, boxed: function.boxedNames.contains(name), loopVariable: loopVariable)
         function.scopes[function.scopes.count - 1][name] = local
         return local
     }
@@ -151,7 +156,12 @@ final class Compiler {
         hoist(statements)
         var steps: [StepBox] = []
         var lastValue: CodeBox?
+        // Functions exist before any top-level code runs, so helpers may sit at the bottom.
+        for statement in statements {
+            if case .function = statement.kind { steps.append(StepBox(self.statement(statement))) }
+        }
         for (i, statement) in statements.enumerated() {
+            if case .function = statement.kind { continue }
             if echoLast, i == statements.count - 1, case .expr(let e) = statement.kind {
                 lastValue = CodeBox(expression(e))
             } else {
@@ -173,20 +183,44 @@ final class Compiler {
     /// functions can call each other whatever their order.
     func hoist(_ statements: [Stmt]) {
         for statement in statements {
+            let line = file.lineAndColumn(of: statement.span.start).line
             switch statement.kind {
             case .function(let decl):
-                if function.declaresGlobals { _ = module.declare(decl.name!, mutable: false) }
-                else if function.scopes.last![decl.name!] == nil { _ = declareLocal(decl.name!, mutable: false) }
+                if function.declaresGlobals {
+                    checkDuplicate(decl.name!, line, statement.span)
+                    _ = module.declare(decl.name!, mutable: false)
+                } else if function.scopes.last![decl.name!] == nil {
+                    _ = declareLocal(decl.name!, mutable: false)
+                } else {
+                    error("'\(decl.name!)' is already declared in this block", statement.span)
+                }
             case .binding(let name, let mutable, _, _) where function.declaresGlobals:
+                checkDuplicate(name, line, statement.span)
+                if module.cells[name] == nil { pendingGlobals[name] = line }
                 _ = module.declare(name, mutable: mutable)
             case .param(let name, _, _) where function.declaresGlobals:
+                checkDuplicate(name, line, statement.span)
+                if module.cells[name] == nil { pendingGlobals[name] = line }
                 _ = module.declare(name, mutable: false)
             case .importModule(let path, let alias) where function.declaresGlobals:
-                _ = module.declare(alias ?? Interpreter.defaultImportName(path), mutable: false)
+                let name = alias ?? Interpreter.defaultImportName(path)
+                checkDuplicate(name, line, statement.span)
+                if module.cells[name] == nil { pendingGlobals[name] = line }
+                _ = module.declare(name, mutable: false)
             default: break
             }
         }
     }
+
+    func checkDuplicate(_ name: String, _ line: Int, _ span: Span) {
+        if let first = declaredHere[name] {
+            error("'\(name)' is already declared at line \(first)", span)
+        }
+        declaredHere[name] = line
+    }
+
+    /// True while compiling top-level code itself (not a function body inside it).
+    var inTopLevelCode: Bool { function.isTopLevel }
 
     // MARK: statements
 
@@ -231,8 +265,12 @@ final class Compiler {
                 _ = try code(f)
                 return .next
             }
-        case .binding(let name, let mutable, let valueExpr, _):
+        case .binding(let name, let mutable, let valueExpr, let nameSpan):
             let value = expression(valueExpr, name: name)
+            if function.declaresGlobals { pendingGlobals[name] = nil }
+            else if function.scopes.last![name] != nil {
+                error("'\(name)' is already declared in this block", nameSpan)
+            }
             return store(declare(name, mutable: mutable), value)
         case .function(let decl):
             let closure = functionValue(decl, isParallelTask: false)
@@ -315,6 +353,7 @@ final class Compiler {
                 error("a parameter's default must be a literal (it gives the parameter its type)", defaultExpr.span)
             }
             let cell = module.declare(name, mutable: false)
+            pendingGlobals[name] = nil
             let interpreter = self.interpreter
             return { (f: Fiber) throws(FurrowError) -> Flow in
                 if let given = interpreter.parameterOverrides[name] { cell.value = given } else { cell.value = try defaultCode(f) }
@@ -326,6 +365,7 @@ final class Compiler {
                 return { _ in .next }
             }
             let cell = module.declare(alias ?? Interpreter.defaultImportName(path), mutable: false)
+            pendingGlobals[alias ?? Interpreter.defaultImportName(path)] = nil
             let loaded: LoadedModule
             do {
                 loaded = try interpreter.loadModule(path, from: file)
@@ -344,7 +384,8 @@ final class Compiler {
                 do throws(FurrowError) {
                     try loaded.runOnce(f)
                 } catch {
-                    throw error.locate(where_)
+                    if error.location == nil { error.location = where_ } else if error.exitCode == nil { error.trace.append(("import", where_)) }
+                    throw error
                 }
                 cell.value = .host(ModuleObject(loaded.module))
                 return .next
@@ -421,8 +462,8 @@ final class Compiler {
         let scope = enterScope()
         defer { leaveScope(scope) }
         do {
-            let keyVar = declareLocal(key, mutable: false)
-            let valueVar = valueName.map { declareLocal($0, mutable: false) }
+            let keyVar = declareLocal(key, mutable: false, loopVariable: true)
+            let valueVar = valueName.map { declareLocal($0, mutable: false, loopVariable: true) }
             function.loopDepth += 1
             let bodyStep = block(body)
             function.loopDepth -= 1
@@ -494,7 +535,11 @@ final class Compiler {
             }
             switch binding {
             case .local(let local):
-                if !local.mutable { error("cannot assign to '\(name)': it was declared with 'let' (use 'var')", target.span) }
+                if local.loopVariable {
+                    error("cannot assign to '\(name)': it is a loop variable (change the list itself, e.g. envs[i].state = ...)", target.span)
+                } else if !local.mutable {
+                    error("cannot assign to '\(name)': it was declared with 'let' (use 'var')", target.span)
+                }
                 return .local(local.slot, boxed: local.boxed)
             case .capture(let index, let mutable):
                 if !mutable { error("cannot assign to '\(name)': it was declared with 'let' (use 'var')", target.span) }
