@@ -145,6 +145,28 @@ final class TerminalSession {
 }
 
 @Suite(.serialized) struct REPLTests {
+    @Test func unfinishedBlockContinuesOnTheNextLine() throws {
+        let t = try TerminalSession()
+        t.type("fn double(x) {\r")
+        try t.expect("   ...> ")
+        t.type("  return x * 2\r")
+        try t.expect("   ...> ")
+        t.type("}\r")
+        try t.expect("furrow> ")
+        t.type("double(21)\r")
+        try t.expect("double(21)\n")
+        #expect(try t.expect("furrow> ") == "42\n")
+    }
+
+    @Test func historyFileIsCreated() throws {
+        let t = try TerminalSession()
+        t.type("1 + 1\r")
+        try t.expect("furrow> ")
+        t.type(":quit\r")
+        _ = try t.waitForExit()
+        #expect(FileManager.default.fileExists(atPath: t.historyFile.path))
+    }
+
     @Test func expressionEchoesItsValue() throws {
         let t = try TerminalSession()
         t.type("1 + 2\r")
