@@ -124,17 +124,17 @@ extension Compiler {
         case .function(let decl):
             return functionValue(decl, isParallelTask: false)
         case .ifElse(let conditionExpr, let thenBlock, let elseBlock):
-            let condition = expression(conditionExpr)
+            let condition = test(conditionExpr)
             let thenCode = blockValue(thenBlock)
             guard let elseBlock else {
                 return { (f: Fiber) throws(FurrowError) -> Value in
-                    if try condition(f).isTruthy { return try thenCode(f) }
+                    if try condition(f) { return try thenCode(f) }
                     return .null
                 }
             }
             let elseCode = blockValue(elseBlock)
             return { (f: Fiber) throws(FurrowError) -> Value in
-                if try condition(f).isTruthy { return try thenCode(f) }
+                if try condition(f) { return try thenCode(f) }
                 return try elseCode(f)
             }
         case .range(let lo, let hi, let inclusive):
@@ -253,8 +253,9 @@ extension Compiler {
     }
 
     func binaryCode(_ op: BinaryOp, _ lhs: Expr, _ rhs: Expr, _ span: Span) -> Code {
-        let a = expression(lhs), b = expression(rhs)
         let where_ = location(span)
+        if let fast = fastBinary(op, lhs, rhs, where_) { return fast }
+        let a = expression(lhs), b = expression(rhs)
         switch op {
         case .and:
             return { (f: Fiber) throws(FurrowError) -> Value in
@@ -370,6 +371,9 @@ extension Compiler {
         let calleeCode = expression(callee)
         let calleeName: String
         if case .name(let n) = callee.kind { calleeName = n } else { calleeName = "function" }
+        if labels == nil, count <= 2 {
+            return positionalCall(calleeCode, calleeName, codes, where_)
+        }
         return { (f: Fiber) throws(FurrowError) -> Value in
             let target = try calleeCode(f)
             guard case .function(let fn) = target else {
@@ -382,6 +386,56 @@ extension Compiler {
                 return try fn.call(f, Arguments(fiber: f, start: start, count: count, labels: labels))
             } catch {
                 throw Compiler.trace(error, fn, where_)
+            }
+        }
+    }
+
+    /// Calls with up to two positional arguments, the common case, without a loop over
+    /// argument codes.
+    func positionalCall(_ calleeCode: @escaping Code, _ calleeName: String, _ codes: ContiguousArray<CodeBox>, _ where_: SourceLocation) -> Code {
+        @inline(__always) func target(_ v: Value) throws(FurrowError) -> Callable {
+            guard case .function(let fn) = v else {
+                throw FurrowError.type("'\(calleeName)' is not a function (it is \(v.typeName))").locate(where_)
+            }
+            return fn
+        }
+        switch codes.count {
+        case 0:
+            return { (f: Fiber) throws(FurrowError) -> Value in
+                let fn = try target(try calleeCode(f))
+                let start = f.top
+                do throws(FurrowError) {
+                    return try fn.call(f, Arguments(fiber: f, start: start, count: 0, labels: nil))
+                } catch {
+                    throw Compiler.trace(error, fn, where_)
+                }
+            }
+        case 1:
+            let a0 = codes[0].run
+            return { (f: Fiber) throws(FurrowError) -> Value in
+                let fn = try target(try calleeCode(f))
+                let start = f.top
+                defer { f.pop(to: start) }
+                f.push(try a0(f))
+                do throws(FurrowError) {
+                    return try fn.call(f, Arguments(fiber: f, start: start, count: 1, labels: nil))
+                } catch {
+                    throw Compiler.trace(error, fn, where_)
+                }
+            }
+        default:
+            let a0 = codes[0].run, a1 = codes[1].run
+            return { (f: Fiber) throws(FurrowError) -> Value in
+                let fn = try target(try calleeCode(f))
+                let start = f.top
+                defer { f.pop(to: start) }
+                f.push(try a0(f))
+                f.push(try a1(f))
+                do throws(FurrowError) {
+                    return try fn.call(f, Arguments(fiber: f, start: start, count: 2, labels: nil))
+                } catch {
+                    throw Compiler.trace(error, fn, where_)
+                }
             }
         }
     }

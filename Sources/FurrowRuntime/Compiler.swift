@@ -286,12 +286,12 @@ final class Compiler {
         case .forIn(let key, let valueName, let iterable, let body):
             return forLoop(key, valueName, iterable, body, span: stmt.span)
         case .whileLoop(let conditionExpr, let body):
-            let condition = expression(conditionExpr)
+            let condition = test(conditionExpr)
             function.loopDepth += 1
             let bodyStep = block(body)
             function.loopDepth -= 1
             return { (f: Fiber) throws(FurrowError) -> Flow in
-                while try condition(f).isTruthy {
+                while try condition(f) {
                     switch try bodyStep(f) {
                     case .breakLoop: return .next
                     case .returned: return .returned
@@ -434,11 +434,11 @@ final class Compiler {
     }
 
     func ifStatement(_ conditionExpr: Expr, _ thenBlock: Block, _ elseBlock: Block?) -> Step {
-        let condition = expression(conditionExpr)
+        let condition = test(conditionExpr)
         let thenStep = block(thenBlock)
         guard let elseBlock else {
             return { (f: Fiber) throws(FurrowError) -> Flow in
-                if try condition(f).isTruthy { return try thenStep(f) }
+                if try condition(f) { return try thenStep(f) }
                 return .next
             }
         }
@@ -451,7 +451,7 @@ final class Compiler {
             elseStep = block(elseBlock)
         }
         return { (f: Fiber) throws(FurrowError) -> Flow in
-            if try condition(f).isTruthy { return try thenStep(f) }
+            if try condition(f) { return try thenStep(f) }
             return try elseStep(f)
         }
     }

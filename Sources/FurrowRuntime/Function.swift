@@ -75,16 +75,21 @@ final class Closure: Callable, @unchecked Sendable {
             throw FurrowError.type("\(proto.name)() takes \(parameterCount) argument\(parameterCount == 1 ? "" : "s"), got \(arguments.count)")
         }
         let savedBase = fiber.base
-        let savedCaptures = fiber.captures
         fiber.base = base
         fiber.top = base + proto.frameSize
-        fiber.captures = captures
         fiber.depth += 1
+        // Only code with captures reads `fiber.captures`, so others skip the swap.
+        let swapsCaptures = !captures.isEmpty
+        var savedCaptures: ContiguousArray<Cell> = []
+        if swapsCaptures {
+            savedCaptures = fiber.captures
+            fiber.captures = captures
+        }
         defer {
             fiber.depth -= 1
             fiber.pop(to: base)
             fiber.base = savedBase
-            fiber.captures = savedCaptures
+            if swapsCaptures { fiber.captures = savedCaptures }
         }
         if arguments.count < parameterCount || missing != nil {
             for i in 0..<parameterCount where missing?.contains(i) ?? (i >= arguments.count) {
