@@ -22,9 +22,12 @@ let package = Package(
         .target(name: "FurrowSyntax"),
         .target(
             name: "FurrowRuntime",
-            dependencies: ["FurrowSyntax", "FurrowJSON", .product(name: "OrderedCollections", package: "swift-collections")]
+            dependencies: ["FurrowSyntax", "FurrowJSON", .product(name: "OrderedCollections", package: "swift-collections")],
+            // The evaluator's fibers are confined to one thread each; dynamic exclusivity
+            // checks on their stack pointer cost a third of every call (see docs/architecture.md).
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
         ),
-        .target(name: "FurrowLibrary", dependencies: ["FurrowRuntime", "FurrowSyntax", "FurrowJSON"]),
+        .target(name: "FurrowLibrary", dependencies: ["FurrowRuntime", "FurrowSyntax", "FurrowJSON", "FurrowHCL"]),
         .systemLibrary(name: "CReadline", path: "Sources/CReadline"),
         // readline is a C library of global variables: this target uses Swift 5 mode for them.
         .target(
@@ -50,5 +53,34 @@ let package = Package(
             name: "FurrowHCLTests",
             dependencies: ["FurrowHCL", "FurrowJSON", .product(name: "OrderedCollections", package: "swift-collections")]
         ),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "FurrowSQLite", dependencies: ["CSQLite"]),
+        .target(
+            name: "FurrowState",
+            dependencies: [
+                "FurrowSQLite", "FurrowJSON", .product(name: "OrderedCollections", package: "swift-collections"),
+            ]
+        ),
+        .executableTarget(name: "furrow-state-race", dependencies: ["FurrowState"]),
+        .executableTarget(name: "furrow-state-bench", dependencies: ["FurrowState", "FurrowJSON"]),
+        .testTarget(name: "FurrowStateTests", dependencies: ["FurrowState", "FurrowSQLite", "furrow-state-race"]),
+        .target(
+            name: "FurrowAWS",
+            dependencies: [
+                "FurrowJSON",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "OrderedCollections", package: "swift-collections"),
+            ]
+        ),
+        .target(name: "FurrowTestSupport"),
+        .testTarget(name: "FurrowAWSTests", dependencies: ["FurrowAWS", "FurrowJSON", "FurrowTestSupport"]),
+        .target(
+            name: "FurrowDNSWire",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(name: "FurrowDNS", dependencies: ["FurrowDNSWire", "FurrowJSON"]),
+        .target(name: "FurrowDNSTestSupport", dependencies: ["FurrowDNSWire", "FurrowDNS"]),
+        .executableTarget(name: "furrow-dns-bench", dependencies: ["FurrowDNS", "FurrowDNSTestSupport"]),
+        .testTarget(name: "FurrowDNSTests", dependencies: ["FurrowDNS", "FurrowDNSWire", "FurrowDNSTestSupport"]),
     ]
 )

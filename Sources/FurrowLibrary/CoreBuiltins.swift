@@ -5,20 +5,28 @@ import FurrowRuntime
 /// The core builtins of DESIGN §4: values, strings, collections, time, printing.
 struct CoreBuiltins: BuiltinModule {
     func install(into interpreter: Interpreter) {
-        let output = interpreter
-        interpreter.register("print", .function(NativeFunction("print", doc: "print(values...)\nWrites the values, separated by spaces, and a newline to standard output.") { (args: Arguments) throws(FurrowError) -> Value in
+        interpreter.register("print", .function(NativeFunction("print", doc: "print(values...)\nWrites the values, separated by spaces, and a newline to standard output. With --json every value that is not a string is written as JSON.") { (args: Arguments) throws(FurrowError) -> Value in
+            let json = args.fiber.interpreter.options.jsonOutput
             var parts: [String] = []
-            for i in 0..<args.count { parts.append(Format.str(args[i])) }
+            for i in 0..<args.count {
+                let v = args[i]
+                if json, v.stringValue == nil { parts.append(try Format.toJSON(v).encoded()) } else { parts.append(Format.str(v)) }
+            }
             StandardOutput.write(parts.joined(separator: " ") + "\n")
-            _ = output
             return .null
         }))
+        interpreter.register("table", builtin("table", ["rows"], doc: "table(rows) → string\nA list of maps as text with aligned columns (as the REPL shows it).") { b, _ throws(FurrowError) in
+            .string(Format.display(b[0]!))
+        })
         interpreter.register("len", builtin("len", ["x"], doc: "len(x) → int\nItems in a list, map or range; characters in a string.") { b, _ throws(FurrowError) in
             switch b[0]! {
             case .list(let l): return .int(l.count)
             case .map(let m): return .int(m.count)
             case .string(let s): return .int(s.count)
-            case .range(let lo, let hi): return .int(max(0, hi - lo))
+            case .range(let lo, let hi):
+                let (n, overflow) = hi.subtractingReportingOverflow(lo)
+                if overflow { throw FurrowError("the range is too long to count", kind: "overflow") }
+                return .int(max(0, n))
             case let v: throw FurrowError.type("len() needs a list, map, string or range, got \(v.typeName)")
             }
         })
@@ -74,8 +82,8 @@ struct CoreBuiltins: BuiltinModule {
             let nanos: Int64
             switch b[0]! {
             case .duration(let d): nanos = d
-            case .int(let i): nanos = Int64(i) * 1_000_000_000
-            case .float(let d): nanos = Int64(d * 1e9)
+            case .int(let i): nanos = Int64(min(max(i, 0), 1 << 32)) * 1_000_000_000
+            case .float(let d): nanos = nanoseconds(min(max(d, 0), 4e9)) ?? 0
             case let v: throw FurrowError.type("sleep() needs a duration, got \(v.typeName)")
             }
             if nanos > 0 {
@@ -171,8 +179,13 @@ struct CoreBuiltins: BuiltinModule {
         interpreter.register("duration", builtin("duration", ["x"], doc: "duration(x) → duration\nFrom seconds (a number) or text like \"1h30m\".") { b, _ throws(FurrowError) in
             switch b[0]! {
             case .duration(let d): return .duration(d)
-            case .int(let i): return .duration(Int64(i) * 1_000_000_000)
-            case .float(let d): return .duration(Int64(d * 1e9))
+            case .int(let i):
+                let (n, overflow) = Int64(i).multipliedReportingOverflow(by: 1_000_000_000)
+                if overflow { throw FurrowError.value("duration(): \(i) seconds is out of range") }
+                return .duration(n)
+            case .float(let d):
+                guard let n = nanoseconds(d) else { throw FurrowError.value("duration(): \(d) seconds is out of range") }
+                return .duration(n)
             case .string(let s):
                 guard let d = DurationText.parse(s) else { throw FurrowError.value("'\(s)' is not a duration (like 90s, 1h30m, 7d)") }
                 return .duration(d)
@@ -268,6 +281,9 @@ enum Printf {
             var spec = ""
             while let n = chars.first, "-+ 0#.123456789".contains(n) { spec.append(n); chars.removeFirst() }
             guard let conversion = chars.popFirst() else { throw FurrowError.value("format(): the template ends inside a '%' directive") }
+            for number in spec.split(whereSeparator: { !$0.isNumber }) where number.count > 3 {
+                throw FurrowError.value("format(): width or precision \(number) is too large (at most 999)")
+            }
             if conversion == "%" { out.append("%"); continue }
             guard index < values.count else { throw FurrowError.value("format(): not enough values for the template") }
             let v = values[index]

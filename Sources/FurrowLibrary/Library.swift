@@ -8,6 +8,7 @@ public enum Library {
         [
             CoreBuiltins(),
             SystemBuiltins(noprocessPath: configuration.string("jobs", "noprocess") ?? "/config/noprocess"),
+            HCLBuiltins(),
             ConfigBuiltin(configuration: configuration),
         ]
     }

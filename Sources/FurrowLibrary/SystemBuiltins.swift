@@ -30,8 +30,9 @@ struct SystemBuiltins: BuiltinModule {
             "round": builtin("math.round", ["x", "digits"], required: 1, doc: "math.round(x, digits = 0)\nRounds half away from zero; an int without digits.") { b, _ throws(FurrowError) in
                 let x = try b[0]!.number("x")
                 if let d = b[1] {
-                    let p = pow(10.0, Double(try d.int("digits")))
-                    return .float((x * p).rounded() / p)
+                    let p = pow(10.0, Double(min(max(try d.int("digits"), -300), 300)))
+                    let r = (x * p).rounded() / p
+                    return .float(r.isFinite ? r : x)
                 }
                 return try toInt(x.rounded())
             },
@@ -75,7 +76,15 @@ struct SystemBuiltins: BuiltinModule {
                 return .time(t)
             },
             "unix": builtin("time.unix", ["seconds"], doc: "time.unix(seconds) → time") { b, _ throws(FurrowError) in
-                .time(Int64(try b[0]!.number("seconds") * 1e9))
+                let seconds = try b[0]!.number("seconds")
+                guard let t = nanoseconds(seconds), seconds > -1e10, seconds < 1e11 else {
+                    throw FurrowError.value("time.unix(): \(seconds) is out of range")
+                }
+                return .time(t)
+            },
+            "format": builtin("time.format", ["t"], doc: "time.format(t) → string\nISO-8601 UTC text of a time (2026-11-22T10:00:00Z).") { b, _ throws(FurrowError) in
+                guard case .time(let t) = b[0]! else { throw FurrowError.type("time.format() needs a time, got \(b[0]!.typeName)") }
+                return .string(TimeFormat.iso(t))
             },
             "seconds": builtin("time.seconds", ["t"], doc: "time.seconds(t) → float\nSeconds since 1970 for a time, or the length of a duration.") { b, _ throws(FurrowError) in
                 switch b[0]! {
@@ -131,7 +140,7 @@ struct SystemBuiltins: BuiltinModule {
     }
 
     func installOS(_ interpreter: Interpreter) {
-        interpreter.register("os", .host(Namespace("os", doc: "os.env os.exec os.read os.write os.exists os.glob os.remove os.args", members: [
+        interpreter.register("os", .host(Namespace("os", doc: "os.env os.exec os.read os.write os.exists os.glob os.remove", members: [
             "env": builtin("os.env", ["name", "default"], required: 1, doc: "os.env(name, default = null) → string or default") { b, _ throws(FurrowError) in
                 let name = try b[0]!.string("os.env()'s name")
                 if let v = ProcessInfo.processInfo.environment[name] { return .string(v) }
@@ -269,6 +278,9 @@ enum ProcessRunner {
             if process.isRunning {
                 timedOut = true
                 process.terminate()
+                let grace = Date().addingTimeInterval(2)
+                while process.isRunning, Date() < grace { usleep(2000) }
+                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             }
         }
         process.waitUntilExit()

@@ -56,7 +56,11 @@ public final class REPL {
         let lower = entry.lowercased()
         if ["secret", "password", "token", "api_key", "aws_secret"].contains(where: { lower.contains($0) }) { return }
         add_history(entry)
-        append_history(1, historyPath)
+        if FileManager.default.fileExists(atPath: historyPath) {
+            append_history(1, historyPath)
+        } else {
+            write_history(historyPath)
+        }
         history_truncate_file(historyPath, 5000)
     }
 

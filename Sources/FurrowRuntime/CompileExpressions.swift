@@ -23,16 +23,16 @@ extension Compiler {
             let v = Value.string(s)
             return { _ in v }
         case .template(let parts):
-            let pieces: [(String?, Code?)] = parts.map { part in
+            let pieces: [(String?, CodeBox?)] = parts.map { part in
                 switch part {
                 case .text(let t): return (t, nil)
-                case .expr(let x): return (nil, expression(x))
+                case .expr(let x): return (nil, CodeBox(expression(x)))
                 }
             }
             return { (f: Fiber) throws(FurrowError) -> Value in
                 var out = ""
                 for (text, code) in pieces {
-                    if let text { out += text } else { out += Format.str(try code!(f)) }
+                    if let text { out += text } else { out += Format.str(try code!.run(f)) }
                 }
                 return .string(out)
             }
@@ -53,31 +53,31 @@ extension Compiler {
                 }
             }
         case .list(let elements):
-            let codes = elements.map { expression($0) }
+            let codes = elements.map { CodeBox(expression($0)) }
             return { (f: Fiber) throws(FurrowError) -> Value in
                 var out: [Value] = []
                 out.reserveCapacity(codes.count)
-                for c in codes { out.append(try c(f)) }
+                for c in codes { out.append(try c.run(f)) }
                 return .list(out)
             }
         case .map(let entries):
             var constantKeys: [String] = []
             for (k, _) in entries { if case .string(let s) = k.kind { constantKeys.append(s) } }
             if constantKeys.count == entries.count {
-                let values = entries.map { expression($0.value) }
+                let values = entries.map { CodeBox(expression($0.value)) }
                 return { (f: Fiber) throws(FurrowError) -> Value in
                     var m = FurrowMap(minimumCapacity: values.count)
-                    for i in 0..<values.count { m[constantKeys[i]] = try values[i](f) }
+                    for i in 0..<values.count { m[constantKeys[i]] = try values[i].run(f) }
                     return .map(m)
                 }
             }
-            let pairs = entries.map { (expression($0.key), expression($0.value)) }
+            let pairs = entries.map { (CodeBox(expression($0.key)), CodeBox(expression($0.value))) }
             return { (f: Fiber) throws(FurrowError) -> Value in
                 var m = FurrowMap()
                 for (k, v) in pairs {
-                    let key = try k(f)
+                    let key = try k.run(f)
                     guard case .string(let s) = key else { throw FurrowError.type("map keys must be strings, got \(key.typeName)") }
-                    m[s] = try v(f)
+                    m[s] = try v.run(f)
                 }
                 return .map(m)
             }
@@ -124,12 +124,18 @@ extension Compiler {
         case .function(let decl):
             return functionValue(decl, isParallelTask: false)
         case .ifElse(let conditionExpr, let thenBlock, let elseBlock):
-            let condition = expression(conditionExpr)
+            let condition = test(conditionExpr)
             let thenCode = blockValue(thenBlock)
-            let elseCode = elseBlock.map { blockValue($0) }
+            guard let elseBlock else {
+                return { (f: Fiber) throws(FurrowError) -> Value in
+                    if try condition(f) { return try thenCode(f) }
+                    return .null
+                }
+            }
+            let elseCode = blockValue(elseBlock)
             return { (f: Fiber) throws(FurrowError) -> Value in
-                if try condition(f).isTruthy { return try thenCode(f) }
-                return try elseCode?(f) ?? .null
+                if try condition(f) { return try thenCode(f) }
+                return try elseCode(f)
             }
         case .range(let lo, let hi, let inclusive):
             let low = expression(lo), high = expression(hi)
@@ -165,7 +171,7 @@ extension Compiler {
                 for s in statements where containsControlFlow(s) {
                     error("break, continue and return cannot be used inside an 'if' expression's value; use an if statement", s.span)
                 }
-                let step = sequence(statements.map(statement))
+                let step = sequence(statements.map { StepBox(statement($0)) })
                 return { (f: Fiber) throws(FurrowError) -> Value in
                     _ = try step(f)
                     return .null
@@ -176,7 +182,7 @@ extension Compiler {
                 error("break, continue and return cannot be used inside an 'if' expression's value; use an if statement", s.span)
             }
             hoist(statements)
-            let step = sequence(statements.map(statement))
+            let step = sequence(statements.map { StepBox(statement($0)) })
             let value = expression(e)
             return { (f: Fiber) throws(FurrowError) -> Value in
                 _ = try step(f)
@@ -213,6 +219,9 @@ extension Compiler {
         case .capture(let index, _):
             return { (f: Fiber) throws(FurrowError) -> Value in f.captures[index].value }
         case .global(let cell, _):
+            if inTopLevelCode, let line = pendingGlobals[n] {
+                error("'\(n)' is used before its declaration (line \(line))", span)
+            }
             return { _ in cell.value }
         case .builtin(let v):
             return { _ in v }
@@ -230,20 +239,23 @@ extension Compiler {
         let a = Array(a), b = Array(b)
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
-        var previous = Array(0...b.count)
+        // optimal string alignment: a swap of neighbours counts as one edit
+        var d = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in 0...a.count { d[i][0] = i }
+        for j in 0...b.count { d[0][j] = j }
         for i in 1...a.count {
-            var current = [i] + Array(repeating: 0, count: b.count)
             for j in 1...b.count {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] { d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1) }
             }
-            previous = current
         }
-        return previous[b.count]
+        return d[a.count][b.count]
     }
 
     func binaryCode(_ op: BinaryOp, _ lhs: Expr, _ rhs: Expr, _ span: Span) -> Code {
-        let a = expression(lhs), b = expression(rhs)
         let where_ = location(span)
+        if let fast = fastBinary(op, lhs, rhs, where_) { return fast }
+        let a = expression(lhs), b = expression(rhs)
         switch op {
         case .and:
             return { (f: Fiber) throws(FurrowError) -> Value in
@@ -325,13 +337,13 @@ extension Compiler {
     /// Compiles a call; `prepended` is the input of a pipeline stage `x | f(a)` → `f(x, a)`.
     func callCode(_ callee: Expr, _ arguments: [Argument], prepended: Expr?, span: Span) -> Code {
         let parallel = isParallelCall(callee)
-        var argumentCodes: [Code] = []
-        if let prepended { argumentCodes.append(expression(prepended)) }
+        var argumentCodes: [CodeBox] = []
+        if let prepended { argumentCodes.append(CodeBox(expression(prepended))) }
         for a in arguments {
             if parallel, case .function(let decl) = a.value.kind {
-                argumentCodes.append(functionValue(decl, isParallelTask: true))
+                argumentCodes.append(CodeBox(functionValue(decl, isParallelTask: true)))
             } else {
-                argumentCodes.append(expression(a.value))
+                argumentCodes.append(CodeBox(expression(a.value)))
             }
         }
         var labels: [String?]? = nil
@@ -359,6 +371,9 @@ extension Compiler {
         let calleeCode = expression(callee)
         let calleeName: String
         if case .name(let n) = callee.kind { calleeName = n } else { calleeName = "function" }
+        if labels == nil, count <= 2 {
+            return positionalCall(calleeCode, calleeName, codes, where_)
+        }
         return { (f: Fiber) throws(FurrowError) -> Value in
             let target = try calleeCode(f)
             guard case .function(let fn) = target else {
@@ -366,11 +381,61 @@ extension Compiler {
             }
             let start = f.top
             defer { f.pop(to: start) }
-            for c in codes { let v = try c(f); f.push(v) }
+            for c in codes { let v = try c.run(f); f.push(v) }
             do throws(FurrowError) {
                 return try fn.call(f, Arguments(fiber: f, start: start, count: count, labels: labels))
             } catch {
                 throw Compiler.trace(error, fn, where_)
+            }
+        }
+    }
+
+    /// Calls with up to two positional arguments, the common case, without a loop over
+    /// argument codes.
+    func positionalCall(_ calleeCode: @escaping Code, _ calleeName: String, _ codes: ContiguousArray<CodeBox>, _ where_: SourceLocation) -> Code {
+        @inline(__always) func target(_ v: Value) throws(FurrowError) -> Callable {
+            guard case .function(let fn) = v else {
+                throw FurrowError.type("'\(calleeName)' is not a function (it is \(v.typeName))").locate(where_)
+            }
+            return fn
+        }
+        switch codes.count {
+        case 0:
+            return { (f: Fiber) throws(FurrowError) -> Value in
+                let fn = try target(try calleeCode(f))
+                let start = f.top
+                do throws(FurrowError) {
+                    return try fn.call(f, Arguments(fiber: f, start: start, count: 0, labels: nil))
+                } catch {
+                    throw Compiler.trace(error, fn, where_)
+                }
+            }
+        case 1:
+            let a0 = codes[0].run
+            return { (f: Fiber) throws(FurrowError) -> Value in
+                let fn = try target(try calleeCode(f))
+                let start = f.top
+                defer { f.pop(to: start) }
+                f.push(try a0(f))
+                do throws(FurrowError) {
+                    return try fn.call(f, Arguments(fiber: f, start: start, count: 1, labels: nil))
+                } catch {
+                    throw Compiler.trace(error, fn, where_)
+                }
+            }
+        default:
+            let a0 = codes[0].run, a1 = codes[1].run
+            return { (f: Fiber) throws(FurrowError) -> Value in
+                let fn = try target(try calleeCode(f))
+                let start = f.top
+                defer { f.pop(to: start) }
+                f.push(try a0(f))
+                f.push(try a1(f))
+                do throws(FurrowError) {
+                    return try fn.call(f, Arguments(fiber: f, start: start, count: 2, labels: nil))
+                } catch {
+                    throw Compiler.trace(error, fn, where_)
+                }
             }
         }
     }
@@ -384,12 +449,12 @@ extension Compiler {
         return error
     }
 
-    func directCall(_ fn: Callable, _ codes: ContiguousArray<Code>, _ labels: [String?]?, _ where_: SourceLocation) -> Code {
+    func directCall(_ fn: Callable, _ codes: ContiguousArray<CodeBox>, _ labels: [String?]?, _ where_: SourceLocation) -> Code {
         let count = codes.count
         return { (f: Fiber) throws(FurrowError) -> Value in
             let start = f.top
             defer { f.pop(to: start) }
-            for c in codes { let v = try c(f); f.push(v) }
+            for c in codes { let v = try c.run(f); f.push(v) }
             do throws(FurrowError) {
                 return try fn.call(f, Arguments(fiber: f, start: start, count: count, labels: labels))
             } catch {
@@ -401,7 +466,7 @@ extension Compiler {
     /// `recv.name(args)`: a host object's method, a function stored in a map, an in-place
     /// change of a list or map (`xs.append(v)`), or a builtin called with the receiver
     /// first (`name.upper()` is `upper(name)`).
-    func methodCall(_ object: Expr, _ name: String, optional: Bool, _ codes: ContiguousArray<Code>, _ labels: [String?]?, _ where_: SourceLocation) -> Code {
+    func methodCall(_ object: Expr, _ name: String, optional: Bool, _ codes: ContiguousArray<CodeBox>, _ labels: [String?]?, _ where_: SourceLocation) -> Code {
         let count = codes.count
         let builtinFunction: Callable?
         if case .function(let fn)? = interpreter.builtins[name] { builtinFunction = fn } else { builtinFunction = nil }
@@ -414,7 +479,7 @@ extension Compiler {
                 switch receiver {
                 case .list, .map:
                     var values: [Value] = []
-                    for c in codes { values.append(try c(f)) }
+                    for c in codes { values.append(try c.run(f)) }
                     var result = Value.null
                     do throws(FurrowError) {
                         try Compiler.modify(place, f) { (v: inout Value) throws(FurrowError) in
@@ -449,7 +514,7 @@ extension Compiler {
     }
 
     static func invokeMethod(
-        _ receiver: Value, _ name: String, _ codes: ContiguousArray<Code>, _ count: Int, _ labels: [String?]?,
+        _ receiver: Value, _ name: String, _ codes: ContiguousArray<CodeBox>, _ count: Int, _ labels: [String?]?,
         _ receiverLabels: [String?]?, _ builtinFunction: Callable?, _ f: Fiber, _ where_: SourceLocation
     ) throws(FurrowError) -> Value {
         var target: Callable?
@@ -474,7 +539,7 @@ extension Compiler {
         let start = f.top
         defer { f.pop(to: start) }
         if passReceiver { f.push(receiver) }
-        for c in codes { let v = try c(f); f.push(v) }
+        for c in codes { let v = try c.run(f); f.push(v) }
         do throws(FurrowError) {
             return try target.call(
                 f, Arguments(fiber: f, start: start, count: count + (passReceiver ? 1 : 0), labels: passReceiver ? receiverLabels : labels))
@@ -521,22 +586,22 @@ extension Compiler {
         let stage: QueryStage
         switch name {
         case "take", "skip", "join":
-            let codes = arguments.map { expression($0.value) }
+            let codes = arguments.map { CodeBox(expression($0.value)) }
             stage = .plain(name, codes)
         case "select":
             if arguments.isEmpty { error("select needs fields: | select name, owner or | select n: .x + 1", span) }
-            var fields: [(String, Code)] = []
+            var fields: [(String, CodeBox)] = []
             for a in arguments {
                 guard let label = a.label else {
                     error("select takes field names or 'name: expression' pairs", a.value.span)
                     continue
                 }
-                fields.append((label, itemFunction(a.value)))
+                fields.append((label, CodeBox(itemFunction(a.value))))
             }
             stage = .select(fields)
         default:
             if arguments.count > 1 { error("\(name) takes one item expression", arguments[1].value.span) }
-            let predicate = arguments.first.map { itemFunction($0.value) }
+            let predicate = arguments.first.map { CodeBox(itemFunction($0.value)) }
             if predicate == nil, ["where", "reject", "map", "flat_map", "each", "sort_by", "group_by", "count_by", "uniq_by", "any", "all"].contains(name), name != "sort_by" {
                 error("\(name) needs an item expression (| \(name) .field ...)", span)
             }

@@ -7,6 +7,7 @@ struct LocalVariable {
     let mutable: Bool
     /// Captured by a nested function: the slot holds a `.cell` shared with closures.
     let boxed: Bool
+    let loopVariable: Bool
 }
 
 /// Compile-time state of one function (or of a module's top level).
@@ -58,8 +59,11 @@ final class Compiler {
     var nextVariableID = 0
     /// Set while compiling a query stage's item expression: `.field` reads this item.
     var itemDepth = 0
-    /// Imports found while compiling, loaded before the module runs.
-    var imports: [String] = []
+    /// Top-level names of this source declared further down: reading one before its
+    /// declaration runs is an error (functions are exempt: they are created first).
+    var pendingGlobals: [String: Int] = [:]
+    /// Where each top-level name of this source is declared, to report duplicates.
+    var declaredHere: [String: Int] = [:]
 
     init(interpreter: Interpreter, module: Module, file: SourceFile, statements: [Stmt]) {
         self.interpreter = interpreter
@@ -78,12 +82,13 @@ final class Compiler {
 
     // MARK: scopes
 
-    func declareLocal(_ name: String, mutable: Bool) -> LocalVariable {
+    func declareLocal(_ name: String, mutable: Bool, loopVariable: Bool = false) -> LocalVariable {
         let slot = function.nextSlot
         function.nextSlot += 1
         function.maxSlots = max(function.maxSlots, function.nextSlot)
         nextVariableID += 1
-        let local = LocalVariable(id: nextVariableID, slot: slot, mutable: mutable, boxed: function.boxedNames.contains(name))
+        let local = LocalVariable(
+            id: nextVariableID, slot: slot, mutable: mutable, boxed: function.boxedNames.contains(name), loopVariable: loopVariable)
         function.scopes[function.scopes.count - 1][name] = local
         return local
     }
@@ -149,13 +154,18 @@ final class Compiler {
     /// Compiles a module's top level. `echoLast` makes a final expression statement the result (REPL).
     func compileTopLevel(_ statements: [Stmt], echoLast: Bool) -> (code: Code, frameSize: Int) {
         hoist(statements)
-        var steps: [Step] = []
-        var lastValue: Code?
+        var steps: [StepBox] = []
+        var lastValue: CodeBox?
+        // Functions exist before any top-level code runs, so helpers may sit at the bottom.
+        for statement in statements {
+            if case .function = statement.kind { steps.append(StepBox(self.statement(statement))) }
+        }
         for (i, statement) in statements.enumerated() {
+            if case .function = statement.kind { continue }
             if echoLast, i == statements.count - 1, case .expr(let e) = statement.kind {
-                lastValue = expression(e)
+                lastValue = CodeBox(expression(e))
             } else {
-                steps.append(self.statement(statement))
+                steps.append(StepBox(self.statement(statement)))
             }
         }
         let body = sequence(steps)
@@ -164,7 +174,7 @@ final class Compiler {
         return ({ (f: Fiber) throws(FurrowError) -> Value in
             let flow = try body(f)
             if flow == .returned { return .null }
-            if let final { return try final(f) }
+            if let final { return try final.run(f) }
             return .null
         }, frameSize)
     }
@@ -173,29 +183,53 @@ final class Compiler {
     /// functions can call each other whatever their order.
     func hoist(_ statements: [Stmt]) {
         for statement in statements {
+            let line = file.lineAndColumn(of: statement.span.start).line
             switch statement.kind {
             case .function(let decl):
-                if function.declaresGlobals { _ = module.declare(decl.name!, mutable: false) }
-                else if function.scopes.last![decl.name!] == nil { _ = declareLocal(decl.name!, mutable: false) }
+                if function.declaresGlobals {
+                    checkDuplicate(decl.name!, line, statement.span)
+                    _ = module.declare(decl.name!, mutable: false)
+                } else if function.scopes.last![decl.name!] == nil {
+                    _ = declareLocal(decl.name!, mutable: false)
+                } else {
+                    error("'\(decl.name!)' is already declared in this block", statement.span)
+                }
             case .binding(let name, let mutable, _, _) where function.declaresGlobals:
+                checkDuplicate(name, line, statement.span)
+                if module.cells[name] == nil { pendingGlobals[name] = line }
                 _ = module.declare(name, mutable: mutable)
             case .param(let name, _, _) where function.declaresGlobals:
+                checkDuplicate(name, line, statement.span)
+                if module.cells[name] == nil { pendingGlobals[name] = line }
                 _ = module.declare(name, mutable: false)
             case .importModule(let path, let alias) where function.declaresGlobals:
-                _ = module.declare(alias ?? Interpreter.defaultImportName(path), mutable: false)
+                let name = alias ?? Interpreter.defaultImportName(path)
+                checkDuplicate(name, line, statement.span)
+                if module.cells[name] == nil { pendingGlobals[name] = line }
+                _ = module.declare(name, mutable: false)
             default: break
             }
         }
     }
 
+    func checkDuplicate(_ name: String, _ line: Int, _ span: Span) {
+        if let first = declaredHere[name] {
+            error("'\(name)' is already declared at line \(first)", span)
+        }
+        declaredHere[name] = line
+    }
+
+    /// True while compiling top-level code itself (not a function body inside it).
+    var inTopLevelCode: Bool { function.isTopLevel }
+
     // MARK: statements
 
-    func sequence(_ steps: [Step]) -> Step {
+    func sequence(_ steps: [StepBox]) -> Step {
         switch steps.count {
         case 0: return { _ in .next }
-        case 1: return steps[0]
+        case 1: return steps[0].run
         case 2:
-            let a = steps[0], b = steps[1]
+            let a = steps[0].run, b = steps[1].run
             return { (f: Fiber) throws(FurrowError) -> Flow in
                 let flow = try a(f)
                 if flow != .next { return flow }
@@ -205,7 +239,7 @@ final class Compiler {
             let all = ContiguousArray(steps)
             return { (f: Fiber) throws(FurrowError) -> Flow in
                 for step in all {
-                    let flow = try step(f)
+                    let flow = try step.run(f)
                     if flow != .next { return flow }
                 }
                 return .next
@@ -217,7 +251,7 @@ final class Compiler {
         let scope = enterScope()
         defer { leaveScope(scope) }
         hoist(block.statements)
-        return sequence(block.statements.map(statement))
+        return sequence(block.statements.map { StepBox(statement($0)) })
     }
 
     func statement(_ stmt: Stmt) -> Step {
@@ -231,8 +265,12 @@ final class Compiler {
                 _ = try code(f)
                 return .next
             }
-        case .binding(let name, let mutable, let valueExpr, _):
+        case .binding(let name, let mutable, let valueExpr, let nameSpan):
             let value = expression(valueExpr, name: name)
+            if function.declaresGlobals { pendingGlobals[name] = nil }
+            else if function.scopes.last![name] != nil {
+                error("'\(name)' is already declared in this block", nameSpan)
+            }
             return store(declare(name, mutable: mutable), value)
         case .function(let decl):
             let closure = functionValue(decl, isParallelTask: false)
@@ -248,12 +286,12 @@ final class Compiler {
         case .forIn(let key, let valueName, let iterable, let body):
             return forLoop(key, valueName, iterable, body, span: stmt.span)
         case .whileLoop(let conditionExpr, let body):
-            let condition = expression(conditionExpr)
+            let condition = test(conditionExpr)
             function.loopDepth += 1
             let bodyStep = block(body)
             function.loopDepth -= 1
             return { (f: Fiber) throws(FurrowError) -> Flow in
-                while try condition(f).isTruthy {
+                while try condition(f) {
                     switch try bodyStep(f) {
                     case .breakLoop: return .next
                     case .returned: return .returned
@@ -272,9 +310,15 @@ final class Compiler {
             if function.isTopLevel {
                 error("'return' outside a function (use exit(code) to end a script)", stmt.span)
             }
-            let value = valueExpr.map { expression($0) }
+            guard let valueExpr else {
+                return { (f: Fiber) throws(FurrowError) -> Flow in
+                    f.returnValue = .null
+                    return .returned
+                }
+            }
+            let value = expression(valueExpr)
             return { (f: Fiber) throws(FurrowError) -> Flow in
-                f.returnValue = try value?(f) ?? .null
+                f.returnValue = try value(f)
                 return .returned
             }
         case .tryCatch(let body, let errorName, let handler):
@@ -309,6 +353,7 @@ final class Compiler {
                 error("a parameter's default must be a literal (it gives the parameter its type)", defaultExpr.span)
             }
             let cell = module.declare(name, mutable: false)
+            pendingGlobals[name] = nil
             let interpreter = self.interpreter
             return { (f: Fiber) throws(FurrowError) -> Flow in
                 if let given = interpreter.parameterOverrides[name] { cell.value = given } else { cell.value = try defaultCode(f) }
@@ -320,6 +365,7 @@ final class Compiler {
                 return { _ in .next }
             }
             let cell = module.declare(alias ?? Interpreter.defaultImportName(path), mutable: false)
+            pendingGlobals[alias ?? Interpreter.defaultImportName(path)] = nil
             let loaded: LoadedModule
             do {
                 loaded = try interpreter.loadModule(path, from: file)
@@ -338,7 +384,8 @@ final class Compiler {
                 do throws(FurrowError) {
                     try loaded.runOnce(f)
                 } catch {
-                    throw error.locate(where_)
+                    if error.location == nil { error.location = where_ } else if error.exitCode == nil { error.trace.append(("import", where_)) }
+                    throw error
                 }
                 cell.value = .host(ModuleObject(loaded.module))
                 return .next
@@ -387,11 +434,11 @@ final class Compiler {
     }
 
     func ifStatement(_ conditionExpr: Expr, _ thenBlock: Block, _ elseBlock: Block?) -> Step {
-        let condition = expression(conditionExpr)
+        let condition = test(conditionExpr)
         let thenStep = block(thenBlock)
         guard let elseBlock else {
             return { (f: Fiber) throws(FurrowError) -> Flow in
-                if try condition(f).isTruthy { return try thenStep(f) }
+                if try condition(f) { return try thenStep(f) }
                 return .next
             }
         }
@@ -404,7 +451,7 @@ final class Compiler {
             elseStep = block(elseBlock)
         }
         return { (f: Fiber) throws(FurrowError) -> Flow in
-            if try condition(f).isTruthy { return try thenStep(f) }
+            if try condition(f) { return try thenStep(f) }
             return try elseStep(f)
         }
     }
@@ -415,8 +462,8 @@ final class Compiler {
         let scope = enterScope()
         defer { leaveScope(scope) }
         do {
-            let keyVar = declareLocal(key, mutable: false)
-            let valueVar = valueName.map { declareLocal($0, mutable: false) }
+            let keyVar = declareLocal(key, mutable: false, loopVariable: true)
+            let valueVar = valueName.map { declareLocal($0, mutable: false, loopVariable: true) }
             function.loopDepth += 1
             let bodyStep = block(body)
             function.loopDepth -= 1
@@ -488,7 +535,11 @@ final class Compiler {
             }
             switch binding {
             case .local(let local):
-                if !local.mutable { error("cannot assign to '\(name)': it was declared with 'let' (use 'var')", target.span) }
+                if local.loopVariable {
+                    error("cannot assign to '\(name)': it is a loop variable (change the list itself, e.g. envs[i].state = ...)", target.span)
+                } else if !local.mutable {
+                    error("cannot assign to '\(name)': it was declared with 'let' (use 'var')", target.span)
+                }
                 return .local(local.slot, boxed: local.boxed)
             case .capture(let index, let mutable):
                 if !mutable { error("cannot assign to '\(name)': it was declared with 'let' (use 'var')", target.span) }
@@ -535,7 +586,14 @@ final class Compiler {
                 return { (f: Fiber) throws(FurrowError) -> Flow in
                     let rhs = try value(f)
                     let i = f.base + slot
-                    do throws(FurrowError) { f.stack[i] = try Operations.binary(binaryOp, f.stack[i], rhs) } catch { throw error.locate(where_) }
+                    if case .int(let x) = f.stack[i], case .int(let y) = rhs, binaryOp == .add {
+                        let (sum, overflow) = x.addingReportingOverflow(y)
+                        if !overflow { f.stack[i] = .int(sum); return .next }
+                    }
+                    var current = f.stack[i]
+                    f.stack[i] = .null
+                    defer { f.stack[f.base + slot] = current }
+                    do throws(FurrowError) { try Operations.compound(binaryOp, &current, rhs) } catch { throw error.locate(where_) }
                     return .next
                 }
             }
@@ -548,7 +606,7 @@ final class Compiler {
             let rhs = try value(f)
             do throws(FurrowError) {
                 try Compiler.modify(place, f) { (v: inout Value) throws(FurrowError) in
-                    if let binaryOp { v = try Operations.binary(binaryOp, v, rhs) } else { v = rhs }
+                    if let binaryOp { try Operations.compound(binaryOp, &v, rhs) } else { v = rhs }
                 }
             } catch {
                 throw error.locate(where_)
@@ -616,22 +674,21 @@ final class Compiler {
         var parameterLocals: [LocalVariable] = []
         for p in decl.parameters { parameterLocals.append(declareLocal(p.name, mutable: true)) }
         proto.boxedParameters = parameterLocals.filter(\.boxed).map(\.slot)
-        proto.defaults = decl.parameters.map { p in p.defaultValue.map { expression($0) } }
+        proto.defaults = decl.parameters.map { p in p.defaultValue.map { CodeBox(expression($0)) } }
         // The value of a final expression statement is the result (lambdas, trailing blocks).
-        var resultCode: Code?
+        var compiled = false
         if let last = bodyStatements.last, case .expr(let e) = last.kind {
             if case .ifElse = e.kind {} else {
                 bodyStatements.removeLast()
-                resultCode = nil
                 hoist(bodyStatements)
-                let steps = bodyStatements.map(statement)
-                resultCode = expression(e)
-                proto.body = finish(sequence(steps), resultCode)
+                let steps = bodyStatements.map { StepBox(statement($0)) }
+                proto.body = finish(sequence(steps), expression(e))
+                compiled = true
             }
         }
-        if resultCode == nil {
+        if !compiled {
             hoist(bodyStatements)
-            proto.body = finish(sequence(bodyStatements.map(statement)), nil)
+            proto.body = finish(sequence(bodyStatements.map { StepBox(statement($0)) }))
         }
         proto.frameSize = state.maxSlots
         proto.captureSources = state.captureSources
@@ -659,14 +716,15 @@ final class Compiler {
         }
     }
 
-    func finish(_ body: @escaping Step, _ result: Code?) -> Step {
-        guard let result else {
-            return { (f: Fiber) throws(FurrowError) -> Flow in
-                f.returnValue = .null
-                _ = try body(f)
-                return .returned
-            }
+    func finish(_ body: @escaping Step) -> Step {
+        return { (f: Fiber) throws(FurrowError) -> Flow in
+            f.returnValue = .null
+            _ = try body(f)
+            return .returned
         }
+    }
+
+    func finish(_ body: @escaping Step, _ result: @escaping Code) -> Step {
         return { (f: Fiber) throws(FurrowError) -> Flow in
             f.returnValue = .null
             if try body(f) == .returned { return .returned }

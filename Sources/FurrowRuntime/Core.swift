@@ -80,7 +80,7 @@ enum Core {
             let b = try args.bind("error", ["message", "kind"], required: 1)
             return .error(ErrorValue(message: Format.str(b[0]!), kind: b[1]?.stringValue ?? "error", location: nil))
         }))
-        interpreter.register("dry_run", .function(NativeFunction("dry_run", doc: "dry_run() → bool, or dry_run(true) { ... }\nWithout arguments: whether mutating builtins only plan. With a flag and a block: runs the block in (or out of) plan mode.", parameters: ["enabled", "body"]) { (args: Arguments) throws(FurrowError) -> Value in
+        interpreter.register("dry_run", .function(NativeFunction("dry_run", doc: "dry_run() → bool, or dry_run(true) { ... }\nWithout arguments: whether mutating builtins only plan. With true and a block: runs the block in plan mode. Under --dry-run plan mode cannot be left.", parameters: ["enabled", "body"]) { (args: Arguments) throws(FurrowError) -> Value in
             let f = args.fiber
             if args.count == 0 { return .bool(f.dryRun) }
             let b = try args.bind("dry_run", ["enabled", "body"], required: 2)
@@ -158,7 +158,7 @@ enum Core {
                         if shared.firstError == nil { shared.firstError = error }
                         if stopOnFailure { shared.stop = true }
                         shared.lock.unlock()
-                        if error.exitCode != nil {
+                        if error.exitCode != nil || error.kind == "parallel" {
                             shared.lock.lock()
                             shared.stop = true
                             shared.lock.unlock()
@@ -173,7 +173,7 @@ enum Core {
             thread.start()
         }
         group.wait()
-        if let error = shared.firstError, failFast || error.exitCode != nil { throw error }
+        if let error = shared.firstError, failFast || error.exitCode != nil || error.kind == "parallel" { throw error }
         return .list(shared.results)
     }
 }

@@ -103,7 +103,8 @@ public final class Fiber: @unchecked Sendable {
 
 /// The arguments of one call, read in place from the caller's stack.
 public struct Arguments {
-    public let fiber: Fiber
+    /// Unowned: arguments never outlive the call, and the fiber outlives every call.
+    public unowned(unsafe) let fiber: Fiber
     let start: Int
     public let count: Int
     /// Labels of named arguments (nil for positional); nil when all are positional.

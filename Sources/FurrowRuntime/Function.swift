@@ -3,6 +3,18 @@ import FurrowSyntax
 typealias Code = (Fiber) throws(FurrowError) -> Value
 typealias Step = (Fiber) throws(FurrowError) -> Flow
 
+/// Compiled code held in a class: collections and optionals of closures would otherwise
+/// store them generically and wrap every call in a reabstraction thunk.
+final class CodeBox {
+    let run: Code
+    init(_ run: @escaping Code) { self.run = run }
+}
+
+final class StepBox {
+    let run: Step
+    init(_ run: @escaping Step) { self.run = run }
+}
+
 /// How a statement ended: control flow travels as a return value, not as a thrown error.
 enum Flow {
     case next, breakLoop, continueLoop, returned
@@ -20,7 +32,7 @@ enum CaptureSource {
 final class FunctionProto: @unchecked Sendable {
     let name: String
     let parameterNames: [String]
-    var defaults: [Code?] = []
+    var defaults: [CodeBox?] = []
     var body: Step = { _ in .next }
     var frameSize = 0
     var captureSources: [CaptureSource] = []
@@ -63,23 +75,28 @@ final class Closure: Callable, @unchecked Sendable {
             throw FurrowError.type("\(proto.name)() takes \(parameterCount) argument\(parameterCount == 1 ? "" : "s"), got \(arguments.count)")
         }
         let savedBase = fiber.base
-        let savedCaptures = fiber.captures
         fiber.base = base
         fiber.top = base + proto.frameSize
-        fiber.captures = captures
         fiber.depth += 1
+        // Only code with captures reads `fiber.captures`, so others skip the swap.
+        let swapsCaptures = !captures.isEmpty
+        var savedCaptures: ContiguousArray<Cell> = []
+        if swapsCaptures {
+            savedCaptures = fiber.captures
+            fiber.captures = captures
+        }
         defer {
             fiber.depth -= 1
             fiber.pop(to: base)
             fiber.base = savedBase
-            fiber.captures = savedCaptures
+            if swapsCaptures { fiber.captures = savedCaptures }
         }
         if arguments.count < parameterCount || missing != nil {
             for i in 0..<parameterCount where missing?.contains(i) ?? (i >= arguments.count) {
                 guard let defaultCode = proto.defaults[i] else {
                     throw FurrowError.type("\(proto.name)() is missing argument '\(proto.parameterNames[i])'")
                 }
-                fiber.stack[base + i] = try defaultCode(fiber)
+                fiber.stack[base + i] = try defaultCode.run(fiber)
             }
         }
         for slot in proto.boxedParameters {

@@ -50,9 +50,20 @@ public final class FurrowError: Error, @unchecked Sendable {
         } else {
             out = "error: \(message)"
         }
-        for entry in trace {
-            out += "\n  in \(entry.function)"
-            if let location = entry.location { out += " called at \(location.description)" }
+        var index = 0
+        while index < trace.count {
+            let entry = trace[index]
+            let site = entry.location?.description
+            var repeats = 1
+            while index + repeats < trace.count, trace[index + repeats].function == entry.function,
+                trace[index + repeats].location?.description == site
+            {
+                repeats += 1
+            }
+            out += entry.function == "import" ? "\n  imported at \(site ?? "?")" : "\n  in \(entry.function)"
+            if entry.function != "import", let site { out += " called at \(site)" }
+            if repeats > 1 { out += "\n  ... the same call \(repeats - 1) more time\(repeats == 2 ? "" : "s")" }
+            index += repeats
         }
         return out
     }

@@ -86,6 +86,8 @@ public final class Interpreter: @unchecked Sendable {
     /// Anything a builtin module needs to keep per interpreter (connections, caches).
     public var extensions: [String: AnyObject] = [:]
     private var loaded: [String: LoadedModule] = [:]
+    /// Modules being compiled right now, to report import cycles instead of recursing forever.
+    private var loading: [String] = []
     private let loadLock = NSRecursiveLock()
     /// The fiber of the main thread.
     public private(set) var fiber: Fiber!
@@ -185,6 +187,12 @@ public final class Interpreter: @unchecked Sendable {
         loadLock.lock()
         defer { loadLock.unlock() }
         if let cached = loaded[key] { return cached }
+        if loading.contains(key) || key == importer.name {
+            let chain = (loading + [key]).map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: " → ")
+            throw FurrowError("import cycle: \(importer.name == key ? URL(fileURLWithPath: key).lastPathComponent + " → " : "")\(chain)", kind: "import")
+        }
+        loading.append(key)
+        defer { loading.removeLast() }
         let file = SourceFile(name: key, text: text)
         let program = try Parser.parse(file)
         let module = Module(name: key)
@@ -249,7 +257,7 @@ public final class Session: @unchecked Sendable {
     /// (nil when the input ends with a declaration or statement).
     public func evaluate(_ source: String, name: String? = nil) throws -> Value? {
         counter += 1
-        let file = SourceFile(name: name ?? (counter == 1 ? module.name : "\(module.name):\(counter)"), text: source)
+        let file = SourceFile(name: name ?? (module.name == "<repl>" ? "<input \(counter)>" : module.name), text: source)
         let program = try Parser.parse(file)
         // Declarations of a failed input must not linger, so compile against a trial copy first.
         let compiler = Compiler(interpreter: interpreter, module: module, file: file, statements: program.statements)

@@ -48,7 +48,8 @@ public enum Operations {
                 if o { throw overflow("*") }
                 return .duration(v)
             case (.duration(let d), .float(let x)), (.float(let x), .duration(let d)):
-                return .duration(Int64((Double(d) * x).rounded()))
+                guard let n = nanoseconds(Double(d), scale: x) else { throw overflow("*") }
+                return .duration(n)
             case (.string(let s), .int(let n)):
                 guard n >= 0, n.multipliedReportingOverflow(by: s.utf8.count).partialValue < 100_000_000 else {
                     throw FurrowError.value("string repetition count \(n) is out of range")
@@ -118,6 +119,26 @@ public enum Operations {
             preconditionFailure("short-circuit operators are compiled directly")
         }
         throw FurrowError.type("unsupported operand types for \(op.rawValue): \(l.typeName) and \(r.typeName)")
+    }
+
+    /// `v op= rhs`, appending in place to a string or list that `v` alone holds.
+    static func compound(_ op: BinaryOp, _ v: inout Value, _ rhs: Value) throws(FurrowError) {
+        if op == .add {
+            switch (v, rhs) {
+            case (.string(var s), .string(let r)):
+                v = .null
+                s.append(r)
+                v = .string(s)
+                return
+            case (.list(var l), .list(let r)):
+                v = .null
+                l.append(contentsOf: r)
+                v = .list(l)
+                return
+            default: break
+            }
+        }
+        v = try binary(op, v, rhs)
     }
 
     static func floats(_ l: Value, _ r: Value) -> (Double, Double)? {
@@ -374,7 +395,7 @@ public final class Regex: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if let cached = cache[pattern] { return cached }
-        guard let expression = try? NSRegularExpression(pattern: pattern) else {
+        guard let expression = try? NSRegularExpression(pattern: pattern.isEmpty ? "(?:)" : pattern) else {
             throw FurrowError.value("invalid regular expression '\(pattern)'")
         }
         let regex = Regex(expression)

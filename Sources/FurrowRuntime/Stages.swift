@@ -3,11 +3,11 @@ import FurrowSyntax
 /// A compiled query stage (DESIGN §3.4). Item expressions are compiled to functions of `it`.
 enum QueryStage {
     /// take, skip, join: arguments evaluated once.
-    case plain(String, [Code])
+    case plain(String, [CodeBox])
     /// select: output field name and its item function.
-    case select([(String, Code)])
+    case select([(String, CodeBox)])
     /// Every other stage: an optional item function.
-    case item(String, Code?, descending: Bool)
+    case item(String, CodeBox?, descending: Bool)
 }
 
 /// A lazy view of a sequence source (a table scan) with stages applied item by item, so
@@ -45,9 +45,9 @@ enum Stages {
         return try fn.call(f, Arguments(fiber: f, start: start, count: 1, labels: nil))
     }
 
-    static func function(_ code: Code?, _ f: Fiber) throws(FurrowError) -> Callable? {
+    static func function(_ code: CodeBox?, _ f: Fiber) throws(FurrowError) -> Callable? {
         guard let code else { return nil }
-        guard case .function(let fn) = try code(f) else { throw FurrowError.type("a query stage needs an item expression") }
+        guard case .function(let fn) = try code.run(f) else { throw FurrowError.type("a query stage needs an item expression") }
         return fn
     }
 
@@ -119,7 +119,7 @@ enum Stages {
             default:  // join
                 var separator = ""
                 if let code = codes.first {
-                    guard case .string(let s) = try code(f) else { throw FurrowError.type("join needs a string separator") }
+                    guard case .string(let s) = try code.run(f) else { throw FurrowError.type("join needs a string separator") }
                     separator = s
                 }
                 return .string(items.map(Format.str).joined(separator: separator))
@@ -137,8 +137,8 @@ enum Stages {
         }
     }
 
-    static func count(_ codes: [Code], _ name: String, _ f: Fiber) throws(FurrowError) -> Int {
-        guard let code = codes.first, case .int(let n) = try code(f), n >= 0 else {
+    static func count(_ codes: [CodeBox], _ name: String, _ f: Fiber) throws(FurrowError) -> Int {
+        guard let code = codes.first, case .int(let n) = try code.run(f), n >= 0 else {
             throw FurrowError.type("\(name) needs a count (a non-negative int)")
         }
         return n

@@ -163,6 +163,13 @@ extension Value {
 
 // MARK: times and durations
 
+/// Seconds (or any double) scaled to nanoseconds, or nil when the result does not fit.
+public func nanoseconds(_ value: Double, scale: Double = 1e9) -> Int64? {
+    let n = (value * scale).rounded()
+    guard n.isFinite, n > -9.2e18, n < 9.2e18 else { return nil }
+    return Int64(n)
+}
+
 public enum TimeFormat {
     /// ISO-8601 UTC with milliseconds when they are not zero: `2026-11-22T10:00:00Z`, `...00.250Z`.
     public static func iso(_ nanos: Int64) -> String {

@@ -14,11 +14,18 @@ public struct Diagnostic: Error, Sendable {
     }
 
     public static func render(kind: String, message: String, location: SourceLocation, color: Bool) -> String {
-        let (line, column) = location.lineAndColumn
-        let text = location.file.line(line)
+        let (line, fullColumn) = location.lineAndColumn
+        var text = location.file.line(line)
+        var column = fullColumn
+        if text.count > 120 {
+            // show at most 120 characters around the caret
+            let start = max(0, min(column - 60, text.count - 120))
+            text = (start > 0 ? "…" : "") + String(text.dropFirst(start).prefix(120)) + "…"
+            column = column - start + (start > 0 ? 1 : 0)
+        }
         let endOffset = min(location.span.end, location.file.bytes.count)
         let (endLine, endColumn) = location.file.lineAndColumn(of: max(endOffset, location.span.start))
-        let width = endLine == line ? max(1, endColumn - column) : max(1, text.count - column + 1)
+        let width = min(endLine == line ? max(1, endColumn - fullColumn) : max(1, text.count - column + 1), max(1, text.count - column + 1))
         let bold = color ? "\u{1B}[1m" : "", red = color ? "\u{1B}[31m" : "", reset = color ? "\u{1B}[0m" : ""
         let gutter = String(line)
         let pad = String(repeating: " ", count: gutter.count)

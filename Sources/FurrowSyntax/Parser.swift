@@ -118,7 +118,11 @@ public struct Parser {
         default:
             let names: [TokenKind: String] = [
                 .lparen: "(", .rparen: ")", .lbracket: "[", .rbracket: "]", .lbrace: "{", .rbrace: "}",
-                .comma: ",", .colon: ":", .dot: ".", .assign: "=", .pipe: "|", .arrow: "=>",
+                .comma: ",", .colon: ":", .dot: ".", .assign: "=", .pipe: "|", .arrow: "=>", .questionDot: "?.",
+                .questionQuestion: "??", .plusAssign: "+=", .minusAssign: "-=", .starAssign: "*=", .slashAssign: "/=",
+                .eq: "==", .ne: "!=", .lt: "<", .le: "<=", .gt: ">", .ge: ">=", .plus: "+", .minus: "-", .star: "*",
+                .slash: "/", .slashSlash: "//", .percent: "%", .bang: "!", .dotDot: "..", .dotDotLess: "..<",
+                .matchOp: "=~", .question: "?",
             ]
             if let n = names[kind] { return "'\(n)'" }
             if let keyword = keywords.first(where: { $0.value == kind }) { return "'\(keyword.key)'" }
@@ -223,6 +227,10 @@ public struct Parser {
         ignoreNewlines = saved
         allowTrailingBlock = savedTrailing
         guard tokens[index].kind == .rbrace else {
+            let line = file.lineAndColumn(of: open.span.start).line
+            if tokens[index].kind == .eof {
+                throw ParseError(message: "expected '}' to close the block opened at line \(line)", span: tokens[index].span)
+            }
             throw ParseError(message: "expected '}' to close the block opened here", span: open.span)
         }
         let close = advance()
@@ -394,8 +402,6 @@ public struct Parser {
     // MARK: expressions
 
     mutating func parseExpression() throws(ParseError) -> Expr {
-        try nest()
-        defer { depth -= 1 }
         var expr = try parseOr()
         while continuesOnNextLine([.pipe]) {
             advance()
@@ -638,7 +644,7 @@ public struct Parser {
     /// only after a name or member access, so `x {` elsewhere stays an error.
     func isCallable(_ expr: Expr) -> Bool {
         switch expr.kind {
-        case .member: return true
+        case .member, .name: return true
         default: return false
         }
     }
@@ -840,6 +846,8 @@ public struct Parser {
             switch part {
             case .text(let text): out.append(.text(text))
             case .interpolation(let range):
+                try nest()
+                defer { depth -= 1 }
                 var inner = Parser(file: file, range: range)
                 inner.depth = depth
                 inner.skipNewlines()

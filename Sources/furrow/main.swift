@@ -178,6 +178,10 @@ func runScript(_ arguments: [String]) -> Int32 {
     var j = 0
     while j < rest.count {
         let a = rest[j]
+        if a == "--" {
+            scriptArguments.append(contentsOf: rest[(j + 1)...])
+            break
+        }
         guard a.hasPrefix("--") else { scriptArguments.append(a); j += 1; continue }
         var name = String(a.dropFirst(2))
         var value: String?
@@ -205,11 +209,19 @@ func runScript(_ arguments: [String]) -> Int32 {
         overrides[key] = parsed
         j += 1
     }
+    // `args` is a builtin constant: compile again now that it is known.
     interpreter.parameterOverrides = overrides
     interpreter.options.scriptArguments = scriptArguments
     interpreter.register("args", .list(scriptArguments.map { .string($0) }))
+    let runnable: CompiledScript
     do {
-        try interpreter.run(script)
+        runnable = try interpreter.compile(file)
+    } catch {
+        return report(error)
+    }
+
+    do {
+        try interpreter.run(runnable)
         StandardOutput.flush()
         return ExitCode.ok
     } catch {

@@ -1,0 +1,285 @@
+import FurrowDNSWire
+import FurrowJSON
+
+/// How far a sync may go.
+public enum SyncPolicy: String, Sendable, CaseIterable {
+    /// Create, update and delete owned records so the zone matches the desired set.
+    case sync
+    /// Create and update, never delete.
+    case upsertOnly = "upsert-only"
+    /// Only create records that are missing.
+    case createOnly = "create-only"
+
+    /// Parses `sync`, `upsert-only` or `create-only` (underscores accepted too).
+    public init(parsing text: String) throws(DNSZoneError) {
+        guard let policy = SyncPolicy(rawValue: text.lowercased().replacingUnderscores()) else {
+            throw .invalidRecord("unknown sync policy '\(text)'; use sync, upsert-only or create-only")
+        }
+        self = policy
+    }
+}
+
+extension String {
+    func replacingUnderscores() -> String { String(map { $0 == "_" ? "-" : $0 }) }
+}
+
+/// A name the sync wanted to manage but left alone, and why.
+public struct SkippedName: Sendable, Hashable {
+    public let name: DNSName
+    public let reason: String
+}
+
+/// What a sync will do. Creates, updates and deletes list the data rrsets; the ownership
+/// records that go with them are only in `changeSet`, which is what a provider applies.
+public struct SyncPlan: Sendable {
+    public let zone: DNSZoneName
+    public let owner: String
+    public let policy: SyncPolicy
+    public internal(set) var creates: [DNSRecordSet] = []
+    public internal(set) var updates: [(from: DNSRecordSet, to: DNSRecordSet)] = []
+    public internal(set) var deletes: [DNSRecordSet] = []
+    public internal(set) var skipped: [SkippedName] = []
+    public internal(set) var changeSet = ZoneChangeSet()
+
+    /// True when the zone already matches (skipped names do not count as work).
+    public var isEmpty: Bool { changeSet.isEmpty }
+
+    /// One line for people: `zone dev.example.com: 3 to create, 1 to update, 0 to delete, 2 skipped`.
+    public var summary: String {
+        var text = "zone \(zone): \(creates.count) to create, \(updates.count) to update, \(deletes.count) to delete"
+        if !skipped.isEmpty { text += ", \(skipped.count) skipped (owned by others or unmanaged)" }
+        return text
+    }
+
+    /// The plan as JSON: zone, owner, policy, summary and the lists, names relative to the zone.
+    public var json: JSONValue {
+        .object([
+            "zone": .string(zone.description),
+            "owner": .string(owner),
+            "policy": .string(policy.rawValue),
+            "summary": .string(summary),
+            "creates": .array(creates.map { $0.json(zone: zone) }),
+            "updates": .array(updates.map { update in
+                var object = update.to.json(zone: zone).objectValue ?? [:]
+                object["from"] = .object(["ttl": .int(Int64(update.from.ttl)), "values": .array(update.from.valueStrings.map { .string($0) })])
+                return .object(object)
+            }),
+            "deletes": .array(deletes.map { $0.json(zone: zone) }),
+            "skipped": .array(skipped.map { .object(["name": .string(zone.relative($0.name)), "reason": .string($0.reason)]) }),
+        ])
+    }
+}
+
+/// The ownership registry: one TXT record per managed name, at `<prefix>.<name>`, whose value
+/// `heritage=furrow,owner=<id>` says which owner manages every rrset at that name. A wildcard
+/// name `*.x` is registered at `<prefix>._wildcard.x`, since `*` may only lead a name.
+public struct OwnershipRegistry: Sendable {
+    public let prefixLabels: [[UInt8]]
+    /// TTL of registry records.
+    public var ttl: UInt32 = 300
+
+    public static let defaultPrefix = "_furrow-owner"
+    static let wildcardLabel: [UInt8] = Array("_wildcard".utf8)
+
+    public init(prefix: String = OwnershipRegistry.defaultPrefix) throws(DNSZoneError) {
+        let labels = prefix.lowercased().split(separator: ".").map { Array($0.utf8) }
+        guard !labels.isEmpty, labels.allSatisfy({ !$0.isEmpty && $0.count <= 63 && $0.allSatisfy(\.isHostCharacter) }) else {
+            throw .invalidRecord("registry prefix '\(prefix)' must be one or more labels of letters, digits, '-' and '_'")
+        }
+        prefixLabels = labels
+    }
+
+    /// Where the registry record of `name` lives.
+    public func registryName(for name: DNSName) throws(DNSZoneError) -> DNSName {
+        var labels = name.labels
+        if labels.first == [UInt8(ascii: "*")] { labels[0] = Self.wildcardLabel }
+        do { return try DNSName(labels: prefixLabels + labels) } catch {
+            throw .invalidName(name: name.textWithoutTrailingDot, reason: "its ownership record \(prefix) would be too long: \(error.description)")
+        }
+    }
+
+    /// True when `name` lies under the registry prefix (a cheap check before `managedName`).
+    public func isRegistryName(_ name: DNSName) -> Bool {
+        guard name.labels.count > prefixLabels.count else { return false }
+        for (label, prefixLabel) in zip(name.labels, prefixLabels) {
+            guard label.count == prefixLabel.count else { return false }
+            for (byte, prefixByte) in zip(label, prefixLabel) where byte.lowercasedASCII != prefixByte { return false }
+        }
+        return true
+    }
+
+    /// The managed name a registry record stands for, or nil when `name` is not a registry name.
+    public func managedName(forRegistryName name: DNSName) -> DNSName? {
+        guard isRegistryName(name) else { return nil }
+        var labels = Array(name.labels.dropFirst(prefixLabels.count))
+        if labels.first?.map(\.lowercasedASCII) == Self.wildcardLabel { labels[0] = [UInt8(ascii: "*")] }
+        return try? DNSName(labels: labels)
+    }
+
+    /// The owner named by a registry TXT record, or nil when it is not a Furrow registry value.
+    public static func owner(in set: DNSRecordSet) -> String? {
+        guard set.type == .txt, set.values.count == 1, case .txt(let strings) = set.values[0] else { return nil }
+        let bytes = strings.count == 1 ? strings[0] : Array(strings.joined())
+        // The value Furrow writes, checked without building strings (this runs once per managed name).
+        if bytes.count > ownerValuePrefix.count, bytes.starts(with: ownerValuePrefix),
+           !bytes[ownerValuePrefix.count...].contains(UInt8(ascii: ",")) {
+            return String(decoding: bytes[ownerValuePrefix.count...], as: UTF8.self)
+        }
+        var fields: [Substring: Substring] = [:]
+        for part in String(decoding: bytes, as: UTF8.self).split(separator: ",") {
+            let pair = part.split(separator: "=", maxSplits: 1)
+            guard pair.count == 2 else { return nil }
+            fields[pair[0]] = pair[1]
+        }
+        guard fields["heritage"] == "furrow", let owner = fields["owner"] else { return nil }
+        return String(owner)
+    }
+
+    private static let ownerValuePrefix = Array("heritage=furrow,owner=".utf8)
+
+    /// The registry record saying `owner` manages `name`.
+    public func record(for name: DNSName, owner: String) throws(DNSZoneError) -> DNSRecordSet {
+        DNSRecordSet(name: try registryName(for: name), type: .txt, ttl: ttl,
+                     values: [.txt([Array("heritage=furrow,owner=\(owner)".utf8)])])
+    }
+
+    var prefix: String { prefixLabels.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ".") }
+}
+
+extension UInt8 {
+    var lowercasedASCII: UInt8 { (65...90).contains(self) ? self + 32 : self }
+}
+
+/// What the plan knows about one name.
+private struct NameState {
+    var want: [DNSRecordSet] = []
+    var have: [DNSRecordSet] = []
+    var registration: (record: DNSRecordSet, owner: String)?
+
+    /// Adds a desired rrset: identical duplicates merge, conflicting ones and a CNAME beside
+    /// other types are errors.
+    mutating func addDesired(_ set: DNSRecordSet) throws(DNSZoneError) {
+        if let existing = want.first(where: { $0.type == set.type }) {
+            guard existing == set else {
+                throw .conflictingDuplicates(name: set.name.textWithoutTrailingDot, type: set.type.description,
+                                             first: "ttl \(existing.ttl) [\(existing.valueStrings.joined(separator: ", "))]",
+                                             second: "ttl \(set.ttl) [\(set.valueStrings.joined(separator: ", "))]")
+            }
+            return
+        }
+        want.append(set)
+        if want.count > 1 && want.contains(where: { $0.type == .cname }) {
+            throw .cnameConflict(name: set.name.textWithoutTrailingDot, otherTypes: want.filter { $0.type != .cname }.map(\.type.description))
+        }
+    }
+}
+
+/// Record sets in type order (most names have one, which needs no sorting).
+private func byType(_ sets: [DNSRecordSet]) -> [DNSRecordSet] {
+    sets.count <= 1 ? sets : sets.sorted { $0.type < $1.type }
+}
+
+/// Plans the changes that make the records `owner` manages in a zone match `desired`.
+///
+/// - Only names whose registry record names `owner` are ever updated or deleted; a desired name
+///   with records but no registry, or with another owner's registry, is skipped and reported.
+/// - A free desired name (no records) is created together with its registry record, and a
+///   name that is no longer desired loses its records and registry record together.
+/// - Identical duplicates in `desired` are merged; conflicting ones are an error, as is a CNAME
+///   beside other records, before anything is planned.
+/// - SOA records and the apex NS rrset are never touched.
+/// - With `maxDeletes`, a plan deleting more rrsets than that is an error.
+public func planSync(current: [DNSRecordSet], desired: [DNSRecordSet], zone: DNSZoneName, owner: String,
+                     policy: SyncPolicy = .sync, registryPrefix: String = OwnershipRegistry.defaultPrefix,
+                     maxDeletes: Int? = nil) throws(DNSZoneError) -> SyncPlan {
+    guard !owner.isEmpty, owner.utf8.allSatisfy({ $0.isHostCharacter || $0 == UInt8(ascii: ".") }) else {
+        throw .invalidRecord("owner '\(owner)' must be letters, digits, '-', '_' or '.'")
+    }
+    let registry = try OwnershipRegistry(prefix: registryPrefix)
+    let apex = zone.origin
+
+    // Everything known about each name in one table, so each record costs one lookup. A name
+    // has few types, so small arrays beat nested dictionaries.
+    var table: [DNSName: NameState] = [:]
+    table.reserveCapacity(max(desired.count, current.count / 2))
+    for set in desired {
+        guard set.name.isSubdomain(of: apex) else {
+            throw .invalidName(name: set.name.textWithoutTrailingDot, reason: "it is outside zone \(zone)")
+        }
+        if set.type == .soa || (set.type == .ns && set.name == apex) {
+            throw .invalidRecord("\(set.name.textWithoutTrailingDot) \(set.type) belongs to the zone itself and cannot be synced")
+        }
+        if registry.isRegistryName(set.name) {
+            throw .invalidName(name: set.name.textWithoutTrailingDot, reason: "names under '\(registry.prefix)' are reserved for ownership records")
+        }
+        try table[set.name, default: NameState()].addDesired(set)
+    }
+
+    // The zone as it is: data rrsets and the registry's owner of each managed name.
+    for set in current {
+        if registry.isRegistryName(set.name), let managed = registry.managedName(forRegistryName: set.name) {
+            table[managed, default: NameState()].registration = (set, OwnershipRegistry.owner(in: set) ?? "an unrecognised registry value")
+            continue
+        }
+        if set.type == .soa || (set.type == .ns && set.name == apex) { continue }
+        table[set.name, default: NameState()].have.append(set)
+    }
+
+    var plan = SyncPlan(zone: zone, owner: owner, policy: policy)
+    var work: [(key: [UInt8], name: DNSName, state: NameState)] = []
+    for (name, state) in table where !state.want.isEmpty || state.registration?.owner == owner {
+        work.append((name.canonicalOrderKey, name, state))
+    }
+    work.sort { $0.key.lexicographicallyPrecedes($1.key) }
+    for (_, name, state) in work {
+        let want = byType(state.want)
+        let have = byType(state.have)
+        let registration = state.registration
+        var group: [DNSRecordChange] = []
+        switch registration?.owner {
+        case .some(let other) where other != owner:
+            plan.skipped.append(SkippedName(name: name, reason: "owned by \(other)"))
+            continue
+        case .none:
+            if !have.isEmpty {
+                plan.skipped.append(SkippedName(name: name, reason: "has records not managed by Furrow (\(have.map(\.type.description).joined(separator: ", ")))"))
+                continue
+            }
+            for target in want {
+                plan.creates.append(target)
+                group.append(.create(target))
+            }
+            group.append(.create(try registry.record(for: name, owner: owner)))
+        default:
+            var kept = have.map(\.type)
+            for target in want {
+                if let existing = have.first(where: { $0.type == target.type }) {
+                    if existing != target && policy != .createOnly {
+                        plan.updates.append((existing, target))
+                        group.append(.update(from: existing, to: target))
+                    }
+                } else {
+                    plan.creates.append(target)
+                    group.append(.create(target))
+                    kept.append(target.type)
+                }
+            }
+            if policy == .sync {
+                for existing in have where !want.contains(where: { $0.type == existing.type }) {
+                    plan.deletes.append(existing)
+                    group.append(.delete(existing))
+                    kept.removeAll { $0 == existing.type }
+                }
+                if want.isEmpty, let registration { group.append(.delete(registration.record)) }
+            }
+            if kept.contains(.cname) && kept.count > 1 {
+                throw .cnameConflict(name: name.textWithoutTrailingDot, otherTypes: kept.filter { $0 != .cname }.sorted().map(\.description))
+            }
+        }
+        plan.changeSet.append(group: group)
+    }
+    if let maxDeletes, plan.deletes.count > maxDeletes {
+        throw .tooManyDeletes(zone: zone.description, planned: plan.deletes.count, limit: maxDeletes)
+    }
+    return plan
+}
