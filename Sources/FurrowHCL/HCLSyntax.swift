@@ -5,7 +5,7 @@ import FurrowJSON
 public struct HCLPosition: Hashable, Sendable, CustomStringConvertible {
     public let line: Int
     public let column: Int
-    /// Byte offset into the UTF-8 source.
+    /// Byte offset into the UTF-8 source (after a byte-order mark, if the file starts with one).
     public let offset: Int
 
     public init(line: Int, column: Int, offset: Int) {

@@ -475,9 +475,18 @@ extension Compiler {
         if mutatingMethods.contains(name), let place = mutablePlace(object) {
             let readReceiver = expression(object)
             return { (f: Fiber) throws(FurrowError) -> Value in
-                let receiver = try readReceiver(f)
-                switch receiver {
-                case .list, .map:
+                // The receiver is only inspected here and released before the change, so
+                // the collection stays uniquely referenced and is changed without a copy.
+                var other: Value?
+                do {
+                    let receiver = try readReceiver(f)
+                    switch receiver {
+                    case .list, .map: break
+                    default: other = receiver
+                    }
+                }
+                switch other {
+                case nil:
                     var values: [Value] = []
                     for c in codes { values.append(try c.run(f)) }
                     var result = Value.null
@@ -489,7 +498,7 @@ extension Compiler {
                         throw error.locate(where_)
                     }
                     return result
-                default:
+                case let receiver?:
                     return try Compiler.invokeMethod(receiver, name, codes, count, labels, receiverLabels, builtinFunction, f, where_)
                 }
             }

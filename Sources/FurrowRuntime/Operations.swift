@@ -266,18 +266,19 @@ public enum Operations {
     }
 
     static func modifyIndex(_ container: inout Value, _ index: Value, _ body: (inout Value) throws(FurrowError) -> Void) throws(FurrowError) {
-        switch (container, index) {
-        case (.list(var l), .int(let n)):
-            let i = try normalise(n, count: l.count)
+        // `if case` rather than `switch`: a switch keeps its subject alive, so the list
+        // would never be uniquely referenced and every change would copy it.
+        if case .int(let n) = index, case .list(var l) = container {
             container = .null
             defer { container = .list(l) }
+            let i = try normalise(n, count: l.count)
             var element = l[i]
             l[i] = .null
             defer { l[i] = element }
             try body(&element)
-        case (.map, .string(let k)):
+        } else if case .string(let k) = index, case .map = container {
             try modifyMember(&container, k, body)
-        default:
+        } else {
             throw FurrowError.type("cannot assign to an index of \(container.typeName) with \(index.typeName)")
         }
     }
@@ -287,8 +288,8 @@ public enum Operations {
         func arity(_ n: Int) throws(FurrowError) {
             if args.count != n { throw FurrowError.type("\(name)() takes \(n) argument\(n == 1 ? "" : "s"), got \(args.count)") }
         }
-        switch v {
-        case .list(var l):
+        // `if case`, not `switch v`: see modifyIndex.
+        if case .list(var l) = v {
             v = .null
             defer { v = .list(l) }
             switch name {
@@ -326,7 +327,7 @@ public enum Operations {
                 return .bool(false)
             default: break
             }
-        case .map(var m):
+        } else if case .map(var m) = v {
             v = .null
             defer { v = .map(m) }
             switch name {
@@ -345,7 +346,6 @@ public enum Operations {
                 return .null
             default: break
             }
-        default: break
         }
         throw FurrowError.type("\(v.typeName) has no method '\(name)'")
     }
