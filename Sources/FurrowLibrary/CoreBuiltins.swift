@@ -165,8 +165,9 @@ struct CoreBuiltins: BuiltinModule {
             return m[try b[1]!.string("get()'s key")] ?? b[2] ?? .null
         })
         interpreter.register("sum", builtin("sum", ["xs"], doc: "sum(xs) → number") { b, args throws(FurrowError) in
-            var total = Value.int(0)
-            for x in try Operations.iterate(b[0]!, args.fiber) { total = try Operations.binary(.add, total, x) }
+            let items = try Operations.iterate(b[0]!, args.fiber)
+            guard var total = items.first else { return .int(0) }
+            for x in items.dropFirst() { total = try Operations.binary(.add, total, x) }
             return total
         })
         interpreter.register("enumerate", builtin("enumerate", ["xs"], doc: "enumerate(xs) → list of [index, item]") { b, args throws(FurrowError) in

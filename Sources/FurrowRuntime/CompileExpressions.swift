@@ -472,6 +472,13 @@ extension Compiler {
         if case .function(let fn)? = interpreter.builtins[name] { builtinFunction = fn } else { builtinFunction = nil }
         let receiverLabels: [String?]? = labels.map { [nil] + $0 }
 
+        if mutatingMethods.contains(name), let root = Compiler.rootName(object), crossesParallelBoundary(root) {
+            switch resolve(root) {
+            case .capture?, .global?:
+                error("a function run by parallel() cannot change '\(root)', a variable it shares with other tasks (return a value instead)", object.span)
+            default: break
+            }
+        }
         if mutatingMethods.contains(name), let place = mutablePlace(object) {
             let readReceiver = expression(object)
             return { (f: Fiber) throws(FurrowError) -> Value in
@@ -554,6 +561,14 @@ extension Compiler {
                 f, Arguments(fiber: f, start: start, count: count + (passReceiver ? 1 : 0), labels: passReceiver ? receiverLabels : labels))
         } catch {
             throw Compiler.trace(error, target, where_)
+        }
+    }
+
+    static func rootName(_ e: Expr) -> String? {
+        switch e.kind {
+        case .name(let n): return n
+        case .member(let o, _, _), .index(let o, _): return rootName(o)
+        default: return nil
         }
     }
 

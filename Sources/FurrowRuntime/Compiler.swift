@@ -251,7 +251,7 @@ final class Compiler {
         let scope = enterScope()
         defer { leaveScope(scope) }
         hoist(block.statements)
-        return sequence(block.statements.map { StepBox(statement($0)) })
+        return sequence(freshCells(statementsFunctionsFirst(block.statements)))
     }
 
     func statement(_ stmt: Stmt) -> Step {
@@ -406,7 +406,8 @@ final class Compiler {
             if local.boxed {
                 return { (f: Fiber) throws(FurrowError) -> Flow in
                     let v = try value(f)
-                    f.stack[f.base + slot] = .cell(Cell(v))
+                    // A hoisted function captured before this line already made the cell.
+                    if case .cell(let cell) = f.stack[f.base + slot] { cell.value = v } else { f.stack[f.base + slot] = .cell(Cell(v, owner: f)) }
                     return .next
                 }
             }
@@ -427,10 +428,67 @@ final class Compiler {
     func storeValue(_ binding: Binding, _ value: Value, _ f: Fiber) throws(FurrowError) {
         switch binding {
         case .local(let local):
-            f.stack[f.base + local.slot] = local.boxed ? .cell(Cell(value)) : value
+            f.stack[f.base + local.slot] = local.boxed ? .cell(Cell(value, owner: f)) : value
         case .global(let cell, _): cell.value = value
         default: break
         }
+    }
+
+    static func isIf(_ e: Expr) -> Bool {
+        if case .ifElse = e.kind { return true }
+        return false
+    }
+
+    /// Compiles statements in source order; the function declarations among them run first,
+    /// so a block's functions can call each other and be called from anywhere in it.
+    func statementsFunctionsFirst(_ statements: [Stmt], last: ((Stmt) -> StepBox)? = nil) -> [StepBox] {
+        var functions: [StepBox] = []
+        var others: [StepBox] = []
+        for (i, s) in statements.enumerated() {
+            if case .function = s.kind { functions.append(StepBox(statement(s))); continue }
+            if i == statements.count - 1, let last { others.append(last(s)) } else { others.append(StepBox(statement(s))) }
+        }
+        return functions + others
+    }
+
+    /// Boxed locals of the innermost scope start each run of their block without a cell, so
+    /// closures of an earlier run (or of a sibling block using the same slot) keep theirs.
+    func freshCells(_ steps: [StepBox]) -> [StepBox] {
+        let slots = function.scopes.last!.values.filter(\.boxed).map(\.slot)
+        guard !slots.isEmpty else { return steps }
+        return [StepBox { (f: Fiber) throws(FurrowError) -> Flow in
+            for slot in slots { f.stack[f.base + slot] = .null }
+            return .next
+        }] + steps
+    }
+
+    /// Statements whose last one is in tail position: a final expression statement (also at
+    /// the end of an `if`'s branches) becomes the function's result.
+    func tailSequence(_ statements: [Stmt]) -> [StepBox] {
+        hoist(statements)
+        return statementsFunctionsFirst(statements) { s in
+            guard case .expr(let e) = s.kind else { return StepBox(self.statement(s)) }
+            if case .ifElse(let condition, let thenBlock, let elseBlock) = e.kind {
+                let test = self.test(condition)
+                let thenStep = self.tailBlock(thenBlock)
+                let elseStep = elseBlock.map { StepBox(self.tailBlock($0)) }
+                return StepBox { (f: Fiber) throws(FurrowError) -> Flow in
+                    if try test(f) { return try thenStep(f) }
+                    return try elseStep?.run(f) ?? .next
+                }
+            }
+            let value = self.expression(e)
+            return StepBox { (f: Fiber) throws(FurrowError) -> Flow in
+                f.returnValue = try value(f)
+                return .returned
+            }
+        }
+    }
+
+    func tailBlock(_ block: Block) -> Step {
+        let scope = enterScope()
+        defer { leaveScope(scope) }
+        return sequence(freshCells(tailSequence(block.statements)))
     }
 
     func ifStatement(_ conditionExpr: Expr, _ thenBlock: Block, _ elseBlock: Block?) -> Step {
@@ -471,7 +529,7 @@ final class Compiler {
             let valueSlot = valueVar?.slot ?? 0, valueBoxed = valueVar?.boxed ?? false
             let hasValue = valueVar != nil
             @inline(__always) func set(_ f: Fiber, _ slot: Int, _ boxed: Bool, _ v: Value) {
-                f.stack[f.base + slot] = boxed ? .cell(Cell(v)) : v
+                f.stack[f.base + slot] = boxed ? .cell(Cell(v, owner: f)) : v
             }
             return { (f: Fiber) throws(FurrowError) -> Flow in
                 let collection = try iterable(f)
@@ -635,6 +693,9 @@ final class Compiler {
             }
         case .capture(let index):
             let cell = f.captures[index]
+            if f.inParallelTask, cell.owner !== f {
+                throw FurrowError("a parallel task cannot assign a variable it shares with other tasks (return a value instead)", kind: "parallel")
+            }
             var v = cell.value
             cell.value = .null
             defer { cell.value = v }
@@ -676,20 +737,15 @@ final class Compiler {
         proto.boxedParameters = parameterLocals.filter(\.boxed).map(\.slot)
         proto.defaults = decl.parameters.map { p in p.defaultValue.map { CodeBox(expression($0)) } }
         // The value of a final expression statement is the result (lambdas, trailing blocks).
-        var compiled = false
-        if let last = bodyStatements.last, case .expr(let e) = last.kind {
-            if case .ifElse = e.kind {} else {
-                bodyStatements.removeLast()
-                hoist(bodyStatements)
-                let steps = bodyStatements.map { StepBox(statement($0)) }
-                proto.body = finish(sequence(steps), expression(e))
-                compiled = true
-            }
-        }
-        if !compiled {
+        if let last = bodyStatements.last, case .expr(let e) = last.kind, !Compiler.isIf(e) {
+            bodyStatements.removeLast()
             hoist(bodyStatements)
-            proto.body = finish(sequence(bodyStatements.map { StepBox(statement($0)) }))
+            let steps = statementsFunctionsFirst(bodyStatements)
+            proto.body = finish(sequence(steps), expression(e))
+        } else {
+            proto.body = finish(sequence(tailSequence(bodyStatements)))
         }
+        _ = bodyStatements
         proto.frameSize = state.maxSlots
         proto.captureSources = state.captureSources
         let sources = state.captureSources
@@ -705,7 +761,7 @@ final class Compiler {
                 case .local(let slot):
                     if case .cell(let cell) = f.stack[f.base + slot] { cells.append(cell) } else {
                         // declared later in the block (hoisted function): box it now
-                        let cell = Cell(f.stack[f.base + slot])
+                        let cell = Cell(f.stack[f.base + slot], owner: f)
                         f.stack[f.base + slot] = .cell(cell)
                         cells.append(cell)
                     }

@@ -100,7 +100,7 @@ final class Closure: Callable, @unchecked Sendable {
             }
         }
         for slot in proto.boxedParameters {
-            fiber.stack[base + slot] = .cell(Cell(fiber.stack[base + slot]))
+            fiber.stack[base + slot] = .cell(Cell(fiber.stack[base + slot], owner: fiber))
         }
         _ = try proto.body(fiber)
         let result = fiber.returnValue

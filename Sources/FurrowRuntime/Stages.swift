@@ -234,8 +234,9 @@ enum Stages {
             for item in items where try apply(fn, item, f).isTruthy { n += 1 }
             return .int(n)
         case "sum":
-            var total: Value = .int(0)
-            for item in items { total = try Operations.binary(.add, total, try key(item)) }
+            guard let first = items.first else { return .int(0) }
+            var total = try key(first)
+            for item in items.dropFirst() { total = try Operations.binary(.add, total, try key(item)) }
             return total
         case "min", "max":
             var best: (Value, Value)?

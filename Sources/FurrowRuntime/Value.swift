@@ -67,7 +67,10 @@ public enum Value: @unchecked Sendable {
 /// A variable shared between a function and the closures that capture it.
 public final class Cell: @unchecked Sendable {
     public var value: Value
-    public init(_ value: Value) { self.value = value }
+    /// The fiber whose frame made the cell: a parallel task may assign only its own cells.
+    unowned(unsafe) let owner: Fiber?
+    public init(_ value: Value) { self.value = value; self.owner = nil }
+    init(_ value: Value, owner: Fiber) { self.value = value; self.owner = owner }
 }
 
 /// An error as a Furrow value: what `catch err` binds and what a failed `parallel` slot holds.

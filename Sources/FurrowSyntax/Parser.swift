@@ -253,6 +253,7 @@ public struct Parser {
             let mutable = advance().kind == .kwVar
             let (name, nameSpan) = try identifier("a name after '\(mutable ? "var" : "let")'")
             _ = try expect(.assign, "'=' after the name (every binding needs a value)")
+            skipNewlines()
             let value = try parseExpression()
             return Stmt(.binding(name: name, mutable: mutable, value: value, nameSpan: nameSpan), start.to(value.span))
         case .kwFn:
@@ -429,12 +430,17 @@ public struct Parser {
                     }
                     end = try p.expect(.rparen, "')' after the stage arguments").span
                 }
+            } else if case .identifier(let word) = tokens[index].kind, word == "desc" || word == "asc",
+                stageArgumentsEnd(tokens[index + 1].kind)
+            {
+                // `| sort_by desc`: the items themselves, descending
             } else if !stageArgumentsEnd(tokens[index].kind) {
+                // only select takes several arguments; elsewhere a comma belongs to the enclosing call
                 repeat {
                     let argument = try parseQueryArgument(stage: name)
                     arguments.append(argument)
                     end = argument.value.span
-                } while match(.comma)
+                } while name == "select" && match(.comma)
             }
             var descending = false
             if case .identifier(let word) = tokens[index].kind, word == "desc" || word == "asc" {
