@@ -593,15 +593,29 @@ extension Compiler {
 
     // MARK: query stages
 
-    func itemFunction(_ e: Expr) -> Code {
-        if case .function(let decl) = e.kind { return functionValue(decl, isParallelTask: false) }
+    func itemCode(_ e: Expr) -> ItemCode {
+        if case .function(let decl) = e.kind {
+            return ItemCode(inline: nil, function: CodeBox(functionValue(decl, isParallelTask: false)))
+        }
+        // inline: `it` is a hidden local of the enclosing function
+        let scope = enterScope()
+        let it = declareLocal("it", mutable: false)
+        itemDepth += 1
+        let code = expression(e)
+        itemDepth -= 1
+        leaveScope(scope)
+        // the function version: same source, compiled again with outer variables copied in;
+        // its diagnostics would repeat the inline version's, so they are dropped
+        let reported = diagnostics.count
         let body = Block(statements: [Stmt(.expr(e), e.span)], span: e.span)
         let decl = FunctionDecl(
             name: nil, parameters: [Parameter(name: "it", defaultValue: nil, span: e.span)], body: body, span: e.span,
             isExpressionBody: true)
         itemDepth += 1
-        defer { itemDepth -= 1 }
-        return functionValue(decl, isParallelTask: false, itemFunction: true)
+        let function = functionValue(decl, isParallelTask: false, itemFunction: true)
+        itemDepth -= 1
+        diagnostics.removeLast(diagnostics.count - reported)
+        return ItemCode(inline: InlineItem(slot: it.slot, boxed: it.boxed, code: code), function: CodeBox(function))
     }
 
     func queryStage(_ name: String, _ inputExpr: Expr, _ arguments: [QueryArgument], _ descending: Bool, _ span: Span) -> Code {
@@ -614,18 +628,18 @@ extension Compiler {
             stage = .plain(name, codes)
         case "select":
             if arguments.isEmpty { error("select needs fields: | select name, owner or | select n: .x + 1", span) }
-            var fields: [(String, CodeBox)] = []
+            var fields: [(String, ItemCode)] = []
             for a in arguments {
                 guard let label = a.label else {
                     error("select takes field names or 'name: expression' pairs", a.value.span)
                     continue
                 }
-                fields.append((label, CodeBox(itemFunction(a.value))))
+                fields.append((label, itemCode(a.value)))
             }
             stage = .select(fields)
         default:
             if arguments.count > 1 { error("\(name) takes one item expression", arguments[1].value.span) }
-            let predicate = arguments.first.map { CodeBox(itemFunction($0.value)) }
+            let predicate = arguments.first.map { itemCode($0.value) }
             if predicate == nil, ["where", "reject", "map", "flat_map", "each", "sort_by", "group_by", "count_by", "uniq_by", "any", "all"].contains(name), name != "sort_by" {
                 error("\(name) needs an item expression (| \(name) .field ...)", span)
             }

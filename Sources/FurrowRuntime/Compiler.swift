@@ -24,6 +24,9 @@ final class FunctionState {
     let isParallelTask: Bool
     /// The module's top level: declarations at block depth 0 are module globals.
     let isTopLevel: Bool
+    /// An item expression's function version: it reads outer variables, never assigns
+    /// them, so it takes copies of their values instead of forcing them into cells.
+    var capturesByValue = false
     var functionName: String
 
     init(parent: FunctionState?, boxedNames: Set<String>, isParallelTask: Bool, isTopLevel: Bool, name: String) {
@@ -121,7 +124,13 @@ final class Compiler {
             if let local = scope[name] {
                 let key = "L\(local.id)"
                 if let existing = state.captureKeys[key] { return (existing.index, existing.mutable) }
-                guard local.boxed else { return nil }
+                if !local.boxed {
+                    guard state.capturesByValue else { return nil }
+                    state.captureSources.append(.value(local.slot))
+                    let index = state.captureSources.count - 1
+                    state.captureKeys[key] = (index, false)
+                    return (index, false)
+                }
                 state.captureSources.append(.local(local.slot))
                 let index = state.captureSources.count - 1
                 state.captureKeys[key] = (index, local.mutable)
@@ -728,6 +737,7 @@ final class Compiler {
         var boxed = NameCollector.namesCapturedBy(bodyStatements)
         for p in decl.parameters { if let d = p.defaultValue { boxed.formUnion(NameCollector.namesCapturedBy([Stmt(.expr(d), d.span)])) } }
         let state = FunctionState(parent: function, boxedNames: boxed, isParallelTask: isParallelTask, isTopLevel: false, name: name)
+        state.capturesByValue = itemFunction
         let saved = function
         function = state
         defer { function = saved }
@@ -766,6 +776,9 @@ final class Compiler {
                         cells.append(cell)
                     }
                 case .outer(let index): cells.append(f.captures[index])
+                case .value(let slot):
+                    let v = f.stack[f.base + slot]
+                    if case .cell(let cell) = v { cells.append(cell) } else { cells.append(Cell(v, owner: f)) }
                 }
             }
             return .function(Closure(proto: proto, captures: cells))
@@ -880,8 +893,8 @@ enum NameCollector {
                 visit(callee, nested: nested, &names)
                 for a in args { visit(a.value, nested: nested, &names) }
             case .query(_, let args, _):
-                // item expressions are compiled as functions
-                for a in args { visit(a.value, nested: true, &names) }
+                // item expressions run inline; their function versions copy what they read
+                for a in args { visit(a.value, nested: nested, &names) }
             }
         case .null, .bool, .int, .float, .duration, .string, .itemField: break
         }

@@ -26,6 +26,8 @@ enum CaptureSource {
     case local(Int)
     /// A capture of the enclosing closure.
     case outer(Int)
+    /// A copy of an unboxed local's current value (item expressions only read).
+    case value(Int)
 }
 
 /// A compiled function: the code shared by every closure made from one `fn` or lambda.

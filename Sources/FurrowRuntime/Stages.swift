@@ -4,10 +4,54 @@ import FurrowSyntax
 enum QueryStage {
     /// take, skip, join: arguments evaluated once.
     case plain(String, [CodeBox])
-    /// select: output field name and its item function.
-    case select([(String, CodeBox)])
-    /// Every other stage: an optional item function.
-    case item(String, CodeBox?, descending: Bool)
+    /// select: output field name and its item expression.
+    case select([(String, ItemCode)])
+    /// Every other stage: an optional item expression.
+    case item(String, ItemCode?, descending: Bool)
+}
+
+/// An item expression compiled twice: inline, reading the item from a hidden local of the
+/// enclosing function (no call per item), and as a function for lazy sequences that may be
+/// consumed after the enclosing frame is gone. A lambda argument has only the function.
+final class ItemCode {
+    let inline: InlineItem?
+    let function: CodeBox
+    init(inline: InlineItem?, function: CodeBox) { self.inline = inline; self.function = function }
+}
+
+final class InlineItem {
+    let slot: Int
+    let boxed: Bool
+    let code: Code
+    init(slot: Int, boxed: Bool, code: @escaping Code) { self.slot = slot; self.boxed = boxed; self.code = code }
+}
+
+/// Evaluates an item expression for one item after another.
+struct ItemEvaluator {
+    unowned(unsafe) let fiber: Fiber
+    let inline: InlineItem?
+    let function: Callable?
+
+    init(_ item: ItemCode, _ f: Fiber) throws(FurrowError) {
+        fiber = f
+        inline = item.inline
+        function = item.inline == nil ? try Stages.function(item.function, f) : nil
+    }
+
+    @inline(__always)
+    func callAsFunction(_ v: Value) throws(FurrowError) -> Value {
+        if let inline {
+            let f = fiber
+            f.stack[f.base + inline.slot] = inline.boxed ? .cell(Cell(v, owner: f)) : v
+            return try inline.code(f)
+        }
+        return try Stages.apply(function!, v, fiber)
+    }
+
+    /// Releases the item held in the hidden local.
+    func finish() {
+        if let inline { fiber.stack[fiber.base + inline.slot] = .null }
+    }
 }
 
 /// A lazy view of a sequence source (a table scan) with stages applied item by item, so
@@ -43,6 +87,11 @@ enum Stages {
         f.push(item)
         defer { f.pop(to: start) }
         return try fn.call(f, Arguments(fiber: f, start: start, count: 1, labels: nil))
+    }
+
+    static func function(_ item: ItemCode?, _ f: Fiber) throws(FurrowError) -> Callable? {
+        guard let item else { return nil }
+        return try function(item.function, f)
     }
 
     static func function(_ code: CodeBox?, _ f: Fiber) throws(FurrowError) -> Callable? {
@@ -125,15 +174,21 @@ enum Stages {
                 return .string(items.map(Format.str).joined(separator: separator))
             }
         case .select(let fields):
-            var fns: [(String, Callable)] = []
-            for (name, code) in fields { fns.append((name, try function(code, f)!)) }
+            var evaluators: [(String, ItemEvaluator)] = []
+            for (name, code) in fields { evaluators.append((name, try ItemEvaluator(code, f))) }
+            defer { for (_, e) in evaluators { e.finish() } }
             var out: [Value] = []
             out.reserveCapacity(items.count)
-            for item in items { out.append(try selectRow(fns, item, f)) }
+            for item in items {
+                var row = FurrowMap(minimumCapacity: evaluators.count)
+                for (name, evaluate) in evaluators { row[name] = try evaluate(item) }
+                out.append(.map(row))
+            }
             return .list(out)
         case .item(let name, let code, let descending):
-            let fn = try function(code, f)
-            return try itemStage(name, fn, descending, items, f)
+            let evaluate = try code.map { c throws(FurrowError) in try ItemEvaluator(c, f) }
+            defer { evaluate?.finish() }
+            return try itemStage(name, evaluate, descending, items, f)
         }
     }
 
@@ -150,32 +205,32 @@ enum Stages {
         return .map(row)
     }
 
-    static func itemStage(_ name: String, _ fn: Callable?, _ descending: Bool, _ items: [Value], _ f: Fiber) throws(FurrowError) -> Value {
+    static func itemStage(_ name: String, _ fn: ItemEvaluator?, _ descending: Bool, _ items: [Value], _ f: Fiber) throws(FurrowError) -> Value {
         func key(_ v: Value) throws(FurrowError) -> Value {
             guard let fn else { return v }
-            return try apply(fn, v, f)
+            return try fn(v)
         }
         switch name {
         case "where", "reject":
             let keep = name == "where"
             var out: [Value] = []
-            for item in items where try apply(fn!, item, f).isTruthy == keep { out.append(item) }
+            for item in items where try fn!(item).isTruthy == keep { out.append(item) }
             return .list(out)
         case "map":
             var out: [Value] = []
             out.reserveCapacity(items.count)
-            for item in items { out.append(try apply(fn!, item, f)) }
+            for item in items { out.append(try fn!(item)) }
             return .list(out)
         case "flat_map":
             var out: [Value] = []
             for item in items {
-                let r = try apply(fn!, item, f)
+                let r = try fn!(item)
                 guard let l = r.asList() else { throw FurrowError.type("flat_map's expression must give a list, got \(r.typeName)") }
                 out.append(contentsOf: l)
             }
             return .list(out)
         case "each":
-            for item in items { _ = try apply(fn!, item, f) }
+            for item in items { _ = try fn!(item) }
             return .list(items)
         case "sort_by":
             var keyed: [(Value, Value)] = []
@@ -218,20 +273,20 @@ enum Stages {
             return .list(out)
         case "first":
             for item in items {
-                if let fn, !(try apply(fn, item, f).isTruthy) { continue }
+                if let fn, !(try fn(item).isTruthy) { continue }
                 return item
             }
             return .null
         case "last":
             for item in items.reversed() {
-                if let fn, !(try apply(fn, item, f).isTruthy) { continue }
+                if let fn, !(try fn(item).isTruthy) { continue }
                 return item
             }
             return .null
         case "count":
             guard let fn else { return .int(items.count) }
             var n = 0
-            for item in items where try apply(fn, item, f).isTruthy { n += 1 }
+            for item in items where try fn(item).isTruthy { n += 1 }
             return .int(n)
         case "sum":
             guard let first = items.first else { return .int(0) }
@@ -251,10 +306,10 @@ enum Stages {
             }
             return best?.1 ?? .null
         case "any":
-            for item in items where try apply(fn!, item, f).isTruthy { return .bool(true) }
+            for item in items where try fn!(item).isTruthy { return .bool(true) }
             return .bool(false)
         case "all":
-            for item in items where !(try apply(fn!, item, f).isTruthy) { return .bool(false) }
+            for item in items where !(try fn!(item).isTruthy) { return .bool(false) }
             return .bool(true)
         default:
             throw FurrowError.type("unknown query stage '\(name)'")
