@@ -1,0 +1,110 @@
+import Foundation
+import FurrowDNS
+import FurrowDNSWire
+import FurrowSQLite
+
+/// The embedded DNS zone: rrsets kept in the SQLite state file (table `furrow_dns_records`, one
+/// row per rrset), so a laptop or a test has a zone with no server at all. A change set is
+/// applied in one immediate transaction, with the same checks as the RFC 2136 provider: a create
+/// needs the rrset absent, an update or delete needs it to still hold exactly the values read.
+/// Any failed check rolls the whole change set back.
+public final class LocalZoneProvider: ZoneProvider, @unchecked Sendable {
+    public let zone: DNSZoneName
+    public let database: SQLiteDatabase
+
+    public init(zone: DNSZoneName, path: String) throws(DNSZoneError) {
+        self.zone = zone
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        do {
+            database = try SQLiteDatabase(path: path)
+            try database.execute("""
+                CREATE TABLE IF NOT EXISTS furrow_dns_records (
+                    zone TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL,
+                    ttl INTEGER NOT NULL, vals TEXT NOT NULL,
+                    PRIMARY KEY (zone, name, type))
+                """)
+        } catch {
+            throw .invalidRecord("cannot open the local DNS zone \(zone) in \(path): \(error.description)")
+        }
+    }
+
+    public var location: String { "local \(database.path)" }
+
+    public func records(type: DNSRecordType?) throws -> [DNSRecordSet] {
+        var result: [DNSRecordSet] = []
+        let zoneText = zone.description
+        let sql = type == nil
+            ? "SELECT name, type, ttl, vals FROM furrow_dns_records WHERE zone = ? ORDER BY name, type"
+            : "SELECT name, type, ttl, vals FROM furrow_dns_records WHERE zone = ? AND type = ? ORDER BY name, type"
+        var parameters: [SQLiteValue] = [.text(zoneText)]
+        if let type { parameters.append(.text(type.description)) }
+        try database.query(sql, parameters) { row in
+            result.append(try Self.recordSet(name: row.string(0), type: row.string(1), ttl: row.int64(2), values: row.string(3)))
+            return true
+        }
+        return result
+    }
+
+    public func apply(_ changes: ZoneChangeSet) throws {
+        try database.transaction {
+            for change in changes.changes {
+                switch change {
+                case .create(let set):
+                    if let existing = try current(set.key) {
+                        throw conflict("\(set.name.textWithoutTrailingDot) \(set.type) exists already (\(existing.valueStrings.joined(separator: ", ")))")
+                    }
+                    try write(set)
+                case .update(let from, let to):
+                    try requireUnchanged(from)
+                    try remove(from.key)
+                    try write(to)
+                case .delete(let set):
+                    try requireUnchanged(set)
+                    try remove(set.key)
+                }
+            }
+        }
+    }
+
+    private func current(_ key: DNSRecordKey) throws -> DNSRecordSet? {
+        try database.firstRow("SELECT name, type, ttl, vals FROM furrow_dns_records WHERE zone = ? AND name = ? AND type = ?",
+                              [.text(zone.description), .text(key.name.textWithoutTrailingDot), .text(key.type.description)]) { row in
+            try Self.recordSet(name: row.string(0), type: row.string(1), ttl: row.int64(2), values: row.string(3))
+        }
+    }
+
+    private func requireUnchanged(_ expected: DNSRecordSet) throws {
+        guard let existing = try current(expected.key) else {
+            throw conflict("\(expected.name.textWithoutTrailingDot) \(expected.type) no longer exists")
+        }
+        if existing.values != expected.values {
+            throw conflict("\(expected.name.textWithoutTrailingDot) \(expected.type) now holds \(existing.valueStrings.joined(separator: ", "))")
+        }
+    }
+
+    private func write(_ set: DNSRecordSet) throws {
+        try database.run("INSERT INTO furrow_dns_records (zone, name, type, ttl, vals) VALUES (?, ?, ?, ?, ?)",
+                         [.text(zone.description), .text(set.name.textWithoutTrailingDot), .text(set.type.description),
+                          .integer(Int64(set.ttl)), .text(set.valueStrings.joined(separator: "\n"))])
+    }
+
+    private func remove(_ key: DNSRecordKey) throws {
+        try database.run("DELETE FROM furrow_dns_records WHERE zone = ? AND name = ? AND type = ?",
+                         [.text(zone.description), .text(key.name.textWithoutTrailingDot), .text(key.type.description)])
+    }
+
+    private func conflict(_ detail: String) -> DNSZoneError {
+        .concurrentChange(zone: zone.description, server: location, detail: detail)
+    }
+
+    /// Values are stored in presentation form, one per line: presentation form escapes control
+    /// characters inside TXT strings, so a newline never occurs within a value.
+    private static func recordSet(name: String, type: String, ttl: Int64, values: String) throws -> DNSRecordSet {
+        let recordType = try DNSRecordType(type)
+        let data = try values.split(separator: "\n").map { try DNSRData(type: recordType, text: String($0)) }
+        return DNSRecordSet(name: try DNSName(name), type: recordType, ttl: UInt32(clamping: ttl), values: data)
+    }
+}
