@@ -85,5 +85,10 @@ let package = Package(
         .target(name: "FurrowDNSTestSupport", dependencies: ["FurrowDNSWire", "FurrowDNS"]),
         .executableTarget(name: "furrow-dns-bench", dependencies: ["FurrowDNS", "FurrowDNSTestSupport"]),
         .testTarget(name: "FurrowDNSTests", dependencies: ["FurrowDNS", "FurrowDNSWire", "FurrowDNSTestSupport"]),
+        // The dns builtins through the real binary on Route53 (local AWS server) and RFC 2136 (Knot).
+        .testTarget(
+            name: "DNSBindingTests",
+            dependencies: ["furrow", "FurrowAWS", "FurrowDNSWire", "FurrowDNSTestSupport", "FurrowTestSupport"]
+        ),
     ]
 )

@@ -10,8 +10,9 @@ import FurrowDNSWire
 /// rrset changed meanwhile is refused by Route53 (a conflict: reported, never retried). The
 /// client retries `Throttling` and `PriorRequestNotComplete` with backoff.
 ///
-/// Alias records and routing-policy records (weighted, latency, ...) are not plain rrsets;
-/// they are left out of `records` and never changed.
+/// Alias records, routing-policy records (weighted, latency, ...) and rrsets whose values do
+/// not parse as their type are not plain rrsets to Furrow: they are left out of `records` and
+/// never changed (a create at such a name is refused by Route53, so nothing is overwritten).
 public final class Route53ZoneProvider: ZoneProvider, @unchecked Sendable {
     public let zone: DNSZoneName
     public let client: Route53Client
@@ -54,7 +55,7 @@ public final class Route53ZoneProvider: ZoneProvider, @unchecked Sendable {
         var result: [DNSRecordSet] = []
         var read: [DNSRecordKey: Route53RecordSet] = [:]
         for record in listed where record.alias == nil && record.setIdentifier == nil {
-            let set = try Self.recordSet(record)
+            guard let set = try? Self.recordSet(record) else { continue }
             read[set.key] = record
             if type == nil || set.type == type { result.append(set) }
         }
