@@ -44,7 +44,7 @@ public final class Route53ZoneProvider: ZoneProvider, @unchecked Sendable {
         defer { lock.unlock() }
         if let hostedZoneId { return hostedZoneId }
         guard let found = try client.hostedZone(named: zone.description) else {
-            throw DNSZoneError.invalidRecord("no Route53 hosted zone named \(zone) (at \(location))")
+            throw Route53ZoneError("no Route53 hosted zone named \(zone)")
         }
         hostedZoneId = found.id
         return found.id
@@ -74,7 +74,7 @@ public final class Route53ZoneProvider: ZoneProvider, @unchecked Sendable {
             } catch let error as AWSError where error.code == "InvalidChangeBatch" {
                 throw Self.isConflict(error.message)
                     ? DNSZoneError.concurrentChange(zone: zone.description, server: location, detail: error.message)
-                    : DNSZoneError.invalidRecord("Route53 refused a change to zone \(zone): \(error.message)")
+                    : Route53ZoneError("Route53 refused the change: \(error.message)")
             }
             if waitForSync { try client.waitForChange(id: changeId) }
         }
@@ -89,7 +89,7 @@ public final class Route53ZoneProvider: ZoneProvider, @unchecked Sendable {
             let piece = group.flatMap(route53Changes)
             let (pieceValues, pieceCharacters) = Self.weight(piece)
             if pieceValues > maxValuesPerBatch || pieceCharacters > maxCharactersPerBatch {
-                throw DNSZoneError.invalidRecord("the changes to \(group.first.map { $0.key.name.textWithoutTrailingDot } ?? "?") in zone \(zone) exceed one Route53 batch (\(pieceValues) values, \(pieceCharacters) characters)")
+                throw Route53ZoneError("the changes to \(group.first.map { $0.key.name.textWithoutTrailingDot } ?? "?") exceed one Route53 batch (\(pieceValues) values, \(pieceCharacters) characters)")
             }
             if !current.isEmpty && (values + pieceValues > maxValuesPerBatch || characters + pieceCharacters > maxCharactersPerBatch) {
                 result.append(current)
@@ -148,4 +148,10 @@ public final class Route53ZoneProvider: ZoneProvider, @unchecked Sendable {
         return lowered.contains("already exists") || lowered.contains("not found") || lowered.contains("do not match")
             || lowered.contains("does not match") || lowered.contains("conflicts with")
     }
+}
+
+/// A Route53 zone failure that is not about one record's contents (the caller adds the zone).
+struct Route53ZoneError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

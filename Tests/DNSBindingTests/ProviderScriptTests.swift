@@ -73,7 +73,12 @@ import Testing
         var environment = try Knot.environment(knot)
         environment["FURROW_DNS_TSIG_KEY"] = try Knot.keyFile(name: "furrow-test.", secret: Data(repeating: 7, count: 32).base64EncodedString())
         let result = try runFurrowProgram("""
-            try { dns.zone().records() } catch e { print(e.kind); fail(e.message) }
+            try {
+              dns.zone().records()
+            } catch e {
+              print(e.kind)
+              fail(e.message)
+            }
             """, environment: environment)
         #expect(result.status == 1)
         #expect(result.stdout == "dns\n")
