@@ -88,7 +88,7 @@ let package = Package(
         // The dns builtins through the real binary on Route53 (local AWS server) and RFC 2136 (Knot).
         .testTarget(
             name: "DNSBindingTests",
-            dependencies: ["furrow", "FurrowAWS", "FurrowDNSWire", "FurrowDNSTestSupport", "FurrowTestSupport"]
+            dependencies: ["furrow", "FurrowLibrary", "FurrowAWS", "FurrowDNS", "FurrowDNSWire", "FurrowDNSTestSupport", "FurrowTestSupport"]
         ),
     ]
 )
