@@ -266,10 +266,19 @@ final class DNSPlanObject: HostObject, @unchecked Sendable {
 
     override var typeName: String { "dns_plan" }
 
+    private let lock = NSLock()
+    private var cachedFields: FurrowMap?
+
+    /// Built once (under a lock, since parallel tasks may share a plan): scripts read
+    /// `p.creates` and friends repeatedly.
     override var fields: FurrowMap {
+        lock.lock()
+        defer { lock.unlock() }
+        if let cachedFields { return cachedFields }
         guard case .map(var map) = Format.fromJSON(plan.json) else { return [:] }
         map["state"] = .string(state)
         map["empty"] = .bool(plan.isEmpty)
+        cachedFields = map
         return map
     }
 

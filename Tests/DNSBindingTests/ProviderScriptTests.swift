@@ -67,6 +67,37 @@ import Testing
         #expect(try dig("docs.test.furrow", "CNAME") == ["lb.example.net."])
     }
 
+    /// The local zone's `zone_file()` is zone-file text a real server loads: Knot serves it and
+    /// dig reads the records back.
+    @Test func localZoneFileLoadsIntoKnot() throws {
+        let exported = try runFurrowProgram("""
+            let z = dns.zone("test.furrow")
+            z.sync([
+              {name: "www", type: "A", values: ["10.0.0.1", "10.0.0.2"]},
+              {name: "txt", type: "TXT", values: ["hello world", "\\"a\\" \\"b\\""]},
+              {name: "*.apps", type: "CNAME", values: ["lb.example.net."]},
+              {name: "mail", type: "MX", values: ["10 mx.example.net."]},
+            ], owner: "chitragupta")
+            print(z.zone_file())
+            """, environment: [:])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        let lines = exported.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.prefix(4) == ["$ORIGIN test.furrow.", "$TTL 300",
+                                     "@ 3600 IN SOA ns.test.furrow. hostmaster.test.furrow. 1 3600 600 86400 300",
+                                     "@ 3600 IN NS ns.test.furrow."])
+        let knot = try KnotServer(records: Array(lines.dropFirst(4)))
+        defer { knot.stop() }
+        func dig(_ name: String, _ type: String) throws -> [String] {
+            let run = try ExternalTool.run(["dig", "@127.0.0.1", "-p", "\(knot.port)", "+short", "+norecurse", name, type])
+            return run.stdout.split(separator: "\n").map(String.init).sorted()
+        }
+        #expect(try dig("www.test.furrow", "A") == ["10.0.0.1", "10.0.0.2"])
+        #expect(try dig("txt.test.furrow", "TXT") == ["\"a\" \"b\"", "\"hello world\""])
+        #expect(try dig("x.apps.test.furrow", "CNAME") == ["lb.example.net."])
+        #expect(try dig("mail.test.furrow", "MX") == ["10 mx.example.net."])
+        #expect(try dig("_furrow-owner.www.test.furrow", "TXT") == ["\"heritage=furrow,owner=chitragupta\""])
+    }
+
     @Test func wrongTSIGKeyIsRefused() throws {
         let knot = try KnotServer()
         defer { knot.stop() }
