@@ -71,7 +71,7 @@ public final class Route53ZoneProvider: ZoneProvider, @unchecked Sendable {
             let changeId: String
             do {
                 changeId = try client.changeResourceRecordSets(zoneId: id, changes: batch, comment: "furrow")
-            } catch let error as AWSError where error.code == "InvalidChangeBatch" {
+            } catch let error as AWSError where error.code == "InvalidChangeBatch" || error.code == "InvalidInput" {
                 throw Self.isConflict(error.message)
                     ? DNSZoneError.concurrentChange(zone: zone.description, server: location, detail: error.message)
                     : Route53ZoneError("Route53 refused the change: \(error.message)")
@@ -142,11 +142,14 @@ public final class Route53ZoneProvider: ZoneProvider, @unchecked Sendable {
         return DNSRecordSet(name: try DNSName(record.name), type: type, ttl: UInt32(clamping: record.ttl ?? 0), values: values)
     }
 
-    /// Route53's words for a batch refused because the zone is not as the batch assumed.
+    /// Route53's words for a batch refused because the zone is not as the batch assumed: a
+    /// CREATE of an rrset that exists, a DELETE of one that is gone or holds other values. (The
+    /// local AWS-compatible server refuses such a DELETE as InvalidInput "... found none in
+    /// Change with [Action=DELETE ...".)
     static func isConflict(_ message: String) -> Bool {
         let lowered = message.lowercased()
         return lowered.contains("already exists") || lowered.contains("not found") || lowered.contains("do not match")
-            || lowered.contains("does not match") || lowered.contains("conflicts with")
+            || lowered.contains("does not match") || lowered.contains("conflicts with") || lowered.contains("action=delete")
     }
 }
 

@@ -43,8 +43,9 @@ import Testing
             [.create(try DNSRecordSet(name: "t\(index)", type: "TXT", ttl: 60, values: [long], zone: zone))]
         }
         let batches = try provider.batches(for: ZoneChangeSet(groups: groups))
-        // Each value is 1,000 characters with its quotes: 32 fit in 32,000.
-        #expect(batches.map(\.count) == [32, 8])
+        // Each value is four quoted character-strings (255, 255, 255, 233 octets) separated by
+        // spaces: 1,009 characters, so 31 fit in 32,000.
+        #expect(batches.map(\.count) == [31, 9])
     }
 
     @Test func route53UpdatesAreDeleteOfTheRecordAsReadPlusCreate() throws {
@@ -58,7 +59,7 @@ import Testing
 
     @Test func route53RefusesAChangeToAnRRSetThatChangedAndDoesNotRetryIt() throws {
         let name = "conflict-\(UUID().uuidString.prefix(8).lowercased()).test.furrow"
-        _ = try SharedAWS.route53().createHostedZone(name: name)
+        let zoneId = try SharedAWS.route53().createHostedZone(name: name).id
         let provider = Route53ZoneProvider(zone: try DNSZoneName(name), client: try SharedAWS.route53())
         let original = try DNSRecordSet(name: "web", type: "A", ttl: 60, values: ["10.0.0.1"], zone: provider.zone)
         try provider.apply(ZoneChangeSet(groups: [[.create(original)]]))
@@ -71,6 +72,8 @@ import Testing
             return true
         }
         #expect(try provider.records(type: .a).first { $0.key == original.key } == original)
+        #expect(SharedAWS.requests(try SharedAWS.server(), matching: "/hostedzone/\(zoneId)/rrset", method: "POST") == 2,
+                "the refused batch was sent once, not retried")
     }
 
     @Test func localZoneRollsBackAChangeSetWhoseRRSetChanged() throws {
