@@ -230,16 +230,17 @@ private struct SyncRequest {
     let maxDeletes: Int?
 
     init(_ b: [Value?], zone: DNSZone) throws(FurrowError) {
-        var entries: [JSONValue] = []
-        for (index, item) in try b[0]!.list("desired").enumerated() {
-            guard case .map(var entry) = item else {
-                throw FurrowError("zone \(zone.zone): desired entry \(index) must be a map {name, type, ttl?, values}, got \(item.typeName)", kind: "dns")
+        let items = try b[0]!.list("desired")
+        var sets: [DNSRecordSet] = []
+        sets.reserveCapacity(items.count)
+        for (index, item) in items.enumerated() {
+            do throws(DNSZoneError) {
+                sets.append(try Self.recordSet(item, zone: zone.zone))
+            } catch {
+                throw FurrowError("zone \(zone.zone) (\(zone.provider.location)): desired entry \(index): \(error.description)", kind: "dns")
             }
-            if (entry["ttl"] ?? .null).equals(.null) { entry["ttl"] = .int(DNSBuiltins.defaultTTL) }
-            if case .string(let single)? = entry["values"] { entry["values"] = .list([.string(single)]) }
-            entries.append(try Format.toJSON(.map(entry)))
         }
-        desired = try dnsOperation(zone) { try zone.recordSets(fromJSON: .array(entries)) }
+        desired = sets
         owner = try b[1]!.string("owner")
         policy = try dnsOperation(zone) { try SyncPolicy(parsing: try b[2].map { v throws(FurrowError) in try v.string("policy") } ?? "sync") }
         if let limit = b[3], !limit.equals(.null) {
@@ -249,6 +250,34 @@ private struct SyncRequest {
         } else {
             maxDeletes = nil
         }
+    }
+
+    /// One desired entry `{name, type, ttl?, values}` (`values` may be one string; `ttl`
+    /// defaults to 60), read straight from the Furrow map.
+    static func recordSet(_ item: Value, zone: DNSZoneName) throws(DNSZoneError) -> DNSRecordSet {
+        guard case .map(let entry) = item else { throw .invalidRecord("must be a map {name, type, ttl?, values}, got \(item.typeName)") }
+        guard case .string(let name)? = entry["name"] else { throw .invalidRecord("a record needs a string 'name'") }
+        guard case .string(let type)? = entry["type"] else { throw .invalidRecord("record \(name) needs a string 'type'") }
+        var ttl = DNSBuiltins.defaultTTL
+        switch entry["ttl"] {
+        case nil, .null?: break
+        case .int(let value)?: ttl = value
+        default: throw .invalidRecord("the ttl of \(name) must be an integer")
+        }
+        var values: [String] = []
+        switch entry["values"] ?? entry["value"] {
+        case .string(let single)?: values = [single]
+        case .list(let list)?:
+            for value in list {
+                switch value {
+                case .string(let text): values.append(text)
+                case .int(let number): values.append(String(number))
+                default: throw .invalidRecord("values of \(name) must be strings")
+                }
+            }
+        default: throw .invalidRecord("record \(name) needs 'values' (a list of strings)")
+        }
+        return try DNSRecordSet(name: name, type: type, ttl: ttl, values: values, zone: zone)
     }
 }
 
