@@ -323,7 +323,7 @@ fn reap_one(row) {
     # sync with nothing desired under this environment removes exactly what chitragupta owns there
     let others = zone.records() | reject ends_with(.name, ".${row.name}")
       | where not starts_with(.name, "_")
-    zone.sync(others, owner: owner, policy: "sync", scope: ".${row.name}")
+    zone.sync(others, owner: owner, policy: "sync")
     envs.delete(row.name, if: {state: "reaping"})
     log.info("reaped", environment: row.name, took: now() - started)
     return jobs.outcome(row.name, "destroy", "reaped", started)
@@ -386,6 +386,9 @@ let dir = config.terraform.dir
 fn due(row) {
   if only != "" and row.name != only { return false }
   if row.state == "new" { return true }
+  # Only a sow holding the lease deploys, so a row still `deploying` now was left by a run
+  # that died (killed, host lost): apply it again.
+  if row.state == "deploying" { return true }
   if row.state == "failed" {
     return row.retry_at == null or time.parse(row.retry_at) <= now()
   }
