@@ -242,10 +242,14 @@ enum Stages {
             var groups = FurrowMap()
             for item in items {
                 let k = Format.str(try key(item))
-                if let index = groups.index(forKey: k), case .list(var l) = groups.values[index] {
-                    groups.values[index] = .null
-                    l.append(item)
-                    groups.values[index] = .list(l)
+                if let index = groups.index(forKey: k) {
+                    try groups.modifyValue(at: index) { (group: inout Value) throws(FurrowError) in
+                        if case .list(var l) = group {
+                            group = .null
+                            l.append(item)
+                            group = .list(l)
+                        }
+                    }
                 } else {
                     groups[k] = .list([item])
                 }
