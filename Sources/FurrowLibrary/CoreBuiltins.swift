@@ -18,8 +18,10 @@ struct CoreBuiltins: BuiltinModule {
         interpreter.register("table", builtin("table", ["rows"], doc: "table(rows) → string\nA list of maps as text with aligned columns (as the REPL shows it).") { b, _ throws(FurrowError) in
             .string(Format.display(b[0]!))
         })
-        interpreter.register("len", builtin("len", ["x"], doc: "len(x) → int\nItems in a list, map or range; characters in a string.") { b, _ throws(FurrowError) in
-            switch b[0]! {
+        // len is hot in loops: it reads its argument directly instead of binding a list.
+        interpreter.register("len", .function(NativeFunction("len", doc: "len(x) → int\nItems in a list, map or range; characters in a string.", parameters: ["x"]) { (args: Arguments) throws(FurrowError) -> Value in
+            guard args.count == 1, args.labels == nil else { throw FurrowError.type("len() takes one argument") }
+            switch args[0] {
             case .list(let l): return .int(l.count)
             case .map(let m): return .int(m.count)
             case .string(let s): return .int(s.count)
@@ -29,7 +31,7 @@ struct CoreBuiltins: BuiltinModule {
                 return .int(max(0, n))
             case let v: throw FurrowError.type("len() needs a list, map, string or range, got \(v.typeName)")
             }
-        })
+        }))
         interpreter.register("type", builtin("type", ["x"], doc: "type(x) → string\nThe type name: null, bool, int, float, string, duration, time, list, map, range, function, error, or a host type.") { b, _ throws(FurrowError) in
             .string(b[0]!.typeName)
         })

@@ -669,6 +669,27 @@ final class Compiler {
                 return .next
             }
         }
+        if case .global(let cell) = place {
+            return { (f: Fiber) throws(FurrowError) -> Flow in
+                let rhs = try value(f)
+                if f.inParallelTask {
+                    throw FurrowError("a parallel task cannot assign a global variable (return a value instead)", kind: "parallel").locate(where_)
+                }
+                guard let binaryOp else {
+                    cell.value = rhs
+                    return .next
+                }
+                if binaryOp == .add, case .int(let x) = cell.value, case .int(let y) = rhs {
+                    let (sum, overflow) = x.addingReportingOverflow(y)
+                    if !overflow { cell.value = .int(sum); return .next }
+                }
+                var current = cell.value
+                cell.value = .null
+                defer { cell.value = current }
+                do throws(FurrowError) { try Operations.compound(binaryOp, &current, rhs) } catch { throw error.locate(where_) }
+                return .next
+            }
+        }
         return { (f: Fiber) throws(FurrowError) -> Flow in
             let rhs = try value(f)
             do throws(FurrowError) {
