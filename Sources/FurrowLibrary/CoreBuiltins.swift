@@ -20,7 +20,7 @@ struct CoreBuiltins: BuiltinModule {
         })
         // len is hot in loops: it reads its argument directly instead of binding a list.
         interpreter.register("len", .function(NativeFunction("len", doc: "len(x) → int\nItems in a list, map or range; characters in a string.", parameters: ["x"]) { (args: Arguments) throws(FurrowError) -> Value in
-            guard args.count == 1, args.labels == nil else { throw FurrowError.type("len() takes one argument") }
+            if args.count != 1 || args.labels != nil { _ = try args.bind("len", ["x"], required: 1) }
             switch args[0] {
             case .list(let l): return .int(l.count)
             case .map(let m): return .int(m.count)
