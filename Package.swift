@@ -27,7 +27,13 @@ let package = Package(
             // checks on their stack pointer cost a third of every call (see docs/architecture.md).
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
         ),
-        .target(name: "FurrowLibrary", dependencies: ["FurrowRuntime", "FurrowSyntax", "FurrowJSON", "FurrowHCL"]),
+        .target(
+            name: "FurrowLibrary",
+            dependencies: [
+                "FurrowRuntime", "FurrowSyntax", "FurrowJSON", "FurrowHCL", "FurrowTerraform",
+                .product(name: "OrderedCollections", package: "swift-collections"),
+            ]
+        ),
         .systemLibrary(name: "CReadline", path: "Sources/CReadline"),
         // readline is a C library of global variables: this target uses Swift 5 mode for them.
         .target(
