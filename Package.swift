@@ -42,6 +42,10 @@ let package = Package(
         ),
         .executableTarget(name: "furrow", dependencies: ["FurrowREPL", "FurrowLibrary", "FurrowRuntime", "FurrowSyntax"]),
         .testTarget(name: "ScriptTests", dependencies: ["furrow"]),
+        .testTarget(
+            name: "FurrowEnvironmentTests", dependencies: ["furrow", "FurrowTestSupport"],
+            exclude: ["Scripts"]
+        ),
         .target(
             name: "FurrowTerraform",
             dependencies: ["FurrowJSON", .product(name: "OrderedCollections", package: "swift-collections")]
