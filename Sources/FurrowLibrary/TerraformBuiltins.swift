@@ -55,12 +55,21 @@ func terraformCall<Result>(_ body: () throws(TerraformError) -> Result) throws(F
 
 func furrowError(_ error: TerraformError) -> FurrowError {
     var data: FurrowMap = [
-        "reason": .string(error.kind.rawValue), "dir": .string(error.directory),
+        "reason": .string(snakeCase(error.kind.rawValue)), "dir": .string(error.directory),
         "workspace": error.workspace.map { .string($0) } ?? .null, "command": .string(error.command),
     ]
     if let code = error.exitCode { data["exit_code"] = .int(Int(code)) }
     if let log = error.logFile { data["log"] = .string(log) }
     return FurrowError(error.description, kind: "terraform", data: .map(data))
+}
+
+/// `workspaceNotFound` → `workspace_not_found`, the way Furrow spells names.
+private func snakeCase(_ name: String) -> String {
+    var out = ""
+    for character in name {
+        if character.isUppercase { out += "_" + character.lowercased() } else { out.append(character) }
+    }
+    return out
 }
 
 private func backendSettings(_ value: Value?) throws(FurrowError) -> [String: String] {
