@@ -485,10 +485,12 @@ final class StackObject: HostObject, @unchecked Sendable {
         guard fileManager.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw FurrowError("stack \(name) of environment \(environment.name): \(path) does not exist", kind: "environment")
         }
-        let files = ((try? fileManager.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasSuffix(".tf") && $0 != "backend.tf" }.sorted()
-        guard !files.isEmpty else {
+        let entries = (try? fileManager.contentsOfDirectory(atPath: path)) ?? []
+        guard entries.contains(where: { ($0.hasSuffix(".tf") && $0 != "backend.tf") || $0.hasSuffix(".tf.json") }) else {
             throw FurrowError("stack \(name) of environment \(environment.name): \(path) has no terraform files (*.tf)", kind: "environment")
         }
+        // Only HCL files are read here: variables declared in *.tf.json are not seen by check().
+        let files = entries.filter { $0.hasSuffix(".tf") && $0 != "backend.tf" }.sorted()
         var bodies: [HCLBody] = []
         for file in files {
             let filePath = path + "/" + file
