@@ -30,7 +30,7 @@ let package = Package(
         .target(
             name: "FurrowLibrary",
             dependencies: [
-                "FurrowRuntime", "FurrowSyntax", "FurrowJSON", "FurrowHCL", "FurrowTerraform",
+                "FurrowRuntime", "FurrowSyntax", "FurrowJSON", "FurrowHCL", "FurrowAWS", "FurrowTerraform",
                 .product(name: "OrderedCollections", package: "swift-collections"),
             ]
         ),

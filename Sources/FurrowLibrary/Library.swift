@@ -10,6 +10,7 @@ public enum Library {
             CoreBuiltins(),
             SystemBuiltins(noprocessPath: configuration.string("jobs", "noprocess") ?? "/config/noprocess"),
             HCLBuiltins(),
+            AWSBuiltins(configuration: configuration),
             TerraformBuiltins(terraform: terraform), EnvironmentBuiltins(terraform: terraform),
             ConfigBuiltin(configuration: configuration),
         ]

@@ -254,10 +254,7 @@ public enum Operations {
         container = .null
         defer { container = .map(m) }
         if let index = m.index(forKey: name) {
-            var field = m.values[index]
-            m.values[index] = .null
-            defer { m.values[index] = field }
-            try body(&field)
+            try m.modifyValue(at: index, body)
         } else {
             var field = Value.null
             try body(&field)

@@ -1,7 +1,6 @@
 import OrderedCollections
 import Foundation
 
-public typealias FurrowMap = OrderedDictionary<String, Value>
 
 /// A Furrow value. Lists and maps are Swift collections, so they have value semantics
 /// (copy on write) for free; the interpreter mutates them in place when it holds the only
