@@ -356,6 +356,8 @@ final class EnvironmentObject: HostObject, @unchecked Sendable {
             let stackPath = path + "/" + name
             var isDirectory: ObjCBool = false
             guard fileManager.fileExists(atPath: stackPath, isDirectory: &isDirectory), isDirectory.boolValue else { continue }
+            // An empty directory is a submodule not checked out: links would only hide that.
+            guard !((try? fileManager.contentsOfDirectory(atPath: stackPath))?.isEmpty ?? true) else { continue }
             for link in StackLink.allCases {
                 let linkPath = stackPath + "/" + link.name, target = link.target(for: name)
                 let found = link.inspect(in: stackPath, stack: name)
