@@ -82,13 +82,30 @@ private func backendSettings(_ value: Value?) throws(FurrowError) -> [String: St
 }
 
 /// Furrow values as terraform variables: a map whose values keep their JSON types.
+/// Redacted values (sensitive outputs, secrets) go in with their real value: variables
+/// reach terraform through a private file, never a log or a command line.
 func terraformVariables(_ value: Value?) throws(FurrowError) -> TerraformWorkspace.Variables {
     guard let value, !value.isNull else { return [:] }
     var variables = TerraformWorkspace.Variables()
     for (name, variable) in try value.map("vars") {
-        variables[name] = try Format.toJSON(variable)
+        variables[name] = try Format.toJSON(try revealed(variable))
     }
     return variables
+}
+
+private func revealed(_ value: Value) throws(FurrowError) -> Value {
+    switch value {
+    case .host(let redacted as RedactedValue): return try redacted.reveal()
+    case .list(let items):
+        var out: [Value] = []
+        for item in items { out.append(try revealed(item)) }
+        return .list(out)
+    case .map(let entries):
+        var out: FurrowMap = [:]
+        for (key, item) in entries { out[key] = try revealed(item) }
+        return .map(out)
+    default: return value
+    }
 }
 
 private func optionalStrings(_ value: Value?, _ what: String) throws(FurrowError) -> [String] {
@@ -98,9 +115,11 @@ private func optionalStrings(_ value: Value?, _ what: String) throws(FurrowError
 
 /// A value that must never be shown: a terraform `sensitive` output or an environment
 /// secret. It prints as `<sensitive>`, encodes to JSON as an empty object, and gives its
-/// value only to `.reveal()`, so it can be passed on (to a variable, a command) on purpose.
+/// value only to `.reveal()` and to terraform variables (`vars:`), so it can be passed on
+/// without ever being shown.
 final class RedactedValue: HostObject, @unchecked Sendable {
-    private let reveal: () throws(FurrowError) -> Value
+    /// The value in clear, for the one place that passes it on.
+    let reveal: () throws(FurrowError) -> Value
     init(_ reveal: @escaping () throws(FurrowError) -> Value) { self.reveal = reveal }
     convenience init(_ value: Value) { self.init { () throws(FurrowError) in value } }
 
