@@ -25,17 +25,15 @@ struct EnvironmentBuiltins: BuiltinModule {
         })
         interpreter.register("stacks", builtin("stacks", ["root"], doc: "stacks(root) → list of {name, environments, paths}\nEvery distinct stack listed by an environment under root, with the environments that use it.") { b, _ throws(FurrowError) in
             let root = try b[0]!.string("stacks()'s root")
-            var order: [String] = []
             var users: [String: (environments: [Value], paths: [Value])] = [:]
             for path in try EnvironmentObject.discover(under: root) {
                 let environment = try EnvironmentObject(path: path, terraform: terraform)
                 for stack in environment.stackNames {
-                    if users[stack] == nil { order.append(stack); users[stack] = ([], []) }
-                    users[stack]!.environments.append(.string(environment.name))
-                    users[stack]!.paths.append(.string(environment.path + "/" + stack))
+                    users[stack, default: ([], [])].environments.append(.string(environment.name))
+                    users[stack, default: ([], [])].paths.append(.string(environment.path + "/" + stack))
                 }
             }
-            return .list(order.sorted().map { name in
+            return .list(users.keys.sorted().map { name in
                 .map(["name": .string(name), "environments": .list(users[name]!.environments), "paths": .list(users[name]!.paths)])
             })
         })
