@@ -27,7 +27,13 @@ let package = Package(
             // checks on their stack pointer cost a third of every call (see docs/architecture.md).
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
         ),
-        .target(name: "FurrowLibrary", dependencies: ["FurrowRuntime", "FurrowSyntax", "FurrowJSON", "FurrowHCL", "FurrowAWS"]),
+        .target(
+            name: "FurrowLibrary",
+            dependencies: [
+                "FurrowRuntime", "FurrowSyntax", "FurrowJSON", "FurrowHCL", "FurrowAWS", "FurrowTerraform",
+                .product(name: "OrderedCollections", package: "swift-collections"),
+            ]
+        ),
         .systemLibrary(name: "CReadline", path: "Sources/CReadline"),
         // readline is a C library of global variables: this target uses Swift 5 mode for them.
         .target(
@@ -36,6 +42,10 @@ let package = Package(
         ),
         .executableTarget(name: "furrow", dependencies: ["FurrowREPL", "FurrowLibrary", "FurrowRuntime", "FurrowSyntax"]),
         .testTarget(name: "ScriptTests", dependencies: ["furrow"]),
+        .testTarget(
+            name: "FurrowEnvironmentTests", dependencies: ["furrow", "FurrowTestSupport"],
+            exclude: ["Scripts"]
+        ),
         .target(
             name: "FurrowTerraform",
             dependencies: ["FurrowJSON", .product(name: "OrderedCollections", package: "swift-collections")]

@@ -5,11 +5,13 @@ import FurrowRuntime
 public enum Library {
     /// Every builtin module, in installation order.
     public static func modules(configuration: Configuration) -> [BuiltinModule] {
-        [
+        let terraform = TerraformBuiltins.makeTerraform(configuration)
+        return [
             CoreBuiltins(),
             SystemBuiltins(noprocessPath: configuration.string("jobs", "noprocess") ?? "/config/noprocess"),
             HCLBuiltins(),
             AWSBuiltins(configuration: configuration),
+            TerraformBuiltins(terraform: terraform), EnvironmentBuiltins(terraform: terraform),
             ConfigBuiltin(configuration: configuration),
         ]
     }
