@@ -42,6 +42,7 @@ let package = Package(
         ),
         .executableTarget(name: "furrow", dependencies: ["FurrowREPL", "FurrowLibrary", "FurrowRuntime", "FurrowSyntax"]),
         .testTarget(name: "ScriptTests", dependencies: ["furrow"]),
+        .testTarget(name: "JobTests", dependencies: ["furrow"]),
         .testTarget(
             name: "FurrowEnvironmentTests", dependencies: ["furrow", "FurrowTestSupport"],
             exclude: ["Scripts"]

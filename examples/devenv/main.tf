@@ -38,6 +38,12 @@ variable "fail" {
   description = "make the apply fail (for testing how the jobs isolate failures)"
 }
 
+locals {
+  # Test conventions: environments named broken-* fail to apply, slow-* take 15 s.
+  fails = var.fail || startswith(var.name, "broken-")
+  delay = startswith(var.name, "slow-") ? 15 : 0
+}
+
 resource "terraform_data" "service" {
   for_each = {
     tyk             = var.tyk
@@ -53,9 +59,18 @@ resource "terraform_data" "service" {
 
   lifecycle {
     precondition {
-      condition     = !var.fail
+      condition     = !local.fails
       error_message = "environment ${var.name} was asked to fail"
     }
+  }
+}
+
+resource "terraform_data" "rollout" {
+  depends_on = [terraform_data.service]
+  input      = var.name
+
+  provisioner "local-exec" {
+    command = "sleep ${local.delay}"
   }
 }
 
