@@ -449,6 +449,7 @@ final class EnvironmentRunResult: HostObject, @unchecked Sendable {
     override var summary: String {
         "\(action) of environment \(environment)\(dryRun ? " (dry-run)" : ""): \(status)\n" + Format.table(rows)
     }
+    override func display(color: Bool) -> String? { summary }
     override var fields: FurrowMap {
         var fields: FurrowMap = ["environment": .string(environment), "action": .string(action), "status": .string(status)]
         if dryRun { fields["dry_run"] = .bool(true) }

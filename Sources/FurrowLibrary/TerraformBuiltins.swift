@@ -126,6 +126,7 @@ final class RedactedValue: HostObject, @unchecked Sendable {
     override var typeName: String { "sensitive" }
     override var summary: String { "<sensitive>" }
     override var fields: FurrowMap { [:] }
+    override var jsonValue: Value? { .string("<sensitive>") }
     override var memberNames: [String] { ["reveal"] }
     override func member(_ name: String, fiber: Fiber) throws(FurrowError) -> Value? {
         guard name == "reveal" else { return nil }

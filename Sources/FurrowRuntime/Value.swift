@@ -116,6 +116,11 @@ open class HostObject: @unchecked Sendable {
     open var memberNames: [String] { Array(fields.keys) }
     /// One line for REPL echo and tables.
     open var summary: String { "<\(typeName)>" }
+    /// The full REPL echo, when the summary and fields are not the right shape (a result
+    /// that is itself a table); nil shows the summary and the fields.
+    open func display(color: Bool) -> String? { nil }
+    /// What JSON shows instead of the fields map (a redacted value shows a marker).
+    open var jsonValue: Value? { nil }
 }
 
 extension Value {
