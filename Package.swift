@@ -27,7 +27,12 @@ let package = Package(
             // checks on their stack pointer cost a third of every call (see docs/architecture.md).
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
         ),
-        .target(name: "FurrowLibrary", dependencies: ["FurrowRuntime", "FurrowSyntax", "FurrowJSON", "FurrowHCL"]),
+        .target(
+            name: "FurrowLibrary",
+            dependencies: [
+                "FurrowRuntime", "FurrowSyntax", "FurrowJSON", "FurrowHCL", "FurrowState", "FurrowStateDynamoDB", "FurrowAWS",
+            ]
+        ),
         .systemLibrary(name: "CReadline", path: "Sources/CReadline"),
         // readline is a C library of global variables: this target uses Swift 5 mode for them.
         .target(
@@ -82,5 +87,12 @@ let package = Package(
         .target(name: "FurrowDNSTestSupport", dependencies: ["FurrowDNSWire", "FurrowDNS"]),
         .executableTarget(name: "furrow-dns-bench", dependencies: ["FurrowDNS", "FurrowDNSTestSupport"]),
         .testTarget(name: "FurrowDNSTests", dependencies: ["FurrowDNS", "FurrowDNSWire", "FurrowDNSTestSupport"]),
+        .target(
+            name: "FurrowStateDynamoDB",
+            dependencies: [
+                "FurrowState", "FurrowAWS", "FurrowJSON", .product(name: "OrderedCollections", package: "swift-collections"),
+            ]
+        ),
+        .testTarget(name: "FurrowStateBindingTests", dependencies: ["furrow", "FurrowTestSupport"]),
     ]
 )

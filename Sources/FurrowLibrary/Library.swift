@@ -9,6 +9,7 @@ public enum Library {
             CoreBuiltins(),
             SystemBuiltins(noprocessPath: configuration.string("jobs", "noprocess") ?? "/config/noprocess"),
             HCLBuiltins(),
+            StateBuiltins(configuration: configuration),
             ConfigBuiltin(configuration: configuration),
         ]
     }
