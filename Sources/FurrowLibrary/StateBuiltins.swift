@@ -147,7 +147,12 @@ final class StateTable: HostObject, @unchecked Sendable {
     static func open(_ name: String, keyAttribute: String, connection: StateConnection, fiber: Fiber) throws(FurrowError)
         -> StateTable
     {
-        let store = try connection.store()
+        let store: any StateStore
+        do {
+            store = try connection.store()
+        } catch {
+            throw FurrowError("table \(name): \(error.message)", kind: error.kind, data: error.data)
+        }
         if fiber.dryRun {
             let existing = try connection.run { () throws(StateError) in try store.tables() }.first { $0.name == name }
             if let existing {
@@ -470,9 +475,9 @@ enum StateValues {
             throw StateConnection.furrowError(StateError(.invalid, table: table, message: "the item has no key attribute '\(keyAttribute)'"))
         }
         guard case .string(let key) = keyValue, !key.isEmpty else {
+            let found = keyValue.stringValue == "" ? "an empty string" : keyValue.typeName
             throw StateConnection.furrowError(StateError(
-                .invalid, table: table,
-                message: "the key attribute '\(keyAttribute)' must be a non-empty string, not \(keyValue.typeName)"))
+                .invalid, table: table, message: "the key attribute '\(keyAttribute)' must be a non-empty string, not \(found)"))
         }
         return try map(value, what: "the item", table: table, key: key)
     }
@@ -526,8 +531,14 @@ enum StateValues {
         case .string(let s): return canonicalTime(s).map(Value.time) ?? .string(s)
         case .array(let elements): return .list(elements.map(value))
         case .object(let members):
+            // Members in name order at every level, as the SQLite store keeps them, so that an item prints
+            // the same whichever store it came from (DynamoDB keeps no order).
             var out = FurrowMap(minimumCapacity: members.count)
-            for (name, member) in members { out[name] = value(member) }
+            let names = members.keys
+            let sorted = zip(names, names.dropFirst()).allSatisfy { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            for name in sorted ? Array(names) : names.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+                out[name] = value(members[name]!)
+            }
             return .map(out)
         }
     }
