@@ -244,10 +244,11 @@ public final class DynamoDBStateStore: StateStore, @unchecked Sendable {
         let nowMs = now.millisecondsSince1970
         let expiresMs = nowMs + ttl.wholeMilliseconds
         var builder = DynamoDBExpression.Builder()
+        // Placeholders first: `builder.expression` must see every name and value already added.
         let nameField = builder.name("name"), ownerField = builder.name("owner"), expiresField = builder.name("expires_ms")
+        let ownerValue = builder.value(.string(owner)), nowValue = builder.value(.int(nowMs))
         let condition = builder.expression(
-            "attribute_not_exists(\(nameField)) OR \(ownerField) = \(builder.value(.string(owner))) OR \(expiresField) <= \(builder.value(.int(nowMs)))"
-        )
+            "attribute_not_exists(\(nameField)) OR \(ownerField) = \(ownerValue) OR \(expiresField) <= \(nowValue)")
         let lease = Lease(name: name, owner: owner, expiresAt: Date(millisecondsSince1970: expiresMs))
         // A holder that releases between our write and our read leaves nothing to report: try again.
         for _ in 0..<5 {
@@ -271,7 +272,8 @@ public final class DynamoDBStateStore: StateStore, @unchecked Sendable {
         try ensureLeaseTable()
         let nowMs = now.millisecondsSince1970
         var builder = DynamoDBExpression.Builder()
-        let condition = builder.expression("\(builder.name("owner")) = \(builder.value(.string(lease.owner)))")
+        let ownerTest = "\(builder.name("owner")) = \(builder.value(.string(lease.owner)))"
+        let condition = builder.expression(ownerTest)
         do throws(StateError) {
             let old = try perform("releasing the lease \(lease.name)", table: nil, key: nil) {
                 try client.deleteItem(table: leaseTable, key: ["name": .string(lease.name)], condition: condition)
@@ -289,7 +291,8 @@ public final class DynamoDBStateStore: StateStore, @unchecked Sendable {
         try ensureLeaseTable()
         let expiresMs = now.millisecondsSince1970 + ttl.wholeMilliseconds
         var builder = DynamoDBExpression.Builder(namePrefix: "#c", valuePrefix: ":c")
-        let condition = builder.expression("\(builder.name("owner")) = \(builder.value(.string(lease.owner)))")
+        let ownerTest = "\(builder.name("owner")) = \(builder.value(.string(lease.owner)))"
+        let condition = builder.expression(ownerTest)
         do throws(StateError) {
             try perform("renewing the lease \(lease.name)", table: nil, key: nil) {
                 _ = try client.updateItem(

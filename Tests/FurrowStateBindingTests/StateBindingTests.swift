@@ -35,14 +35,14 @@ import Testing
         let environment = try backend.environment()
         let directory = try Paths.scratchDirectory()
         let lease = "race-\(UUID().uuidString.prefix(8))"
-        let code = "print(state.try_lock(\"\(lease)\", ttl: 30s) { sleep(1500ms); \"won\" })"
+        let code = "print(state.try_lock(\"\(lease)\", ttl: 30s) {\n  sleep(1500ms)\n  \"won\"\n})"
         let racers = try (0..<2).map { _ in try FurrowProcess(["-c", code], environment: environment, directory: directory) }
         let results = racers.map { $0.wait() }
         for result in results { #expect(result.status == 0, "stderr:\n\(result.stderr)") }
         #expect(results.map(\.lines).sorted { $0.description < $1.description } == [["null"], ["won"]])
 
         // state.lock without wait: the loser fails at once with kind `locked`, naming the holder.
-        let lockCode = "state.lock(\"\(lease)-lock\", ttl: 30s) { sleep(1500ms); print(\"won\") }"
+        let lockCode = "state.lock(\"\(lease)-lock\", ttl: 30s) {\n  sleep(1500ms)\n  print(\"won\")\n}"
         let lockers = try (0..<2).map { _ in try FurrowProcess(["-c", lockCode], environment: environment, directory: directory) }
         let lockResults = lockers.map { $0.wait() }
         #expect(lockResults.filter { $0.status == 0 && $0.lines == ["won"] }.count == 1)
@@ -60,7 +60,7 @@ import Testing
             ["-c", "state.lock(\"\(lease)\", ttl: 300ms) { sleep(2500ms) }"], environment: environment, directory: directory)
         Thread.sleep(forTimeInterval: 1.2)
         let taker = try FurrowProcess(
-            ["-c", "print(state.lock(\"\(lease)\", ttl: 30s, wait: 5s) { sleep(3s); \"taken\" })"],
+            ["-c", "print(state.lock(\"\(lease)\", ttl: 30s, wait: 5s) {\n  sleep(3s)\n  \"taken\"\n})"],
             environment: environment, directory: directory)
         let slowResult = slow.wait()
         let takerResult = taker.wait()
