@@ -78,7 +78,7 @@ final class StateConnection: @unchecked Sendable {
         switch kind {
         case "sqlite":
             let path = configuration.string("state", "path") ?? SQLiteStateStore.defaultPath
-            return try run { () throws(StateError) in try SQLiteStateStore(path: path) }
+            return try run { () throws(StateError) in try openSQLite(path) }
         case "dynamodb":
             var endpoint: URL?
             if let text = configuration.string("aws", "endpoint"), !text.isEmpty {
@@ -96,6 +96,20 @@ final class StateConnection: @unchecked Sendable {
             }
         default:
             throw FurrowError("config state.store is \"\(kind)\"; use \"sqlite\" or \"dynamodb\"", kind: "config")
+        }
+    }
+
+    /// Opens the SQLite store. Two processes creating a new file at the same moment can make SQLite refuse the
+    /// switch to WAL mode with "database is locked" without waiting for the busy timeout; the file is ready a
+    /// moment later, so opening is tried again for up to 10 seconds.
+    private func openSQLite(_ path: String) throws(StateError) -> SQLiteStateStore {
+        let deadline = Date().addingTimeInterval(10)
+        while true {
+            do {
+                return try SQLiteStateStore(path: path)
+            } catch where error.message.contains("database is locked") && Date() < deadline {
+                Thread.sleep(forTimeInterval: 0.05)
+            }
         }
     }
 
@@ -391,19 +405,21 @@ struct LeaseCall {
             ["lease": .string(name), "ttl": .duration(ttlNanoseconds)]
         ) { () throws(FurrowError) -> Value in
             ranForReal = true
-            result = try runHoldingLease(try connection.store(), waitsOrFails: waitsOrFails)
+            result = try runHoldingLease(try connection.store(), connection: connection, waitsOrFails: waitsOrFails)
             return .null
         }
         return ranForReal ? result : try fiber.call(body, [])
     }
 
-    private func runHoldingLease(_ store: any StateStore, waitsOrFails: Bool) throws(FurrowError) -> Value {
+    private func runHoldingLease(_ store: any StateStore, connection: StateConnection, waitsOrFails: Bool) throws(FurrowError)
+        -> Value
+    {
         let owner = Lease.uniqueOwner()
         let deadline = Date().addingTimeInterval(Double(wait) / 1e9)
         var pause = 0.05
         var lease: Lease
         while true {
-            let attempt = try StateConnection.run(store) { () throws(StateError) in
+            let attempt = try connection.run { () throws(StateError) in
                 try store.acquireLease(name, owner: owner, ttl: ttl, now: Date())
             }
             if case .acquired(let acquired) = attempt {
@@ -429,7 +445,7 @@ struct LeaseCall {
             _ = try? store.releaseLease(lease, now: Date())
             throw error
         }
-        let release = try StateConnection.run(store) { () throws(StateError) in try store.releaseLease(lease, now: Date()) }
+        let release = try connection.run { () throws(StateError) in try store.releaseLease(lease, now: Date()) }
         switch release {
         case .released: break
         case .expiredBeforeRelease(let expiredAt):
@@ -447,16 +463,6 @@ struct LeaseCall {
 
     private func isoTime(_ date: Date) -> String {
         TimeFormat.iso(Int64((date.timeIntervalSince1970 * 1000).rounded()) * 1_000_000)
-    }
-}
-
-extension StateConnection {
-    static func run<T>(_ store: any StateStore, _ body: () throws(StateError) -> T) throws(FurrowError) -> T {
-        do {
-            return try body()
-        } catch {
-            throw furrowError(error)
-        }
     }
 }
 
@@ -510,7 +516,6 @@ enum StateValues {
             var out = StateItem(minimumCapacity: members.count)
             for (name, member) in members { out[name] = try json(member, at: "\(path).\(name)", table: table, key: key) }
             return .object(out)
-        case .cell(let cell): return try json(cell.value, at: path, table: table, key: key)
         default:
             throw refusal(
                 "\(path) is a \(value.typeName), which cannot be stored (items hold strings, numbers, bools, lists, maps, null and times)",
