@@ -31,6 +31,7 @@ let package = Package(
             name: "FurrowLibrary",
             dependencies: [
                 "FurrowRuntime", "FurrowSyntax", "FurrowJSON", "FurrowHCL", "FurrowAWS", "FurrowTerraform",
+                "FurrowState", "FurrowStateDynamoDB",
                 .product(name: "OrderedCollections", package: "swift-collections"),
             ]
         ),
@@ -93,5 +94,12 @@ let package = Package(
         .target(name: "FurrowDNSTestSupport", dependencies: ["FurrowDNSWire", "FurrowDNS"]),
         .executableTarget(name: "furrow-dns-bench", dependencies: ["FurrowDNS", "FurrowDNSTestSupport"]),
         .testTarget(name: "FurrowDNSTests", dependencies: ["FurrowDNS", "FurrowDNSWire", "FurrowDNSTestSupport"]),
+        .target(
+            name: "FurrowStateDynamoDB",
+            dependencies: [
+                "FurrowState", "FurrowAWS", "FurrowJSON", .product(name: "OrderedCollections", package: "swift-collections"),
+            ]
+        ),
+        .testTarget(name: "FurrowStateBindingTests", dependencies: ["furrow", "FurrowTestSupport"]),
     ]
 )

@@ -12,6 +12,7 @@ public enum Library {
             HCLBuiltins(),
             AWSBuiltins(configuration: configuration),
             TerraformBuiltins(terraform: terraform), EnvironmentBuiltins(terraform: terraform),
+            StateBuiltins(configuration: configuration),
             ConfigBuiltin(configuration: configuration),
         ]
     }
