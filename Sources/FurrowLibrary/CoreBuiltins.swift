@@ -9,14 +9,14 @@ struct CoreBuiltins: BuiltinModule {
             let json = args.fiber.interpreter.options.jsonOutput
             var parts: [String] = []
             for i in 0..<args.count {
-                let v = args[i]
+                let v = try Operations.materialize(args[i], args.fiber)
                 if json, v.stringValue == nil { parts.append(try Format.toJSON(v).encoded()) } else { parts.append(Format.str(v)) }
             }
             StandardOutput.write(parts.joined(separator: " ") + "\n")
             return .null
         }))
-        interpreter.register("table", builtin("table", ["rows"], doc: "table(rows) → string\nA list of maps as text with aligned columns (as the REPL shows it).") { b, _ throws(FurrowError) in
-            .string(Format.display(b[0]!))
+        interpreter.register("table", builtin("table", ["rows"], doc: "table(rows) → string\nA list of maps as text with aligned columns (as the REPL shows it).") { b, args throws(FurrowError) in
+            .string(Format.display(try Operations.materialize(b[0]!, args.fiber)))
         })
         // len is hot in loops: it reads its argument directly instead of binding a list.
         interpreter.register("len", .function(NativeFunction("len", doc: "len(x) → int\nItems in a list, map or range; characters in a string.", parameters: ["x"]) { (args: Arguments) throws(FurrowError) -> Value in

@@ -54,7 +54,7 @@ fn run() {
       rows.append(jobs.outcome(row.name, "dns", "ok", started, "${len(records)} records"))
     } catch err {
       log.error("cannot read outputs", environment: row.name, error: err.message)
-      rows.append(jobs.outcome(row.name, "dns", "failed", started, jobs.tail(err.message, lines: 1)))
+      rows.append(jobs.outcome(row.name, "dns", "failed", started, split(err.message, "\n")[0]))
     }
   }
   if rows | any .result == "failed" {
@@ -332,7 +332,7 @@ fn reap_one(row) {
     try {
       envs.update(row.name, {error: jobs.tail(err.message), updated: now()}, if: {state: "reaping"})
     } catch ignored {}
-    return jobs.outcome(row.name, "destroy", "failed", started, jobs.tail(err.message, lines: 1))
+    return jobs.outcome(row.name, "destroy", "failed", started, split(err.message, "\n")[0])
   }
 }
 
@@ -418,7 +418,7 @@ fn sow_one(row) {
     } catch conflict {
       if conflict.kind != "conflict" { fail(conflict.message, kind: conflict.kind) }
     }
-    return jobs.outcome(row.name, "apply", "failed", started, jobs.tail(err.message, lines: 1))
+    return jobs.outcome(row.name, "apply", "failed", started, split(err.message, "\n")[0])
   }
   var applied = {}
   for repo in config.jobs.repos { applied[repo] = vars[repo] }

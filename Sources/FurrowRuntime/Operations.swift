@@ -347,6 +347,12 @@ public enum Operations {
         throw FurrowError.type("\(v.typeName) has no method '\(name)'")
     }
 
+    /// A lazy sequence read into a list, so it can be shown; other values as they are.
+    public static func materialize(_ v: Value, _ f: Fiber) throws(FurrowError) -> Value {
+        if case .host(let object as ValueSequence) = v { return .list(try object.collect(f)) }
+        return v
+    }
+
     /// The items of anything iterable, as a list.
     public static func iterate(_ v: Value, _ f: Fiber) throws(FurrowError) -> [Value] {
         switch v {
