@@ -29,7 +29,11 @@ let package = Package(
         ),
         .target(
             name: "FurrowLibrary",
-            dependencies: ["FurrowRuntime", "FurrowSyntax", "FurrowJSON", "FurrowHCL", "FurrowDNS", "FurrowDNSWire", "FurrowAWS", "FurrowSQLite"]
+            dependencies: [
+                "FurrowRuntime", "FurrowSyntax", "FurrowJSON", "FurrowHCL", "FurrowAWS", "FurrowTerraform",
+                "FurrowState", "FurrowStateDynamoDB", "FurrowDNS", "FurrowDNSWire", "FurrowSQLite",
+                .product(name: "OrderedCollections", package: "swift-collections"),
+            ]
         ),
         .systemLibrary(name: "CReadline", path: "Sources/CReadline"),
         // readline is a C library of global variables: this target uses Swift 5 mode for them.
@@ -39,6 +43,11 @@ let package = Package(
         ),
         .executableTarget(name: "furrow", dependencies: ["FurrowREPL", "FurrowLibrary", "FurrowRuntime", "FurrowSyntax"]),
         .testTarget(name: "ScriptTests", dependencies: ["furrow"]),
+        .testTarget(name: "JobTests", dependencies: ["furrow"]),
+        .testTarget(
+            name: "FurrowEnvironmentTests", dependencies: ["furrow", "FurrowTestSupport"],
+            exclude: ["Scripts"]
+        ),
         .target(
             name: "FurrowTerraform",
             dependencies: ["FurrowJSON", .product(name: "OrderedCollections", package: "swift-collections")]
@@ -90,5 +99,12 @@ let package = Package(
             name: "DNSBindingTests",
             dependencies: ["furrow", "FurrowLibrary", "FurrowAWS", "FurrowDNS", "FurrowDNSWire", "FurrowDNSTestSupport", "FurrowTestSupport"]
         ),
+        .target(
+            name: "FurrowStateDynamoDB",
+            dependencies: [
+                "FurrowState", "FurrowAWS", "FurrowJSON", .product(name: "OrderedCollections", package: "swift-collections"),
+            ]
+        ),
+        .testTarget(name: "FurrowStateBindingTests", dependencies: ["furrow", "FurrowTestSupport"]),
     ]
 )

@@ -9,17 +9,19 @@ struct CoreBuiltins: BuiltinModule {
             let json = args.fiber.interpreter.options.jsonOutput
             var parts: [String] = []
             for i in 0..<args.count {
-                let v = args[i]
+                let v = try Operations.materialize(args[i], args.fiber)
                 if json, v.stringValue == nil { parts.append(try Format.toJSON(v).encoded()) } else { parts.append(Format.str(v)) }
             }
             StandardOutput.write(parts.joined(separator: " ") + "\n")
             return .null
         }))
-        interpreter.register("table", builtin("table", ["rows"], doc: "table(rows) → string\nA list of maps as text with aligned columns (as the REPL shows it).") { b, _ throws(FurrowError) in
-            .string(Format.display(b[0]!))
+        interpreter.register("table", builtin("table", ["rows"], doc: "table(rows) → string\nA list of maps as text with aligned columns (as the REPL shows it).") { b, args throws(FurrowError) in
+            .string(Format.display(try Operations.materialize(b[0]!, args.fiber)))
         })
-        interpreter.register("len", builtin("len", ["x"], doc: "len(x) → int\nItems in a list, map or range; characters in a string.") { b, _ throws(FurrowError) in
-            switch b[0]! {
+        // len is hot in loops: it reads its argument directly instead of binding a list.
+        interpreter.register("len", .function(NativeFunction("len", doc: "len(x) → int\nItems in a list, map or range; characters in a string.", parameters: ["x"]) { (args: Arguments) throws(FurrowError) -> Value in
+            if args.count != 1 || args.labels != nil { _ = try args.bind("len", ["x"], required: 1) }
+            switch args[0] {
             case .list(let l): return .int(l.count)
             case .map(let m): return .int(m.count)
             case .string(let s): return .int(s.count)
@@ -29,7 +31,7 @@ struct CoreBuiltins: BuiltinModule {
                 return .int(max(0, n))
             case let v: throw FurrowError.type("len() needs a list, map, string or range, got \(v.typeName)")
             }
-        })
+        }))
         interpreter.register("type", builtin("type", ["x"], doc: "type(x) → string\nThe type name: null, bool, int, float, string, duration, time, list, map, range, function, error, or a host type.") { b, _ throws(FurrowError) in
             .string(b[0]!.typeName)
         })
@@ -115,7 +117,7 @@ struct CoreBuiltins: BuiltinModule {
             }
             let sep = try sepValue.string("split()'s separator")
             guard !sep.isEmpty else { throw FurrowError.value("split() separator must not be empty") }
-            var parts = s.components(separatedBy: sep)
+            var parts = TextSearch.split(s, sep)
             if let limitValue = b[2], case .int(let limit) = limitValue, limit >= 0, parts.count > limit + 1 {
                 parts = Array(parts[0..<limit]) + [parts[limit...].joined(separator: sep)]
             }
@@ -129,7 +131,7 @@ struct CoreBuiltins: BuiltinModule {
         interpreter.register("replace", builtin("replace", ["s", "old", "new"], doc: "replace(s, old, new) → string\nReplaces every occurrence of old.") { b, _ throws(FurrowError) in
             let s = try b[0]!.string("replace()'s string"), old = try b[1]!.string("replace()'s old text")
             guard !old.isEmpty else { throw FurrowError.value("replace() old text must not be empty") }
-            return .string(s.replacingOccurrences(of: old, with: try b[2]!.string("replace()'s new text")))
+            return .string(TextSearch.replace(s, old, try b[2]!.string("replace()'s new text")))
         })
         interpreter.register("trim", builtin("trim", ["s"], doc: "trim(s) → string\nRemoves leading and trailing whitespace.") { b, _ throws(FurrowError) in
             .string(try b[0]!.string("trim()'s argument").trimmingCharacters(in: .whitespacesAndNewlines))
@@ -237,6 +239,67 @@ public enum StandardOutput {
             }
         }
         buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// Substring search over UTF-8 bytes: splitting and replacing without bridging to
+/// Foundation's string types, which dominated string-heavy scripts. Matching whole UTF-8
+/// sequences of valid strings never splits a character's bytes.
+enum TextSearch {
+    /// Byte offsets of the non-overlapping occurrences of `needle` in `haystack`.
+    static func occurrences(_ haystack: [UInt8], _ needle: [UInt8]) -> [Int] {
+        guard !needle.isEmpty, needle.count <= haystack.count else { return [] }
+        var found: [Int] = []
+        let first = needle[0]
+        let last = haystack.count - needle.count
+        var i = 0
+        haystack.withUnsafeBufferPointer { h in
+            needle.withUnsafeBufferPointer { n in
+                while i <= last {
+                    if h[i] == first {
+                        var j = 1
+                        while j < n.count, h[i + j] == n[j] { j += 1 }
+                        if j == n.count {
+                            found.append(i)
+                            i += n.count
+                            continue
+                        }
+                    }
+                    i += 1
+                }
+            }
+        }
+        return found
+    }
+
+    static func split(_ s: String, _ separator: String) -> [String] {
+        let bytes = Array(s.utf8)
+        let sep = Array(separator.utf8)
+        var parts: [String] = []
+        var start = 0
+        for offset in occurrences(bytes, sep) {
+            parts.append(String(decoding: bytes[start..<offset], as: UTF8.self))
+            start = offset + sep.count
+        }
+        parts.append(String(decoding: bytes[start...], as: UTF8.self))
+        return parts
+    }
+
+    static func replace(_ s: String, _ old: String, _ new: String) -> String {
+        let bytes = Array(s.utf8)
+        let hits = occurrences(bytes, Array(old.utf8))
+        if hits.isEmpty { return s }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + hits.count * max(0, new.utf8.count - old.utf8.count))
+        var start = 0
+        let replacement = Array(new.utf8)
+        for offset in hits {
+            out.append(contentsOf: bytes[start..<offset])
+            out.append(contentsOf: replacement)
+            start = offset + old.utf8.count
+        }
+        out.append(contentsOf: bytes[start...])
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

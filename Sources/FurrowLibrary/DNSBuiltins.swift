@@ -53,20 +53,8 @@ struct DNSBuiltins: BuiltinModule {
             let path = configuration.string("state", "path") ?? ".furrow/state.db"
             do { return try LocalZoneProvider(zone: zone, path: path) } catch { throw FurrowError(error.description, kind: "dns") }
         case "route53":
-            let aws = configuration.section("aws")
-            var endpoint: URL?
-            if case .string(let text)? = aws["endpoint"], !text.isEmpty {
-                guard let url = URL(string: text), url.scheme != nil else { throw FurrowError("aws.endpoint is not a URL: \(text)", kind: "config") }
-                endpoint = url
-            }
-            var region: String?
-            if case .string(let text)? = aws["region"] { region = text }
-            do {
-                let resolved = try AWSConfiguration.resolve(region: region, endpoint: endpoint)
-                return Route53ZoneProvider(zone: zone, client: Route53Client(configuration: resolved), waitForSync: wait)
-            } catch {
-                throw FurrowError("cannot configure Route53 for zone \(zone): \(error)", kind: "dns")
-            }
+            let aws = try AWSSettings.resolve(configuration.section("aws"))
+            return Route53ZoneProvider(zone: zone, client: Route53Client(configuration: aws), waitForSync: wait)
         case "rfc2136":
             guard let serverText = configuration.string("dns", "server") else {
                 throw FurrowError("the rfc2136 provider needs config.dns.server (\"host:port\") for zone \(zone)", kind: "config")

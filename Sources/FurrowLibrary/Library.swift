@@ -5,10 +5,14 @@ import FurrowRuntime
 public enum Library {
     /// Every builtin module, in installation order.
     public static func modules(configuration: Configuration) -> [BuiltinModule] {
-        [
+        let terraform = TerraformBuiltins.makeTerraform(configuration)
+        return [
             CoreBuiltins(),
             SystemBuiltins(noprocessPath: configuration.string("jobs", "noprocess") ?? "/config/noprocess"),
             HCLBuiltins(),
+            AWSBuiltins(configuration: configuration),
+            TerraformBuiltins(terraform: terraform), EnvironmentBuiltins(terraform: terraform),
+            StateBuiltins(configuration: configuration),
             DNSBuiltins(configuration: configuration),
             ConfigBuiltin(configuration: configuration),
         ]

@@ -3,6 +3,454 @@
 /// The standard library's Furrow sources, embedded in the binary.
 public enum StandardLibrary {
     public static let sources: [String: String] = [
+        "std/chitragupta": #"""
+# chitragupta, the record keeper: every 13 minutes, make the DNS zone say where every
+# running environment's services are.
+#
+# For every `deployed` environment, reads its workspace output `endpoints` (a map of
+# service name → IP address or hostname) and syncs the zone as owner `chitragupta`:
+# <service>.<env>.<domain> A/AAAA records (a CNAME for a hostname) with the configured TTL.
+# Records of environments that are gone are removed; records chitragupta does not own are
+# never touched; one run never deletes more than --max-deletes.
+import "std/jobs" as jobs
+
+param max_deletes = 50 "refuse a run that would delete more records than this"
+param report = "" "write a JSON report of the run to this file"
+param metrics = "" "write Prometheus textfile metrics to this file"
+
+let envs = state.table(config.jobs.table)
+let dir = config.terraform.dir
+let ttl = config.jobs.ttl ?? 60
+
+fn record_type(address) {
+  if address =~ "^[0-9]+(\\.[0-9]+){3}$" { return "A" }
+  if address =~ "^[0-9a-fA-F:]+$" and ":" in address { return "AAAA" }
+  return "CNAME"
+}
+
+# The records one environment should have, from its terraform outputs.
+fn desired_for(row) {
+  let outputs = tf.workspace(dir, row.name).outputs()
+  let endpoints = outputs.endpoints ?? {}
+  var records = []
+  for service, address in endpoints {
+    let kind = record_type(address)
+    let value = if kind == "CNAME" and not ends_with(address, ".") { address + "." } else { address }
+    records.append({name: "${service}.${row.name}", type: kind, ttl: ttl, values: [value]})
+  }
+  return records
+}
+
+fn run() {
+  if not jobs.start("chitragupta") { return 0 }
+  let started = now()
+  let running = envs.scan() | where .state == "deployed" | sort_by .name
+  var desired = []
+  var rows = []
+  for row in running {
+    try {
+      let records = desired_for(row)
+      desired.extend(records)
+      rows.append(jobs.outcome(row.name, "dns", "ok", started, "${len(records)} records"))
+    } catch err {
+      log.error("cannot read outputs", environment: row.name, error: err.message)
+      rows.append(jobs.outcome(row.name, "dns", "failed", started, split(err.message, "\n")[0]))
+    }
+  }
+  if rows | any .result == "failed" {
+    # without every environment's outputs a sync would delete records that are still true
+    print("chitragupta: some outputs could not be read; the zone is left as it is")
+    return jobs.finish("chitragupta", rows, report: report, metrics: metrics)
+  }
+  let zone = dns.zone(config.dns.zone)
+  let plan = zone.sync(desired, owner: "chitragupta", max_deletes: max_deletes)
+  print(plan)
+  return jobs.finish("chitragupta", rows, report: report, metrics: metrics)
+}
+
+exit(run())
+"""#,
+        "std/jobs": ##"""
+# Shared parts of the scheduled jobs (sow, reap, chitragupta, newbuild): the run
+# summary, the JSON report, Prometheus textfile metrics, and retry backoff.
+# Import it with `import "std/jobs" as jobs`.
+
+# `parallel` under another name, for jobs whose --parallel parameter shadows the builtin.
+let run_parallel = parallel
+
+# A short identifier for this run, on every log line of the job.
+fn run_id() {
+  return format("%x", int(time.seconds(now()) * 1000) % 4294967296)
+}
+
+# Starts a job: log context, and the noprocess switch. Returns false when suspended.
+fn start(job) {
+  log.context(job: job, run: run_id())
+  if suspended() {
+    print("${job}: suspended while ${config.jobs.noprocess} exists; nothing done")
+    log.info("suspended", noprocess: config.jobs.noprocess)
+    return false
+  }
+  return true
+}
+
+# One row of the summary: what happened to one environment.
+fn outcome(env, action, result, started, detail = "") {
+  return {environment: env, action: action, result: result, duration: now() - started, detail: detail}
+}
+
+# Prints the summary table, writes the report and metrics when asked, and gives the
+# exit code: 1 when any environment failed, else 0.
+fn finish(job, rows, report = "", metrics = "") {
+  if len(rows) == 0 {
+    print("${job}: nothing to do")
+  } else {
+    print(table(rows))
+  }
+  let failed = rows | where .result == "failed" | count
+  if report != "" {
+    os.write(report, json.encode({job: job, finished: now(), failed: failed, environments: rows}, pretty: true))
+  }
+  if metrics != "" {
+    write_metrics(job, rows, metrics)
+  }
+  log.info("finished", environments: len(rows), failed: failed)
+  return if failed > 0 { 1 } else { 0 }
+}
+
+# Prometheus textfile-collector format, for node_exporter.
+fn write_metrics(job, rows, path) {
+  var lines = [
+    "# HELP furrow_job_last_run_timestamp_seconds When the job last finished.",
+    "# TYPE furrow_job_last_run_timestamp_seconds gauge",
+    "furrow_job_last_run_timestamp_seconds{job=\"${job}\"} ${time.seconds(now())}",
+    "# HELP furrow_job_environments Environments handled in the last run, by result.",
+    "# TYPE furrow_job_environments gauge",
+  ]
+  for result, count in rows | count_by .result {
+    lines.append("furrow_job_environments{job=\"${job}\",result=\"${result}\"} ${count}")
+  }
+  lines.append("# HELP furrow_job_duration_seconds Time spent per environment in the last run.")
+  lines.append("# TYPE furrow_job_duration_seconds gauge")
+  for row in rows {
+    lines.append("furrow_job_duration_seconds{job=\"${job}\",environment=\"${row.environment}\"} ${time.seconds(row.duration)}")
+  }
+  let states = state.table(config.jobs.table).scan() | count_by .state
+  lines.append("# HELP furrow_environments Environments in the state table, by state.")
+  lines.append("# TYPE furrow_environments gauge")
+  for s, count in states {
+    lines.append("furrow_environments{state=\"${s}\"} ${count}")
+  }
+  os.write(path, join(lines, "\n") + "\n")
+}
+
+# Retry backoff after `attempts` failures: 5m, 10m, 20m ... capped at 6h.
+fn backoff(attempts) {
+  var wait = 5m
+  for _ in range(max_of(0, attempts - 1)) {
+    wait = wait * 2
+    if wait > 6h { return 6h }
+  }
+  return wait
+}
+
+fn max_of(a, b) { return if a > b { a } else { b } }
+
+# The last lines of an error message, for the row's `error` attribute.
+fn tail(text, lines = 8) {
+  let all = split(text, "\n")
+  return join(all[max_of(0, len(all) - lines)..<len(all)], "\n")
+}
+
+# The repos' versions of a row, as terraform variables, plus the configured extra variables.
+fn variables(row) {
+  var vars = {name: row.name}
+  for repo in config.jobs.repos {
+    vars[repo] = row[repo] ?? "master"
+  }
+  for key, value in config.jobs.extra_vars ?? {} {
+    vars[key] = value
+  }
+  return vars
+}
+"""##,
+        "std/newbuild": #"""
+# newbuild: the build pipeline reports a build; the environment of its branch is made or
+# updated in the state table and left in state `new` for sow.
+#
+#   furrow run std/newbuild --repo tyk --ref refs/heads/feat-x --sha 1a2b3c
+#   furrow run std/newbuild --delete feat-x        (the branch is gone: reap will tear it down)
+#   furrow run std/newbuild --show feat-x
+import "std/jobs" as jobs
+
+param repo = "" "repository that was built (one of config.jobs.repos)"
+param ref = "" "git ref that was built, e.g. refs/heads/release-3.1.0"
+param sha = "" "commit that was built"
+param delete = "" "mark this environment deleted: its branch is gone"
+param show = "" "print this environment's row"
+
+let envs = state.table(config.jobs.table)
+
+# refs/heads/release-3.1.0 → release-310
+fn environment_name(git_ref) {
+  return replace(split(git_ref, "/")[-1], ".", "")
+}
+
+# The image tag a branch publishes, if the configured image lookup finds it.
+fn branch_tag(repository, git_ref) {
+  let tag = replace(replace(git_ref, "refs/heads/", ""), "/", "-")
+  if (config.jobs.image_lookup ?? "none") == "ecr" {
+    let registry = (config.jobs.ecr_prefix ?? "") + repository
+    if aws.ecr_image_exists(registry, tag) { return tag }
+    return null
+  }
+  return null
+}
+
+fn report_build() {
+  assert(repo != "" and ref != "" and sha != "", "newbuild needs --repo, --ref and --sha (or --delete NAME, --show NAME)")
+  assert(repo in config.jobs.repos, "unknown repo '${repo}' (configured: ${join(config.jobs.repos, ", ")})")
+  let name = environment_name(ref)
+  assert(name != "", "cannot name an environment after ref '${ref}'")
+  var changes = {state: "new", updated: now()}
+  for other in config.jobs.repos {
+    if other == repo {
+      changes[other] = sha
+    } else {
+      changes[other] = branch_tag(other, ref) ?? "master"
+    }
+  }
+  # One conditional write; a concurrent writer makes it retry with what that writer wrote.
+  for attempt in range(5) {
+    let row = envs.get(name)
+    try {
+      if row == null {
+        envs.put({name: name, version: 1, created: now(), attempts: 0} + changes, if_absent: true)
+        log.info("new environment", environment: name, repo: repo, sha: sha)
+      } else {
+        let update = changes + {version: (row.version ?? 0) + 1, attempts: 0, error: null, retry_at: null}
+        envs.update(name, update, if: {version: row.version})
+        log.info("new build", environment: name, repo: repo, sha: sha, version: update.version)
+      }
+      print("${name}: ${repo} at ${sha}; state new")
+      return 0
+    } catch err {
+      if err.kind != "conflict" { fail(err.message, kind: err.kind) }
+      log.warn("concurrent change, retrying", environment: name, attempt: attempt + 1)
+    }
+  }
+  fail("could not record the build of ${name}: the row kept changing", kind: "conflict")
+}
+
+fn mark_deleted(name) {
+  let row = envs.get(name)
+  if row == null {
+    print("${name}: no such environment")
+    return 1
+  }
+  if row.state == "deleted" or row.state == "reaping" {
+    print("${name}: already ${row.state}")
+    return 0
+  }
+  envs.update(name, {state: "deleted", updated: now(), version: (row.version ?? 0) + 1}, if: {version: row.version})
+  log.info("marked deleted", environment: name)
+  print("${name}: state deleted; reap will tear it down")
+  return 0
+}
+
+fn show_row(name) {
+  let row = envs.get(name)
+  if row == null {
+    print("${name}: no such environment")
+    return 1
+  }
+  print(row)
+  return 0
+}
+
+log.context(job: "newbuild", run: jobs.run_id())
+let code = if delete != "" { mark_deleted(delete) } else if show != "" { show_row(show) } else { report_build() }
+exit(code)
+"""#,
+        "std/reap": #"""
+# reap: daily, tear down environments that are no longer needed.
+#
+# Candidates are rows in state `deleted` (their branch is gone), rows left `reaping` by an
+# earlier run (resumed where they stopped), and, with --max-age, `deployed` rows idle
+# longer than that which are not protected (`keep: true`). Per environment: mark
+# `reaping` (conditional), terraform destroy, delete its workspace, remove its DNS records
+# (only records chitragupta owns), delete its row. Refuses more than --limit at once.
+# A non-interactive run destroys only with --yes; without it reap prints its plan.
+import "std/jobs" as jobs
+
+param max_age = 0s "also reap deployed environments idle longer than this (0s = off)"
+param limit = 10 "never reap more than this many environments in one run"
+param lease_ttl = 2h "how long the reap lease may be held"
+param report = "" "write a JSON report of the run to this file"
+param metrics = "" "write Prometheus textfile metrics to this file"
+
+let envs = state.table(config.jobs.table)
+let dir = config.terraform.dir
+let owner = "chitragupta"
+
+fn candidate(row) {
+  if row.state == "deleted" or row.state == "reaping" { return true }
+  if max_age > 0s and row.state == "deployed" and not (row.keep ?? false) {
+    let last = row.updated ?? row.deployed_at
+    return last != null and now() - time.parse(str(last)) > max_age
+  }
+  return false
+}
+
+# The zone records of one environment that chitragupta owns: <service>.<env>.
+fn owned_records(zone, env) {
+  let suffix = ".${env}"
+  return zone.records() | where ends_with(.name, suffix) and not starts_with(.name, "_")
+}
+
+fn reap_one(row) {
+  let started = now()
+  try {
+    if row.state != "reaping" {
+      envs.update(row.name, {state: "reaping", updated: now()}, if: {state: row.state, version: row.version})
+    }
+    let ws = tf.workspace(dir, row.name)
+    if ws.exists() {
+      ws.destroy(vars: jobs.variables(row))
+      ws.delete(force: true)
+    }
+    let zone = dns.zone(config.dns.zone)
+    # sync with nothing desired under this environment removes exactly what chitragupta owns there
+    let others = zone.records() | reject ends_with(.name, ".${row.name}")
+      | where not starts_with(.name, "_")
+    zone.sync(others, owner: owner, policy: "sync")
+    envs.delete(row.name, if: {state: "reaping"})
+    log.info("reaped", environment: row.name, took: now() - started)
+    return jobs.outcome(row.name, "destroy", "reaped", started)
+  } catch err {
+    log.error("reap failed", environment: row.name, error: err.message)
+    try {
+      envs.update(row.name, {error: jobs.tail(err.message), updated: now()}, if: {state: "reaping"})
+    } catch ignored {}
+    return jobs.outcome(row.name, "destroy", "failed", started, split(err.message, "\n")[0])
+  }
+}
+
+fn run() {
+  if not jobs.start("reap") { return 0 }
+  return state.lock("reap", ttl: lease_ttl) {
+    let todo = envs.scan() | where candidate(it) | sort_by .name
+    if len(todo) > limit {
+      print("reap: ${len(todo)} environments are candidates, more than --limit ${limit}; nothing done")
+      print(table(todo | select name, state, updated))
+      log.error("over the limit", candidates: len(todo), limit: limit)
+      1
+    } else if len(todo) == 0 {
+      jobs.finish("reap", [], report: report, metrics: metrics)
+    } else if dry_run() {
+      jobs.finish("reap", todo | map jobs.outcome(.name, "destroy", "planned", now(), "state ${.state}"), report: report)
+    } else {
+      var go = false
+      try { go = confirm("reap: destroy ${len(todo)} environment(s): ${join(todo | map .name, ", ")}?") } catch err {
+        print("reap would destroy: ${join(todo | map .name, ", ")}")
+        print("reap: not confirmed; run with --yes to destroy")
+      }
+      if go {
+        jobs.finish("reap", todo | map reap_one(it), report: report, metrics: metrics)
+      } else { 0 }
+    }
+  }
+}
+
+exit(run())
+"""#,
+        "std/sow": #"""
+# sow: every 37 minutes, bring environments that need it up to date with terraform.
+#
+# Picks rows in state `new`, and `failed` rows whose retry time has come; claims each with
+# a conditional write (a concurrent worker then skips it); applies its versions in its own
+# terraform workspace; records `deployed` only if no newer build arrived meanwhile (the
+# row's version is still the one read), or `failed` with the error and a retry time.
+# One environment's failure never stops the others. Exit 1 when any environment failed.
+import "std/jobs" as jobs
+
+param parallel = 1 "environments applied at once"
+param only = "" "handle only this environment"
+param lease_ttl = 45m "how long the sow lease may be held before another run can take it"
+param report = "" "write a JSON report of the run to this file"
+param metrics = "" "write Prometheus textfile metrics to this file"
+
+let envs = state.table(config.jobs.table)
+let dir = config.terraform.dir
+
+fn due(row) {
+  if only != "" and row.name != only { return false }
+  if row.state == "new" { return true }
+  # Only a sow holding the lease deploys, so a row still `deploying` now was left by a run
+  # that died (killed, host lost): apply it again.
+  if row.state == "deploying" { return true }
+  if row.state == "failed" {
+    return row.retry_at == null or time.parse(row.retry_at) <= now()
+  }
+  return false
+}
+
+fn sow_one(row) {
+  let started = now()
+  try {
+    envs.update(row.name, {state: "deploying", started: started}, if: {state: row.state, version: row.version})
+  } catch err {
+    if err.kind == "conflict" { return jobs.outcome(row.name, "apply", "skipped", started, "changed by another worker") }
+    fail(err.message, kind: err.kind)
+  }
+  let vars = jobs.variables(row)
+  try {
+    let ws = tf.workspace(dir, row.name)
+    ws.select_or_create()
+    ws.apply(vars: vars)
+  } catch err {
+    let attempts = (row.attempts ?? 0) + 1
+    let wait = jobs.backoff(attempts)
+    log.error("apply failed", environment: row.name, attempts: attempts, retry_in: wait)
+    try {
+      envs.update(row.name, {state: "failed", error: jobs.tail(err.message), attempts: attempts,
+        retry_at: now() + wait, updated: now()}, if: {state: "deploying", version: row.version})
+    } catch conflict {
+      if conflict.kind != "conflict" { fail(conflict.message, kind: conflict.kind) }
+    }
+    return jobs.outcome(row.name, "apply", "failed", started, split(err.message, "\n")[0])
+  }
+  var applied = {}
+  for repo in config.jobs.repos { applied[repo] = vars[repo] }
+  try {
+    envs.update(row.name, {state: "deployed", deployed_at: now(), applied: applied, updated: now(),
+      attempts: 0, error: null, retry_at: null}, if: {state: "deploying", version: row.version})
+  } catch err {
+    if err.kind != "conflict" { fail(err.message, kind: err.kind) }
+    # a newer build arrived during the apply: the row stays `new` for the next run
+    return jobs.outcome(row.name, "apply", "superseded", started, "a newer build arrived; next run applies it")
+  }
+  log.info("deployed", environment: row.name, took: now() - started)
+  return jobs.outcome(row.name, "apply", "deployed", started)
+}
+
+fn run() {
+  if not jobs.start("sow") { return 0 }
+  let rows = state.lock("sow", ttl: lease_ttl) {
+    let todo = envs.scan() | where due(it) | sort_by .name
+    if dry_run() {
+      todo | map jobs.outcome(.name, "apply", "planned", now(), "state ${.state}")
+    } else {
+      jobs.run_parallel(todo, limit: parallel, sow_one) | map if type(it) == "error" {
+        {environment: "?", action: "apply", result: "failed", duration: 0s, detail: it.message}
+      } else { it }
+    }
+  }
+  return jobs.finish("sow", rows, report: report, metrics: metrics)
+}
+
+exit(run())
+"""#,
         "std/tour": #"""
 # A short tour of Furrow on the embedded defaults: `furrow run std/tour`.
 param envs = 5 "how many sample environments to make"

@@ -669,6 +669,27 @@ final class Compiler {
                 return .next
             }
         }
+        if case .global(let cell) = place {
+            return { (f: Fiber) throws(FurrowError) -> Flow in
+                let rhs = try value(f)
+                if f.inParallelTask {
+                    throw FurrowError("a parallel task cannot assign a global variable (return a value instead)", kind: "parallel").locate(where_)
+                }
+                guard let binaryOp else {
+                    cell.value = rhs
+                    return .next
+                }
+                if binaryOp == .add, case .int(let x) = cell.value, case .int(let y) = rhs {
+                    let (sum, overflow) = x.addingReportingOverflow(y)
+                    if !overflow { cell.value = .int(sum); return .next }
+                }
+                var current = cell.value
+                cell.value = .null
+                defer { cell.value = current }
+                do throws(FurrowError) { try Operations.compound(binaryOp, &current, rhs) } catch { throw error.locate(where_) }
+                return .next
+            }
+        }
         return { (f: Fiber) throws(FurrowError) -> Flow in
             let rhs = try value(f)
             do throws(FurrowError) {
@@ -733,7 +754,7 @@ final class Compiler {
 
     func functionValue(_ decl: FunctionDecl, isParallelTask: Bool, itemFunction: Bool = false) -> Code {
         let name = decl.name ?? (itemFunction ? "<item expression>" : "<lambda>")
-        var bodyStatements = decl.body.statements
+        let bodyStatements = decl.body.statements
         var boxed = NameCollector.namesCapturedBy(bodyStatements)
         for p in decl.parameters { if let d = p.defaultValue { boxed.formUnion(NameCollector.namesCapturedBy([Stmt(.expr(d), d.span)])) } }
         let state = FunctionState(parent: function, boxedNames: boxed, isParallelTask: isParallelTask, isTopLevel: false, name: name)
@@ -747,15 +768,9 @@ final class Compiler {
         proto.boxedParameters = parameterLocals.filter(\.boxed).map(\.slot)
         proto.defaults = decl.parameters.map { p in p.defaultValue.map { CodeBox(expression($0)) } }
         // The value of a final expression statement is the result (lambdas, trailing blocks).
-        if let last = bodyStatements.last, case .expr(let e) = last.kind, !Compiler.isIf(e) {
-            bodyStatements.removeLast()
-            hoist(bodyStatements)
-            let steps = statementsFunctionsFirst(bodyStatements)
-            proto.body = finish(sequence(steps), expression(e))
-        } else {
-            proto.body = finish(sequence(tailSequence(bodyStatements)))
-        }
-        _ = bodyStatements
+        // The final expression statement (also at the end of a final if's branches) is the
+        // result; `fiber.returnValue` is null on entry, so falling off the end returns null.
+        proto.body = sequence(tailSequence(bodyStatements))
         proto.frameSize = state.maxSlots
         proto.captureSources = state.captureSources
         let sources = state.captureSources
@@ -782,23 +797,6 @@ final class Compiler {
                 }
             }
             return .function(Closure(proto: proto, captures: cells))
-        }
-    }
-
-    func finish(_ body: @escaping Step) -> Step {
-        return { (f: Fiber) throws(FurrowError) -> Flow in
-            f.returnValue = .null
-            _ = try body(f)
-            return .returned
-        }
-    }
-
-    func finish(_ body: @escaping Step, _ result: @escaping Code) -> Step {
-        return { (f: Fiber) throws(FurrowError) -> Flow in
-            f.returnValue = .null
-            if try body(f) == .returned { return .returned }
-            f.returnValue = try result(f)
-            return .returned
         }
     }
 

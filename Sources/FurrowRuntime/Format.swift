@@ -71,6 +71,7 @@ public enum Format {
         case .map(let m) where !m.isEmpty:
             return keyValueLines(m, color: color)
         case .host(let h):
+            if let text = h.display(color: color) { return text }
             let fields = h.fields
             if fields.isEmpty { return h.summary }
             return h.summary + "\n" + keyValueLines(fields, color: color)
@@ -145,7 +146,7 @@ public enum Format {
             for (k, x) in m { out[k] = try toJSON(x) }
             return .object(out)
         case .error(let e): return try toJSON(.map(e.fields))
-        case .host(let h): return try toJSON(.map(h.fields))
+        case .host(let h): return try toJSON(h.jsonValue ?? .map(h.fields))
         case .function(let f): throw FurrowError.type("a function (\(f.name)) cannot be encoded as JSON")
         case .cell(let c): return try toJSON(c.value)
         }

@@ -105,6 +105,7 @@ final class Closure: Callable, @unchecked Sendable {
             fiber.stack[base + slot] = .cell(Cell(fiber.stack[base + slot], owner: fiber))
         }
         _ = try proto.body(fiber)
+        // Leave `returnValue` null for the next call (see Compiler.functionValue).
         let result = fiber.returnValue
         fiber.returnValue = .null
         return result

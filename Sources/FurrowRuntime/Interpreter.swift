@@ -272,7 +272,9 @@ public final class Session: @unchecked Sendable {
             throw DiagnosticList(compiler.diagnostics)
         }
         let result = try interpreter.runFrame(code, frameSize: frameSize, interpreter.fiber)
-        if let last = program.statements.last, case .expr = last.kind { return result }
+        if let last = program.statements.last, case .expr = last.kind {
+            return try Operations.materialize(result, interpreter.fiber)
+        }
         return nil
     }
 }

@@ -254,10 +254,7 @@ public enum Operations {
         container = .null
         defer { container = .map(m) }
         if let index = m.index(forKey: name) {
-            var field = m.values[index]
-            m.values[index] = .null
-            defer { m.values[index] = field }
-            try body(&field)
+            try m.modifyValue(at: index, body)
         } else {
             var field = Value.null
             try body(&field)
@@ -348,6 +345,12 @@ public enum Operations {
             }
         }
         throw FurrowError.type("\(v.typeName) has no method '\(name)'")
+    }
+
+    /// A lazy sequence read into a list, so it can be shown; other values as they are.
+    public static func materialize(_ v: Value, _ f: Fiber) throws(FurrowError) -> Value {
+        if case .host(let object as ValueSequence) = v { return .list(try object.collect(f)) }
+        return v
     }
 
     /// The items of anything iterable, as a list.

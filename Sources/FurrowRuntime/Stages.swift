@@ -233,18 +233,23 @@ enum Stages {
             for item in items { _ = try fn!(item) }
             return .list(items)
         case "sort_by":
-            var keyed: [(Value, Value)] = []
-            keyed.reserveCapacity(items.count)
-            for item in items { keyed.append((try key(item), item)) }
-            return .list(try sortedByKey(keyed, descending: descending).map(\.1))
+            var keys: [Value] = []
+            keys.reserveCapacity(items.count)
+            for item in items { keys.append(try key(item)) }
+            let order = try sortedOrder(keys, descending: descending)
+            return .list(order.map { items[$0] })
         case "group_by":
             var groups = FurrowMap()
             for item in items {
                 let k = Format.str(try key(item))
-                if let index = groups.index(forKey: k), case .list(var l) = groups.values[index] {
-                    groups.values[index] = .null
-                    l.append(item)
-                    groups.values[index] = .list(l)
+                if let index = groups.index(forKey: k) {
+                    try groups.modifyValue(at: index) { (group: inout Value) throws(FurrowError) in
+                        if case .list(var l) = group {
+                            group = .null
+                            l.append(item)
+                            group = .list(l)
+                        }
+                    }
                 } else {
                     groups[k] = .list([item])
                 }
@@ -313,6 +318,46 @@ enum Stages {
             return .bool(true)
         default:
             throw FurrowError.type("unknown query stage '\(name)'")
+        }
+    }
+
+    /// The stable sorted order of `keys` as indices. Int and string keys sort as plain Swift
+    /// values; mixed keys use Furrow's ordering and report what cannot be compared.
+    static func sortedOrder(_ keys: [Value], descending: Bool) throws(FurrowError) -> [Int] {
+        var ints: [Int] = []
+        ints.reserveCapacity(keys.count)
+        for k in keys {
+            guard case .int(let i) = k else { break }
+            ints.append(i)
+        }
+        if ints.count == keys.count {
+            var order = Array(0..<keys.count)
+            if descending {
+                order.sort { ints[$0] > ints[$1] || (ints[$0] == ints[$1] && $0 < $1) }
+            } else {
+                order.sort { ints[$0] < ints[$1] || (ints[$0] == ints[$1] && $0 < $1) }
+            }
+            return order
+        }
+        var strings: [String] = []
+        strings.reserveCapacity(keys.count)
+        for k in keys {
+            guard case .string(let s) = k else { break }
+            strings.append(s)
+        }
+        if strings.count == keys.count {
+            var order = Array(0..<keys.count)
+            if descending {
+                order.sort { strings[$0] > strings[$1] || (strings[$0] == strings[$1] && $0 < $1) }
+            } else {
+                order.sort { strings[$0] < strings[$1] || (strings[$0] == strings[$1] && $0 < $1) }
+            }
+            return order
+        }
+        let keyed = keys.enumerated().map { ($0.element, Value.int($0.offset)) }
+        return try sortedByKey(keyed, descending: descending).map { pair -> Int in
+            if case .int(let i) = pair.1 { return i }
+            return 0
         }
     }
 

@@ -1,7 +1,6 @@
 import OrderedCollections
 import Foundation
 
-public typealias FurrowMap = OrderedDictionary<String, Value>
 
 /// A Furrow value. Lists and maps are Swift collections, so they have value semantics
 /// (copy on write) for free; the interpreter mutates them in place when it holds the only
@@ -117,6 +116,11 @@ open class HostObject: @unchecked Sendable {
     open var memberNames: [String] { Array(fields.keys) }
     /// One line for REPL echo and tables.
     open var summary: String { "<\(typeName)>" }
+    /// The full REPL echo, when the summary and fields are not the right shape (a result
+    /// that is itself a table); nil shows the summary and the fields.
+    open func display(color: Bool) -> String? { nil }
+    /// What JSON shows instead of the fields map (a redacted value shows a marker).
+    open var jsonValue: Value? { nil }
 }
 
 extension Value {
@@ -260,22 +264,32 @@ public enum TimeFormat {
         return seconds * 1_000_000_000 + nanos
     }
 
-    /// `1h30m`, `250ms`, `2d3h`, `0s`.
+    /// `1h30m`, `250ms`, `2d3h`, `1.5s`, `1m30.25s`, `0s`: whole units as in literals, a
+    /// fraction of a second to at most three decimals of its unit.
     public static func duration(_ nanos: Int64) -> String {
         if nanos == 0 { return "0s" }
         var rest = nanos.magnitude
         var out = nanos < 0 ? "-" : ""
-        let units: [(String, UInt64)] = [
-            ("d", 86_400_000_000_000), ("h", 3_600_000_000_000), ("m", 60_000_000_000), ("s", 1_000_000_000),
-            ("ms", 1_000_000),
-        ]
-        for (name, size) in units where rest >= size {
+        func decimals(_ value: UInt64, _ unit: UInt64, _ name: String) -> String {
+            let whole = value / unit
+            let thousandths = (value % unit * 1000 + unit / 2) / unit
+            if thousandths == 0 { return "\(whole)\(name)" }
+            if thousandths == 1000 { return "\(whole + 1)\(name)" }
+            var fraction = String(thousandths)
+            fraction = String(repeating: "0", count: 3 - fraction.count) + fraction
+            while fraction.hasSuffix("0") { fraction.removeLast() }
+            return "\(whole).\(fraction)\(name)"
+        }
+        if rest < 1_000_000_000 {
+            if rest >= 1_000_000 { return out + decimals(rest, 1_000_000, "ms") }
+            if rest >= 1_000 { return out + decimals(rest, 1_000, "us") }
+            return out + "\(rest)ns"
+        }
+        for (name, size) in [("d", UInt64(86_400_000_000_000)), ("h", 3_600_000_000_000), ("m", 60_000_000_000)] where rest >= size {
             out += "\(rest / size)\(name)"
             rest %= size
         }
-        if rest > 0 {
-            if rest % 1000 == 0 { out += "\(rest / 1000)us" } else { out += "\(rest)ns" }
-        }
+        if rest > 0 { out += decimals(rest, 1_000_000_000, "s") }
         return out
     }
 

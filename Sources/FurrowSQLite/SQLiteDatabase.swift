@@ -63,7 +63,18 @@ public final class SQLiteDatabase: @unchecked Sendable {
                 // Reading the schema touches the file header, so a damaged file is reported here.
                 try execute("SELECT count(*) FROM sqlite_schema")
             } else {
-                try execute("PRAGMA journal_mode = WAL")
+                // Two processes switching a new file to WAL at once: SQLite may answer BUSY
+                // without calling the busy handler (it could deadlock), so retry here.
+                var attempts = 0
+                while true {
+                    do {
+                        try execute("PRAGMA journal_mode = WAL")
+                        break
+                    } catch let error as SQLiteError where error.isBusy && attempts < 500 {
+                        attempts += 1
+                        usleep(UInt32(2_000 + Int.random(in: 0..<8_000)))
+                    }
+                }
                 try execute("PRAGMA synchronous = NORMAL")
             }
             try execute("PRAGMA foreign_keys = ON")

@@ -79,10 +79,16 @@ struct RunResult {
     let stdout: String
     let stderr: String
     let status: Int32
+    /// Ended by a signal (a crash), not by exit.
+    var crashed = false
+    var timedOut = false
 }
 
 /// Runs the real binary with a scratch working directory and no configuration.
-func runFurrow(_ arguments: [String], input: String? = nil, environment: [String: String] = [:], directory: URL? = nil) throws -> RunResult {
+func runFurrow(
+    _ arguments: [String], input: String? = nil, environment: [String: String] = [:], directory: URL? = nil,
+    timeout: TimeInterval? = nil
+) throws -> RunResult {
     let process = Process()
     process.executableURL = Paths.furrow
     process.arguments = arguments
@@ -105,10 +111,22 @@ func runFurrow(_ arguments: [String], input: String? = nil, environment: [String
     let group = DispatchGroup()
     group.enter()
     DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    var timedOut = false
+    if let timeout {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < deadline { usleep(5000) }
+        if process.isRunning {
+            timedOut = true
+            kill(process.processIdentifier, SIGKILL)
+        }
+    }
     errData = err.fileHandleForReading.readDataToEndOfFile()
     group.wait()
     process.waitUntilExit()
-    return RunResult(stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self), status: process.terminationStatus)
+    return RunResult(
+        stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self),
+        status: process.terminationStatus, crashed: !timedOut && process.terminationReason == .uncaughtSignal,
+        timedOut: timedOut)
 }
 
 func check(_ script: GoldenScript) throws {

@@ -234,7 +234,7 @@ final class TerminalSession {
         let t = try TerminalSession()
         t.type("let environment_name = \"feat-x\"\r")
         try t.expect("furrow> ")
-        t.type("environm\t")
+        t.type("environment_\t")
         try t.expect("environment_name")
         t.type("\r")
         #expect(try t.expect("furrow> ").contains("feat-x"))

@@ -1,0 +1,78 @@
+import Foundation
+import FurrowTestSupport
+import Testing
+
+/// Workspaces on an S3 backend served by the local AWS-compatible server: terraform keeps
+/// each workspace's state at `env:/<workspace>/<key>` and locks with a lock file.
+@Suite struct S3BackendTests {
+    @Test func workspaceStateLandsUnderItsPrefix() throws {
+        let server = try LocalAWSServer()
+        defer { server.stop() }
+        let scratch = try makeScratch()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+
+        let created = try python("""
+            import boto3, sys
+            s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1")
+            s3.create_bucket(Bucket="furrow-state")
+            print("created")
+            """, server: server)
+        #expect(created == "created\n")
+
+        try FileManager.default.createDirectory(at: scratch.appendingPathComponent("devenv"), withIntermediateDirectories: true)
+        try """
+            terraform {
+              backend "s3" {
+                region                      = "us-east-1"
+                endpoints                   = { s3 = "\(server.endpoint.absoluteString)" }
+                use_path_style              = true
+                use_lockfile                = true
+                skip_credentials_validation = true
+                skip_requesting_account_id  = true
+                skip_metadata_api_check     = true
+                skip_region_validation      = true
+                skip_s3_checksum            = true
+              }
+            }
+            variable "tyk" { type = string }
+            resource "terraform_data" "app" { input = var.tyk }
+            output "tyk" { value = terraform_data.app.output }
+            """.write(to: scratch.appendingPathComponent("devenv/main.tf"), atomically: true, encoding: .utf8)
+
+        let script = """
+            tf.init("devenv", backend_config: {bucket: "furrow-state", key: "devenv/terraform.tfstate"})
+            let ws = tf.workspace("devenv", "feat-x")
+            print(ws.select_or_create())
+            ws.apply(vars: {tyk: "sha-1a2b"})
+            print(ws.outputs().tyk)
+            print(tf.workspaces("devenv"))
+            """
+        try script.write(to: scratch.appendingPathComponent("s3.furrow"), atomically: true, encoding: .utf8)
+        let result = try runFurrow(["run", "s3.furrow"], in: scratch, environment: server.clientEnvironment)
+        #expect(result.status == 0, "stderr:\n\(result.stderr)")
+        #expect(result.stdout == "true\nsha-1a2b\n[\"default\", \"feat-x\"]\n")
+
+        let keys = try python("""
+            import boto3, sys
+            s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1")
+            for item in s3.list_objects_v2(Bucket="furrow-state").get("Contents", []):
+                print(item["Key"])
+            """, server: server)
+        #expect(keys == "env:/feat-x/devenv/terraform.tfstate\n", "objects in the bucket:\n\(keys)")
+    }
+
+    /// Runs a small python program with the server's endpoint as its argument.
+    private func python(_ program: String, server: LocalAWSServer) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", program, server.endpoint.absoluteString]
+        process.environment = ProcessInfo.processInfo.environment.merging(server.clientEnvironment) { _, new in new }
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "python3 failed")
+        return String(decoding: data, as: UTF8.self)
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import FurrowTestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The `state` builtins through the real binary: the golden scripts of `Tests/Scripts/state/` against DynamoDB
+/// (a local AWS server; ScriptTests runs them on SQLite), and on both stores racing processes, lost leases and
+/// broken storage.
+@Suite struct StateBindingTests {
+    @Test(arguments: StateScript.all)
+    func goldenScriptOnDynamoDB(_ script: StateScript) throws {
+        let expected = script.expectations
+        let result = try runFurrow(
+            ["run", script.path.path], environment: try Backend.dynamodb.environment(), directory: try Paths.scratchDirectory())
+        let expectedExit = expected.exit ?? (expected.errors.isEmpty ? 0 : 1)
+        #expect(result.status == expectedExit, "exit status \(result.status), expected \(expectedExit); stderr:\n\(result.stderr)")
+        #expect(
+            result.lines == expected.lines,
+            "standard output differs:\n--- got\n\(result.stdout)--- expected\n\(expected.lines.joined(separator: "\n"))\nstderr:\n\(result.stderr)")
+        for message in expected.errors {
+            #expect(result.stderr.contains(message), "standard error lacks '\(message)':\n\(result.stderr)")
+        }
+    }
+
+    @Test func everyStateScriptIsFound() {
+        #expect(StateScript.all.count >= 5)
+    }
+
+    /// Two processes start at once and race for one lease: exactly one runs its block.
+    @Test(arguments: Backend.allCases)
+    func racingProcessesOneTakesTheLease(_ backend: Backend) throws {
+        let environment = try backend.environment()
+        let directory = try Paths.scratchDirectory()
+        let lease = "race-\(UUID().uuidString.prefix(8))"
+        let code = "print(state.try_lock(\"\(lease)\", ttl: 30s) {\n  sleep(1500ms)\n  \"won\"\n})"
+        let racers = try (0..<2).map { _ in try FurrowProcess(["-c", code], environment: environment, directory: directory) }
+        let results = racers.map { $0.wait() }
+        for result in results { #expect(result.status == 0, "stderr:\n\(result.stderr)") }
+        #expect(results.map(\.lines).sorted { $0.description < $1.description } == [["null"], ["won"]])
+
+        // state.lock without wait: the loser fails at once with kind `locked`, naming the holder.
+        let lockCode = "state.lock(\"\(lease)-lock\", ttl: 30s) {\n  sleep(1500ms)\n  print(\"won\")\n}"
+        let lockers = try (0..<2).map { _ in try FurrowProcess(["-c", lockCode], environment: environment, directory: directory) }
+        let lockResults = lockers.map { $0.wait() }
+        #expect(lockResults.filter { $0.status == 0 && $0.lines == ["won"] }.count == 1)
+        let loser = lockResults.first { $0.status != 0 }
+        #expect(loser?.stderr.contains("locked error: the lease \(lease)-lock is held by ") == true, "\(loser?.stderr ?? "no loser")")
+    }
+
+    /// A holder that outlives its ttl while another owner takes the lease is told so with `lease_lost`.
+    @Test(arguments: Backend.allCases)
+    func holderOutlivingItsTTLLosesTheLease(_ backend: Backend) throws {
+        let environment = try backend.environment()
+        let directory = try Paths.scratchDirectory()
+        let lease = "lost-\(UUID().uuidString.prefix(8))"
+        let slow = try FurrowProcess(
+            ["-c", "state.lock(\"\(lease)\", ttl: 300ms) { sleep(2500ms) }"], environment: environment, directory: directory)
+        Thread.sleep(forTimeInterval: 1.2)
+        let taker = try FurrowProcess(
+            ["-c", "print(state.lock(\"\(lease)\", ttl: 30s, wait: 5s) {\n  sleep(3s)\n  \"taken\"\n})"],
+            environment: environment, directory: directory)
+        let slowResult = slow.wait()
+        let takerResult = taker.wait()
+        #expect(takerResult.status == 0 && takerResult.lines == ["taken"], "stderr:\n\(takerResult.stderr)")
+        #expect(slowResult.status == 1)
+        #expect(slowResult.stderr.contains("lease_lost error: the lease \(lease) expired at "), "\(slowResult.stderr)")
+    }
+
+    @Test func corruptSQLiteFileIsAClearError() throws {
+        let directory = try Paths.scratchDirectory()
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent(".furrow"), withIntermediateDirectories: true)
+        let garbage = Data(String(repeating: "this is not a database file. ", count: 200).utf8)
+        try garbage.write(to: directory.appendingPathComponent(".furrow/state.db"))
+        let result = try runFurrow(
+            ["-c", "state.table(\"Corrupt\").put({name: \"a\"})"], directory: directory)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("storage error: table Corrupt: "), "\(result.stderr)")
+        #expect(result.stderr.contains(".furrow/state.db: file is not a database"), "\(result.stderr)")
+        // The file was left as it was.
+        #expect(try Data(contentsOf: directory.appendingPathComponent(".furrow/state.db")) == garbage)
+    }
+
+    @Test func aServerThatIsDownIsAClearError() throws {
+        let port = try closedPort()
+        var environment = SharedAWSServer.dynamoDBEnvironment(endpoint: "http://127.0.0.1:\(port)")
+        environment["FURROW_STATE_STORE"] = "dynamodb"
+        let started = Date()
+        let result = try runFurrow(
+            ["-c", "state.table(\"DownTable\").get(\"feat-x\")"], environment: environment, directory: try Paths.scratchDirectory())
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("storage error: table DownTable: "), "\(result.stderr)")
+        #expect(result.stderr.contains("127.0.0.1:\(port)") || result.stderr.contains("connect"), "\(result.stderr)")
+        #expect(!result.stderr.contains(LocalAWSServer.secretAccessKeyMarker))
+        #expect(Date().timeIntervalSince(started) < 60)
+    }
+
+    @Test func anUnknownStoreIsAConfigurationError() throws {
+        let result = try runFurrow(
+            ["-c", "state.table(\"Anything\")"], environment: ["FURROW_STATE_STORE": "etcd"],
+            directory: try Paths.scratchDirectory())
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("config state.store is \"etcd\"; use \"sqlite\" or \"dynamodb\""), "\(result.stderr)")
+    }
+
+    /// A port on 127.0.0.1 that nothing listens on: bound, then closed.
+    private func closedPort() throws -> Int {
+        let socketDescriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(socketDescriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(socketDescriptor, pointer, length) == 0 && getsockname(socketDescriptor, pointer, &length) == 0
+            }
+        }
+        #expect(bound)
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+extension LocalAWSServer {
+    /// The dummy secret, which must never appear in an error.
+    static var secretAccessKeyMarker: String { "secretAccessKey: " + secretAccessKey }
+}

@@ -1,0 +1,292 @@
+import Foundation
+import Testing
+
+/// The jobs end to end, as cron runs them: real `furrow` processes, the real terraform on
+/// the devenv configuration, the embedded SQLite state table and local DNS zone, in a
+/// scratch directory per test. Environments named `broken-*` fail to apply and `slow-*`
+/// take 15 s (conventions of examples/devenv).
+final class JobWorld {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let directory: URL
+
+    static var furrow: URL {
+        var dir = Bundle.main.bundleURL
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("furrow")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return root.appendingPathComponent(".build/debug/furrow")
+    }
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("furrow-jobs-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let copy = Process()
+        copy.executableURL = URL(fileURLWithPath: "/bin/cp")
+        copy.arguments = ["-R", JobWorld.root.appendingPathComponent("examples/devenv").path, directory.appendingPathComponent("devenv").path]
+        try copy.run()
+        copy.waitUntilExit()
+        try Data().write(to: directory.appendingPathComponent("terraform.rc"))
+        try """
+            [terraform]
+            dir = "devenv"
+
+            [dns]
+            zone = "dev.example.com"
+
+            [jobs]
+            table = "DeveloperEnvironments"
+            repos = ["tyk", "tyk-analytics", "tyk-pump"]
+            domain = "dev.example.com"
+            noprocess = "\(directory.path)/noprocess"
+            extra_vars = { base = "base-test", infra = "infra-test" }
+            """.write(to: directory.appendingPathComponent("furrow.toml"), atomically: true, encoding: .utf8)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: directory) }
+
+    struct Result {
+        let stdout: String
+        let stderr: String
+        let status: Int32
+    }
+
+    func process(_ arguments: [String]) -> Process {
+        let process = Process()
+        process.executableURL = JobWorld.furrow
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["NO_COLOR"] = "1"
+        env["TF_CLI_CONFIG_FILE"] = directory.appendingPathComponent("terraform.rc").path
+        for key in env.keys where key.hasPrefix("FURROW_") { env.removeValue(forKey: key) }
+        process.environment = env
+        process.currentDirectoryURL = directory
+        process.standardInput = FileHandle.nullDevice
+        return process
+    }
+
+    @discardableResult
+    func run(_ arguments: String...) throws -> Result { try run(arguments) }
+
+    func run(_ arguments: [String]) throws -> Result {
+        let p = process(arguments)
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        nonisolated(unsafe) var outData = Data()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        p.waitUntilExit()
+        return Result(stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self), status: p.terminationStatus)
+    }
+
+    /// The value of a Furrow expression, as JSON text.
+    func query(_ expression: String) throws -> String {
+        let r = try run(["-c", "print(json.encode(\(expression)))"])
+        #expect(r.status == 0, "query failed: \(r.stderr)")
+        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func state(_ name: String) throws -> String {
+        try query("(state.table(\"DeveloperEnvironments\").get(\"\(name)\") ?? {}).state ?? \"absent\"").replacingOccurrences(of: "\"", with: "")
+    }
+
+    func field(_ name: String, _ field: String) throws -> String {
+        try query("(state.table(\"DeveloperEnvironments\").get(\"\(name)\") ?? {})[\"\(field)\"]").replacingOccurrences(of: "\"", with: "")
+    }
+
+    func newbuild(_ name: String, repo: String = "tyk", sha: String = "sha-1") throws {
+        let r = try run("run", "std/newbuild", "--repo", repo, "--ref", "refs/heads/\(name)", "--sha", sha)
+        #expect(r.status == 0, "newbuild failed: \(r.stderr)")
+    }
+
+    /// Table rows and zone records, to compare before and after a run that must change nothing.
+    func snapshot() throws -> String {
+        try query("[state.table(\"DeveloperEnvironments\").scan() | sort_by .name, dns.zone(\"dev.example.com\").records() | sort_by .name]")
+    }
+
+    func waitFor(_ timeout: TimeInterval = 30, _ condition: () throws -> Bool) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try condition() { return }
+            usleep(100_000)
+        }
+        Issue.record("condition not reached in \(timeout) s")
+    }
+}
+
+@Suite(.serialized) struct JobTests {
+    @Test func fullCycleOnTheEmbeddedDefaults() throws {
+        let world = try JobWorld()
+        try world.newbuild("feat-a", repo: "tyk", sha: "aaa111")
+        try world.newbuild("release-3.1.0", repo: "tyk-pump", sha: "bbb222")
+        #expect(try world.state("feat-a") == "new")
+        #expect(try world.field("release-310", "tyk-pump") == "bbb222")
+        #expect(try world.field("release-310", "tyk") == "master")
+
+        let sow = try world.run("run", "std/sow", "--parallel", "2")
+        #expect(sow.status == 0, "sow: \(sow.stdout)\n\(sow.stderr)")
+        #expect(sow.stdout.contains("deployed"))
+        #expect(try world.state("feat-a") == "deployed")
+        #expect(try world.state("release-310") == "deployed")
+
+        let dns = try world.run("run", "std/chitragupta")
+        #expect(dns.status == 0, "chitragupta: \(dns.stdout)\n\(dns.stderr)")
+        let records = try world.query("dns.zone(\"dev.example.com\").records() | where .type == \"A\" | map .name | sorted")
+        #expect(records.contains("tyk.feat-a"), "records: \(records)")
+        #expect(records.contains("tyk-analytics.release-310"))
+
+        try world.run("run", "std/newbuild", "--delete", "feat-a")
+        #expect(try world.state("feat-a") == "deleted")
+        let reapWithoutYes = try world.run("run", "std/reap")
+        #expect(reapWithoutYes.status == 0)
+        #expect(reapWithoutYes.stdout.contains("--yes"))
+        #expect(try world.state("feat-a") == "deleted", "reap without --yes changes nothing")
+
+        let reap = try world.run("run", "std/reap", "--yes")
+        #expect(reap.status == 0, "reap: \(reap.stdout)\n\(reap.stderr)")
+        #expect(try world.state("feat-a") == "absent")
+        #expect(try world.query("tf.workspaces(\"devenv\")").contains("feat-a") == false)
+        let after = try world.query("dns.zone(\"dev.example.com\").records() | map .name")
+        #expect(!after.contains("feat-a"), "reaped environment's records are gone: \(after)")
+        #expect(after.contains("tyk.release-310"))
+    }
+
+    @Test func oneFailedApplyDoesNotStopTheOthersAndIsRetriedAfterBackoff() throws {
+        let world = try JobWorld()
+        try world.newbuild("feat-ok")
+        try world.newbuild("broken-one")
+        let sow = try world.run("run", "std/sow")
+        #expect(sow.status == 1, "a failed environment makes the run fail")
+        #expect(try world.state("feat-ok") == "deployed")
+        #expect(try world.state("broken-one") == "failed")
+        #expect(try world.field("broken-one", "attempts") == "1")
+        #expect(try world.field("broken-one", "error").contains("asked to fail"))
+        // not yet due: the next run leaves it alone
+        let again = try world.run("run", "std/sow")
+        #expect(again.status == 0)
+        #expect(try world.field("broken-one", "attempts") == "1")
+        // once its retry time has passed it is tried again
+        try world.run("-c", "state.table(\"DeveloperEnvironments\").update(\"broken-one\", {retry_at: now() - 1m})")
+        let retry = try world.run("run", "std/sow")
+        #expect(retry.status == 1)
+        #expect(try world.field("broken-one", "attempts") == "2")
+    }
+
+    @Test func aBuildDuringAnApplyIsNotOverwritten() throws {
+        let world = try JobWorld()
+        try world.newbuild("slow-a", sha: "first")
+        let sow = world.process(["run", "std/sow"])
+        sow.standardOutput = FileHandle.nullDevice
+        sow.standardError = FileHandle.nullDevice
+        try sow.run()
+        try world.waitFor { try world.state("slow-a") == "deploying" }
+        try world.newbuild("slow-a", sha: "second")
+        sow.waitUntilExit()
+        #expect(try world.state("slow-a") == "new", "the newer build is left for the next run")
+        #expect(try world.field("slow-a", "tyk") == "second")
+        let next = try world.run("run", "std/sow")
+        #expect(next.status == 0)
+        #expect(try world.state("slow-a") == "deployed")
+        #expect(try world.query("state.table(\"DeveloperEnvironments\").get(\"slow-a\").applied.tyk") == "\"second\"")
+    }
+
+    @Test func aKilledSowIsRecoveredByTheNextRun() throws {
+        let world = try JobWorld()
+        try world.newbuild("slow-k")
+        try world.newbuild("feat-k")
+        let sow = world.process(["run", "std/sow", "--lease-ttl", "2s"])
+        sow.standardOutput = FileHandle.nullDevice
+        sow.standardError = FileHandle.nullDevice
+        try sow.run()
+        try world.waitFor { try world.state("slow-k") == "deploying" }
+        kill(sow.processIdentifier, SIGKILL)
+        sow.waitUntilExit()
+        sleep(3)
+        try world.waitFor(60) {
+            let r = try world.run("run", "std/sow", "--lease-ttl", "2s")
+            return r.status == 0
+        }
+        #expect(try world.state("slow-k") == "deployed")
+        #expect(try world.state("feat-k") == "deployed")
+    }
+
+    @Test func twoSowsStartedTogetherApplyEachEnvironmentOnce() throws {
+        let world = try JobWorld()
+        for name in ["feat-p", "feat-q", "feat-r"] { try world.newbuild(name) }
+        let first = world.process(["run", "std/sow"]), second = world.process(["run", "std/sow"])
+        let out1 = Pipe(), out2 = Pipe()
+        first.standardOutput = out1
+        second.standardOutput = out2
+        first.standardError = FileHandle.nullDevice
+        second.standardError = FileHandle.nullDevice
+        try first.run()
+        try second.run()
+        let text = String(decoding: out1.fileHandleForReading.readDataToEndOfFile() + out2.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        first.waitUntilExit()
+        second.waitUntilExit()
+        let deployed = text.components(separatedBy: "deployed").count - 1
+        #expect(deployed == 3, "each environment applied exactly once:\n\(text)")
+        for name in ["feat-p", "feat-q", "feat-r"] { #expect(try world.state(name) == "deployed") }
+    }
+
+    @Test func noprocessSuspendsSowAndReap() throws {
+        let world = try JobWorld()
+        try world.newbuild("feat-n")
+        try Data().write(to: world.directory.appendingPathComponent("noprocess"))
+        for job in ["std/sow", "std/reap"] {
+            let r = try world.run("run", job, "--yes")
+            #expect(r.status == 0)
+            #expect(r.stdout.contains("suspended"))
+        }
+        #expect(try world.state("feat-n") == "new")
+    }
+
+    @Test func reapRefusesMoreThanItsLimit() throws {
+        let world = try JobWorld()
+        for name in ["old-1", "old-2", "old-3"] {
+            try world.newbuild(name)
+            try world.run("run", "std/newbuild", "--delete", name)
+        }
+        let r = try world.run("run", "std/reap", "--yes", "--limit", "2")
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("more than --limit 2"))
+        #expect(try world.state("old-1") == "deleted")
+    }
+
+    @Test func chitraguptaNeverDeletesRecordsItDoesNotOwn() throws {
+        let world = try JobWorld()
+        try world.run("-c", "dns.zone(\"dev.example.com\").upsert(\"legacy.feat-x\", \"A\", [\"192.0.2.1\"], ttl: 300)")
+        try world.newbuild("feat-x")
+        try world.run("run", "std/sow")
+        let r = try world.run("run", "std/chitragupta")
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        try world.run("run", "std/newbuild", "--delete", "feat-x")
+        try world.run("run", "std/reap", "--yes")
+        try world.run("run", "std/chitragupta")
+        let names = try world.query("dns.zone(\"dev.example.com\").records() | map .name")
+        #expect(names.contains("legacy.feat-x"), "a record chitragupta does not own stays: \(names)")
+        #expect(!names.contains("\"tyk.feat-x\""))
+    }
+
+    @Test func dryRunOfEveryJobChangesNothing() throws {
+        let world = try JobWorld()
+        try world.newbuild("feat-d")
+        try world.newbuild("feat-e")
+        try world.run("run", "std/sow", "--only", "feat-e")
+        try world.run("run", "std/newbuild", "--delete", "feat-e")
+        let before = try world.snapshot()
+        for arguments in [["run", "std/sow", "--dry-run"], ["run", "std/chitragupta", "--dry-run"],
+                          ["run", "std/reap", "--dry-run", "--yes"],
+                          ["run", "std/newbuild", "--dry-run", "--repo", "tyk", "--ref", "refs/heads/feat-f", "--sha", "x"]] {
+            let r = try world.run(arguments)
+            #expect(r.status == 0, "\(arguments): \(r.stdout)\n\(r.stderr)")
+        }
+        #expect(try world.snapshot() == before)
+    }
+}

@@ -1,0 +1,3 @@
+output "endpoint" {
+  value = "school.${terraform_data.school.output.environment}.internal:${terraform_data.school.output.size}"
+}

@@ -1,0 +1,1 @@
+../.variables/backend-zookeeper.tf

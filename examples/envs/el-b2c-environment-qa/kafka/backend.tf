@@ -1,0 +1,1 @@
+../.variables/backend-kafka.tf

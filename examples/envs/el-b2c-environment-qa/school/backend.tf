@@ -1,0 +1,1 @@
+../.variables/backend-school.tf
