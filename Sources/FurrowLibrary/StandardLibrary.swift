@@ -54,7 +54,7 @@ fn run() {
       rows.append(jobs.outcome(row.name, "dns", "ok", started, "${len(records)} records"))
     } catch err {
       log.error("cannot read outputs", environment: row.name, error: err.message)
-      rows.append(jobs.outcome(row.name, "dns", "failed", started, split(err.message, "\n")[0]))
+      rows.append(jobs.outcome(row.name, "dns", "failed", started, jobs.headline(err.message)))
     }
   }
   if rows | any .result == "failed" {
@@ -156,8 +156,14 @@ fn backoff(attempts) {
 
 fn max_of(a, b) { return if a > b { a } else { b } }
 
+# The line of an error message that says what went wrong, for summaries.
+fn headline(message) {
+  let lines = split(message, "\n") | map trim(it) | where it != ""
+  return (lines | first matches(it, "(?i)error") != null and not starts_with(it, "terraform ")) ?? (lines | first) ?? ""
+}
+
 # The last lines of an error message, for the row's `error` attribute.
-fn tail(text, lines = 8) {
+fn tail(text, lines = 12) {
   let all = split(text, "\n")
   return join(all[max_of(0, len(all) - lines)..<len(all)], "\n")
 }
@@ -332,7 +338,7 @@ fn reap_one(row) {
     try {
       envs.update(row.name, {error: jobs.tail(err.message), updated: now()}, if: {state: "reaping"})
     } catch ignored {}
-    return jobs.outcome(row.name, "destroy", "failed", started, split(err.message, "\n")[0])
+    return jobs.outcome(row.name, "destroy", "failed", started, jobs.headline(err.message))
   }
 }
 
@@ -418,7 +424,7 @@ fn sow_one(row) {
     } catch conflict {
       if conflict.kind != "conflict" { fail(conflict.message, kind: conflict.kind) }
     }
-    return jobs.outcome(row.name, "apply", "failed", started, split(err.message, "\n")[0])
+    return jobs.outcome(row.name, "apply", "failed", started, jobs.headline(err.message))
   }
   var applied = {}
   for repo in config.jobs.repos { applied[repo] = vars[repo] }

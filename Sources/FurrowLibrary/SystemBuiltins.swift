@@ -70,7 +70,8 @@ struct SystemBuiltins: BuiltinModule {
             "pi": .float(Double.pi),
         ])))
         interpreter.register("time", .host(Namespace("time", doc: "time.parse(text), time.unix(seconds), time.format(t)", members: [
-            "parse": builtin("time.parse", ["text"], doc: "time.parse(text) → time\nISO-8601 / RFC 3339 (2026-11-22T10:00:00Z, offsets, or a date).") { b, _ throws(FurrowError) in
+            "parse": builtin("time.parse", ["text"], doc: "time.parse(text) → time\nISO-8601 / RFC 3339 (2026-11-22T10:00:00Z, offsets, or a date); a time is returned as it is.") { b, _ throws(FurrowError) in
+                if case .time = b[0]! { return b[0]! }
                 let s = try b[0]!.string("time.parse()'s text")
                 guard let t = TimeFormat.parse(s) else { throw FurrowError.value("time.parse(): '\(s)' is not an ISO-8601 time") }
                 return .time(t)
