@@ -308,12 +308,6 @@ fn candidate(row) {
   return false
 }
 
-# The zone records of one environment that chitragupta owns: <service>.<env>.
-fn owned_records(zone, env) {
-  let suffix = ".${env}"
-  return zone.records() | where ends_with(.name, suffix) and not starts_with(.name, "_")
-}
-
 fn reap_one(row) {
   let started = now()
   try {
@@ -327,8 +321,9 @@ fn reap_one(row) {
     }
     let zone = dns.zone(config.dns.zone)
     # sync with nothing desired under this environment removes exactly what chitragupta owns there
+    # (the zone's own SOA and NS records are never synced, and never owned)
     let others = zone.records() | reject ends_with(.name, ".${row.name}")
-      | where not starts_with(.name, "_")
+      | where not starts_with(.name, "_") and .type != "SOA" and .type != "NS"
     zone.sync(others, owner: owner, policy: "sync")
     envs.delete(row.name, if: {state: "reaping"})
     log.info("reaped", environment: row.name, took: now() - started)
