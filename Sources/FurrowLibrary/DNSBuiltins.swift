@@ -2,9 +2,7 @@ import Foundation
 import FurrowAWS
 import FurrowDNS
 import FurrowDNSWire
-import FurrowJSON
 import FurrowRuntime
-import FurrowSQLite
 
 /// `dns.zone(...)` and `dns.lookup(...)`: zones kept locally (SQLite), in Route53 or on an
 /// RFC 2136 server, read and changed record by record or synced against a desired set under an

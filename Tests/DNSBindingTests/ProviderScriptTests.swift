@@ -154,6 +154,22 @@ import Testing
         #expect(result.stderr.contains("dns error") && result.stderr.contains("test.furrow"), "\(result.stderr)")
     }
 
+    /// With `wait: true` each change batch is followed by GetChange until it is INSYNC.
+    @Test func route53WaitsForInSync() throws {
+        let aws = try SharedAWS.server()
+        let zone = "wait-\(UUID().uuidString.prefix(8).lowercased()).test.furrow"
+        _ = try SharedAWS.route53().createHostedZone(name: zone)
+        let before = SharedAWS.requestLines(aws).filter { $0.contains("GET /2013-04-01/change/") }.count
+        let result = try runFurrowProgram("""
+            let z = dns.zone(wait: true)
+            print(z.upsert("web", "A", ["10.0.0.1"]).action)
+            print(z.sync([{name: "api", type: "A", values: ["10.0.0.2"]}], owner: "chitragupta").state)
+            """, environment: SharedAWS.environment(aws, zone: zone))
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "create\napplied\n")
+        #expect(SharedAWS.requestLines(aws).filter { $0.contains("GET /2013-04-01/change/") }.count >= before + 2)
+    }
+
     /// A sync killed between two Route53 batches leaves each name whole (records and ownership
     /// record together); running it again converges, and a third run has nothing to do.
     @Test func route53SyncKilledHalfWayConverges() throws {
