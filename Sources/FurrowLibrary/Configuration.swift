@@ -8,7 +8,8 @@ public struct Configuration: Sendable {
     public private(set) var value: Value
 
     static let defaults: FurrowMap = [
-        "aws": .map(["region": .string("eu-central-1")]),
+        // no aws.region default: AWS_REGION, AWS_DEFAULT_REGION and the profile decide
+        "aws": .map([:]),
         "state": .map(["store": .string("sqlite"), "path": .string(".furrow/state.db")]),
         "terraform": .map(["bin": .string("terraform"), "dir": .string("examples/devenv")]),
         "dns": .map(["provider": .string("local"), "zone": .string("dev.example.com")]),
