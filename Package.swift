@@ -43,7 +43,7 @@ let package = Package(
         ),
         .executableTarget(name: "furrow", dependencies: ["FurrowREPL", "FurrowLibrary", "FurrowRuntime", "FurrowSyntax"]),
         .testTarget(name: "ScriptTests", dependencies: ["furrow"]),
-        .testTarget(name: "JobTests", dependencies: ["furrow"]),
+        .testTarget(name: "JobTests", dependencies: ["furrow", "FurrowAWS", "FurrowJSON", "FurrowTestSupport"]),
         .testTarget(
             name: "FurrowEnvironmentTests", dependencies: ["furrow", "FurrowTestSupport"],
             exclude: ["Scripts"]

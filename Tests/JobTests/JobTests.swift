@@ -1,4 +1,7 @@
 import Foundation
+import FurrowAWS
+import FurrowJSON
+import FurrowTestSupport
 import Testing
 
 /// The jobs end to end, as cron runs them: real `furrow` processes, the real terraform on
@@ -52,6 +55,9 @@ final class JobWorld {
         let status: Int32
     }
 
+    /// Extra environment for every run (a local AWS server, configuration overrides).
+    var environment: [String: String] = [:]
+
     func process(_ arguments: [String]) -> Process {
         let process = Process()
         process.executableURL = JobWorld.furrow
@@ -60,6 +66,7 @@ final class JobWorld {
         env["NO_COLOR"] = "1"
         env["TF_CLI_CONFIG_FILE"] = directory.appendingPathComponent("terraform.rc").path
         for key in env.keys where key.hasPrefix("FURROW_") { env.removeValue(forKey: key) }
+        for (k, v) in environment { env[k] = v }
         process.environment = env
         process.currentDirectoryURL = directory
         process.standardInput = FileHandle.nullDevice
@@ -288,5 +295,53 @@ final class JobWorld {
             #expect(r.status == 0, "\(arguments): \(r.stdout)\n\(r.stderr)")
         }
         #expect(try world.snapshot() == before)
+    }
+
+    @Test func newbuildTakesBranchImagesFromECR() throws {
+        let server = try LocalAWSServer()
+        defer { server.stop() }
+        let configuration = try AWSConfiguration.resolve(
+            region: LocalAWSServer.region, endpoint: server.endpoint,
+            credentials: AWSCredentials(accessKeyId: LocalAWSServer.accessKeyId, secretAccessKey: LocalAWSServer.secretAccessKey))
+        let ecr = ECRClient(configuration: configuration)
+        let manifest: JSONValue = [
+            "schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": [
+                "mediaType": "application/vnd.docker.container.image.v1+json", "size": 2,
+                "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+            ],
+            "layers": [],
+        ]
+        for repo in ["tyk", "tyk-analytics", "tyk-pump"] { _ = try ecr.createRepository(name: repo) }
+        _ = try ecr.putImage(repository: "tyk-analytics", tag: "feat-img", manifest: manifest.encoded())
+
+        let world = try JobWorld()
+        world.environment = server.clientEnvironment.merging([
+            "FURROW_JOBS_IMAGE_LOOKUP": "ecr", "FURROW_AWS_ENDPOINT": server.endpoint.absoluteString,
+        ]) { _, new in new }
+        try world.newbuild("feat-img", repo: "tyk", sha: "c0ffee")
+        #expect(try world.field("feat-img", "tyk") == "c0ffee", "the triggering repo gets the sha")
+        #expect(try world.field("feat-img", "tyk-analytics") == "feat-img", "a repo with the branch's image gets its tag")
+        #expect(try world.field("feat-img", "tyk-pump") == "master", "a repo without it gets master")
+    }
+
+    @Test func jobsWriteReportsAndMetrics() throws {
+        let world = try JobWorld()
+        try world.newbuild("feat-m")
+        try world.newbuild("broken-m")
+        let report = world.directory.appendingPathComponent("sow.json").path
+        let metrics = world.directory.appendingPathComponent("sow.prom").path
+        let r = try world.run("run", "std/sow", "--report", report, "--metrics", metrics)
+        #expect(r.status == 1)
+        let json = try JSONValue.parse(String(contentsOfFile: report, encoding: .utf8))
+        #expect(json["job"] == "sow")
+        #expect(json["failed"] == 1)
+        #expect(json["environments"]?.arrayValue?.count == 2)
+        let text = try String(contentsOfFile: metrics, encoding: .utf8)
+        #expect(text.contains("furrow_job_environments{job=\"sow\",result=\"deployed\"} 1"))
+        #expect(text.contains("furrow_job_environments{job=\"sow\",result=\"failed\"} 1"))
+        #expect(text.contains("furrow_environments{state=\"failed\"} 1"))
+        #expect(!r.stderr.isEmpty && r.stderr.split(separator: "\n").allSatisfy { $0.contains("job=sow") && $0.contains("run=") },
+            "every log line names the job and the run")
     }
 }
