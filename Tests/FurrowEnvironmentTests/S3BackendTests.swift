@@ -61,6 +61,70 @@ import Testing
         #expect(keys == "env:/feat-x/devenv/terraform.tfstate\n", "objects in the bucket:\n\(keys)")
     }
 
+    @Test func twoAppliesOfOneWorkspaceAreSerialisedByTheLock() throws {
+        let server = try LocalAWSServer()
+        defer { server.stop() }
+        let scratch = try makeScratch()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        _ = try python("""
+            import boto3, sys
+            boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1").create_bucket(Bucket="furrow-state")
+            """, server: server)
+        try FileManager.default.createDirectory(at: scratch.appendingPathComponent("devenv"), withIntermediateDirectories: true)
+        try """
+            terraform {
+              backend "s3" {
+                region                      = "us-east-1"
+                endpoints                   = { s3 = "\(server.endpoint.absoluteString)" }
+                use_path_style              = true
+                use_lockfile                = true
+                skip_credentials_validation = true
+                skip_requesting_account_id  = true
+                skip_metadata_api_check     = true
+                skip_region_validation      = true
+                skip_s3_checksum            = true
+              }
+            }
+            variable "tyk" { type = string }
+            resource "terraform_data" "app" {
+              input = var.tyk
+              provisioner "local-exec" { command = "sleep 3" }
+            }
+            """.write(to: scratch.appendingPathComponent("devenv/main.tf"), atomically: true, encoding: .utf8)
+        try """
+            tf.init("devenv", backend_config: {bucket: "furrow-state", key: "devenv/terraform.tfstate"})
+            tf.workspace("devenv", "feat-x").select_or_create()
+            """.write(to: scratch.appendingPathComponent("setup.furrow"), atomically: true, encoding: .utf8)
+        let setup = try runFurrow(["run", "setup.furrow"], in: scratch, environment: server.clientEnvironment)
+        #expect(setup.status == 0, "stderr:\n\(setup.stderr)")
+        try """
+            tf.init("devenv", backend_config: {bucket: "furrow-state", key: "devenv/terraform.tfstate"})
+            tf.workspace("devenv", "feat-x").apply(vars: {tyk: args[0]})
+            print("applied")
+            """.write(to: scratch.appendingPathComponent("apply.furrow"), atomically: true, encoding: .utf8)
+        let started = Date()
+        nonisolated(unsafe) var results: [RunResult] = []
+        let lock = NSLock()
+        DispatchQueue.concurrentPerform(iterations: 2) { i in
+            let r = try? runFurrow(["run", "apply.furrow", "--", "v\(i)"], in: scratch, environment: server.clientEnvironment)
+            lock.lock()
+            if let r { results.append(r) }
+            lock.unlock()
+        }
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(results.count == 2)
+        let succeeded = results.filter { $0.status == 0 }
+        let refused = results.filter { $0.status != 0 }
+        // Either the second apply is refused because the first holds the lock, or it waited
+        // for it: never both running at once.
+        if refused.isEmpty {
+            #expect(elapsed >= 5.5, "both applies succeeded in \(elapsed) s: they overlapped")
+        } else {
+            #expect(succeeded.count == 1)
+            #expect(refused.allSatisfy { $0.stderr.lowercased().contains("lock") }, "\(refused.map(\.stderr))")
+        }
+    }
+
     /// Runs a small python program with the server's endpoint as its argument.
     private func python(_ program: String, server: LocalAWSServer) throws -> String {
         let process = Process()
