@@ -86,8 +86,15 @@ public enum DNSRData: Hashable, Sendable {
     public init(type: DNSRecordType, text: String) throws(DNSWireError) {
         func fail(_ reason: String) -> DNSWireError { .invalidRData(type: type.description, text: text, reason: reason) }
         let tokens: [[UInt8]]
-        do { tokens = try PresentationTokenizer.tokens(text) } catch { throw fail(error.reason) }
+        let escapedTokens: [[UInt8]]
+        do {
+            tokens = try PresentationTokenizer.tokens(text)
+            escapedTokens = try PresentationTokenizer.tokens(text, keepingEscapes: true)
+        } catch { throw fail(error.reason) }
         let words = tokens.map { String(decoding: $0, as: UTF8.self) }
+        // Names read their own escapes (`\.` inside a label differs from `.`), so they get
+        // the words with escapes kept.
+        let nameWords = escapedTokens.map { String(decoding: $0, as: UTF8.self) }
         func expect(_ count: Int, _ shape: String) throws(DNSWireError) {
             if words.count != count { throw fail("expected \(shape)") }
         }
@@ -95,8 +102,8 @@ public enum DNSRData: Hashable, Sendable {
             guard let value = T(word) else { throw fail("\(what) '\(word)' is not a number in 0...\(T.max)") }
             return value
         }
-        func name(_ word: String) throws(DNSWireError) -> DNSName {
-            do { return try DNSName(word) } catch { throw fail(error.description) }
+        func name(_ index: Int) throws(DNSWireError) -> DNSName {
+            do { return try DNSName(nameWords[index]) } catch { throw fail(error.description) }
         }
         if text.split(whereSeparator: { $0 == " " || $0 == "\t" }).first == "\\#" {
             guard words.count >= 2, let length = Int(words[1]) else { throw fail("generic data needs '\\# LENGTH HEX'") }
@@ -115,23 +122,23 @@ public enum DNSRData: Hashable, Sendable {
             try expect(1, "one IPv6 address")
             guard let bytes = parseAddress(words[0], family: AF_INET6, size: 16) else { throw fail("not an IPv6 address") }
             self = .aaaa(bytes)
-        case .cname: try expect(1, "one target name"); self = .cname(try name(words[0]))
-        case .ns: try expect(1, "one name server name"); self = .ns(try name(words[0]))
-        case .ptr: try expect(1, "one target name"); self = .ptr(try name(words[0]))
+        case .cname: try expect(1, "one target name"); self = .cname(try name(0))
+        case .ns: try expect(1, "one name server name"); self = .ns(try name(0))
+        case .ptr: try expect(1, "one target name"); self = .ptr(try name(0))
         case .mx:
             try expect(2, "'PREFERENCE EXCHANGE'")
-            self = .mx(preference: try number(words[0], "preference", as: UInt16.self), exchange: try name(words[1]))
+            self = .mx(preference: try number(words[0], "preference", as: UInt16.self), exchange: try name(1))
         case .srv:
             try expect(4, "'PRIORITY WEIGHT PORT TARGET'")
             self = .srv(priority: try number(words[0], "priority", as: UInt16.self), weight: try number(words[1], "weight", as: UInt16.self),
-                        port: try number(words[2], "port", as: UInt16.self), target: try name(words[3]))
+                        port: try number(words[2], "port", as: UInt16.self), target: try name(3))
         case .txt:
             guard !tokens.isEmpty else { throw fail("expected at least one character-string") }
             for token in tokens where token.count > 255 { throw fail("a character-string is \(token.count) octets; the limit is 255") }
             self = .txt(tokens)
         case .soa:
             try expect(7, "'MNAME RNAME SERIAL REFRESH RETRY EXPIRE MINIMUM'")
-            self = .soa(SOAData(primary: try name(words[0]), responsible: try name(words[1]),
+            self = .soa(SOAData(primary: try name(0), responsible: try name(1),
                                 serial: try number(words[2], "serial", as: UInt32.self), refresh: try number(words[3], "refresh", as: UInt32.self),
                                 retry: try number(words[4], "retry", as: UInt32.self), expire: try number(words[5], "expire", as: UInt32.self),
                                 minimum: try number(words[6], "minimum", as: UInt32.self)))
@@ -200,7 +207,9 @@ func quotedCharacterString(_ bytes: [UInt8]) -> String {
 enum PresentationTokenizer {
     struct Failure: Error { let reason: String }
 
-    static func tokens(_ text: String) throws(Failure) -> [[UInt8]] {
+    /// With `keepingEscapes`, escapes only protect what they escape from splitting and stay
+    /// in the token as written.
+    static func tokens(_ text: String, keepingEscapes: Bool = false) throws(Failure) -> [[UInt8]] {
         let bytes = Array(text.utf8)
         var tokens: [[UInt8]] = []
         var index = 0
@@ -218,6 +227,12 @@ enum PresentationTokenizer {
                 if !quoted && byte == UInt8(ascii: "\"") { throw Failure(reason: "a quote inside an unquoted word") }
                 if byte == UInt8(ascii: "\\") {
                     guard index + 1 < bytes.count else { throw Failure(reason: "dangling backslash") }
+                    if keepingEscapes {
+                        token.append(byte)
+                        token.append(bytes[index + 1])
+                        index += 2
+                        continue
+                    }
                     if index + 3 < bytes.count, bytes[index + 1].isDigit, bytes[index + 2].isDigit, bytes[index + 3].isDigit {
                         let value = Int(bytes[index + 1] - 48) * 100 + Int(bytes[index + 2] - 48) * 10 + Int(bytes[index + 3] - 48)
                         guard value <= 255 else { throw Failure(reason: "escape \\\(value) is out of range") }
