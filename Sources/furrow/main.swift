@@ -26,7 +26,15 @@ let usage = """
 func fail(_ message: String, code: Int32 = ExitCode.usage) -> Never {
     StandardOutput.flush()
     FileHandle.standardError.write("furrow: \(message)\n".data(using: .utf8)!)
-    exit(code)
+    terminate(code)
+}
+
+/// Ends the process without running exit handlers: the HTTP client's threads may still be
+/// inside the TLS library, whose exit-time cleanup would then crash under them.
+func terminate(_ code: Int32) -> Never {
+    StandardOutput.flush()
+    fflush(nil)  // every C stdio stream (print writes through stdout)
+    _exit(code)
 }
 
 let stderrIsTTY = isatty(2) == 1
@@ -297,5 +305,4 @@ func main() -> Int32 {
 
 
 let status = Interpreter.onLargeStack { main() }
-StandardOutput.flush()
-exit(status)
+terminate(status)
