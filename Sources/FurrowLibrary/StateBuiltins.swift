@@ -183,7 +183,7 @@ final class StateTable: HostObject, @unchecked Sendable {
             ) { .null }
             return StateTable(connection: connection, name: name, keyAttribute: keyAttribute, exists: false)
         }
-        try connection.run { () throws(StateError) in try store.ensureTable(name, keyAttribute: keyAttribute) }
+        _ = try connection.run { () throws(StateError) in try store.ensureTable(name, keyAttribute: keyAttribute) }
         return StateTable(connection: connection, name: name, keyAttribute: keyAttribute, exists: true)
     }
 
