@@ -19,25 +19,11 @@ import Testing
             """, server: server)
         #expect(created == "created\n")
 
-        try FileManager.default.createDirectory(at: scratch.appendingPathComponent("devenv"), withIntermediateDirectories: true)
-        try """
-            terraform {
-              backend "s3" {
-                region                      = "us-east-1"
-                endpoints                   = { s3 = "\(server.endpoint.absoluteString)" }
-                use_path_style              = true
-                use_lockfile                = true
-                skip_credentials_validation = true
-                skip_requesting_account_id  = true
-                skip_metadata_api_check     = true
-                skip_region_validation      = true
-                skip_s3_checksum            = true
-              }
-            }
+        try writeConfiguration(in: scratch, server: server, """
             variable "tyk" { type = string }
             resource "terraform_data" "app" { input = var.tyk }
             output "tyk" { value = terraform_data.app.output }
-            """.write(to: scratch.appendingPathComponent("devenv/main.tf"), atomically: true, encoding: .utf8)
+            """)
 
         let script = """
             tf.init("devenv", backend_config: {bucket: "furrow-state", key: "devenv/terraform.tfstate"})
@@ -70,27 +56,13 @@ import Testing
             import boto3, sys
             boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1").create_bucket(Bucket="furrow-state")
             """, server: server)
-        try FileManager.default.createDirectory(at: scratch.appendingPathComponent("devenv"), withIntermediateDirectories: true)
-        try """
-            terraform {
-              backend "s3" {
-                region                      = "us-east-1"
-                endpoints                   = { s3 = "\(server.endpoint.absoluteString)" }
-                use_path_style              = true
-                use_lockfile                = true
-                skip_credentials_validation = true
-                skip_requesting_account_id  = true
-                skip_metadata_api_check     = true
-                skip_region_validation      = true
-                skip_s3_checksum            = true
-              }
-            }
+        try writeConfiguration(in: scratch, server: server, """
             variable "tyk" { type = string }
             resource "terraform_data" "app" {
               input = var.tyk
               provisioner "local-exec" { command = "sleep 3" }
             }
-            """.write(to: scratch.appendingPathComponent("devenv/main.tf"), atomically: true, encoding: .utf8)
+            """)
         try """
             tf.init("devenv", backend_config: {bucket: "furrow-state", key: "devenv/terraform.tfstate"})
             tf.workspace("devenv", "feat-x").select_or_create()
@@ -123,6 +95,27 @@ import Testing
             #expect(succeeded.count == 1)
             #expect(refused.allSatisfy { $0.stderr.lowercased().contains("lock") }, "\(refused.map(\.stderr))")
         }
+    }
+
+    /// `devenv/main.tf`: an S3 backend on the local server (path-style, lock file, no AWS
+    /// account checks) followed by `resources`.
+    private func writeConfiguration(in scratch: URL, server: LocalAWSServer, _ resources: String) throws {
+        try FileManager.default.createDirectory(at: scratch.appendingPathComponent("devenv"), withIntermediateDirectories: true)
+        try ("""
+            terraform {
+              backend "s3" {
+                region                      = "us-east-1"
+                endpoints                   = { s3 = "\(server.endpoint.absoluteString)" }
+                use_path_style              = true
+                use_lockfile                = true
+                skip_credentials_validation = true
+                skip_requesting_account_id  = true
+                skip_metadata_api_check     = true
+                skip_region_validation      = true
+                skip_s3_checksum            = true
+              }
+            }
+            """ + "\n" + resources).write(to: scratch.appendingPathComponent("devenv/main.tf"), atomically: true, encoding: .utf8)
     }
 
     /// Runs a small python program with the server's endpoint as its argument.
