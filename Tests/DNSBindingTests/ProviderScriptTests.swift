@@ -188,7 +188,7 @@ import Testing
         while SharedAWS.requests(aws, matching: "/hostedzone/\(zoneId)/rrset", method: "POST") == batchesBefore && Date() < deadline {
             usleep(20_000)
         }
-        kill(running.process.processIdentifier, SIGKILL)
+        kill(running.processIdentifier, SIGKILL)
         _ = running.wait()
         let records = try SharedAWS.route53().listResourceRecordSets(zoneId: zoneId)
         let data = records.filter { $0.type == "A" }.count

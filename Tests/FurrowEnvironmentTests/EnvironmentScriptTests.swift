@@ -1,4 +1,5 @@
 import Foundation
+import FurrowTestSupport
 import Testing
 
 /// Scripts under `Scripts/` run through the real `furrow` binary in a scratch directory
@@ -16,42 +17,15 @@ struct TreeScript: CustomTestStringConvertible, Sendable {
         return files.map { TreeScript(name: $0, source: (try? String(contentsOf: folder.appendingPathComponent($0), encoding: .utf8)) ?? "") }
     }
 
-    var expectedLines: [String] { comments("# expect: ", bare: "# expect:") }
-    var expectedErrors: [String] { comments("# expect error: ") }
-    var expectedExit: Int32? { comments("# expect exit: ").first.flatMap { Int32($0) } }
-    var arguments: [String] { comments("# args: ").flatMap { $0.split(separator: " ").map(String.init) } }
-
-    private func comments(_ prefix: String, bare: String? = nil) -> [String] {
-        var out: [String] = []
-        for line in source.split(separator: "\n", omittingEmptySubsequences: false) {
-            guard let hash = line.range(of: "# ") else { continue }
-            let comment = line[hash.lowerBound...]
-            if comment.hasPrefix(prefix) { out.append(String(comment.dropFirst(prefix.count))) }
-            else if let bare, comment == bare { out.append("") }
-        }
-        return out
-    }
+    var expectations: ScriptExpectations { ScriptExpectations(source: source) }
 }
 
 enum Paths {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    static var furrow: URL {
-        var dir = Bundle.main.bundleURL
-        for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("furrow")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return root.appendingPathComponent(".build/debug/furrow")
-    }
 }
 
-struct RunResult {
-    let stdout: String
-    let stderr: String
-    let status: Int32
-}
+typealias RunResult = FurrowRunResult
 
 /// A scratch directory with `envs/` (a copy of examples/envs, symlinks kept) and `tfrc`,
 /// an empty terraform CLI configuration.
@@ -68,31 +42,11 @@ func makeScratch() throws -> URL {
     return scratch
 }
 
-/// Runs the real binary in `directory` with no Furrow configuration.
+/// Runs the real binary in `directory` with no Furrow configuration and its empty terraform
+/// CLI configuration.
 func runFurrow(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> RunResult {
-    let process = Process()
-    process.executableURL = Paths.furrow
-    process.arguments = arguments
-    var env = ProcessInfo.processInfo.environment
-    env["NO_COLOR"] = "1"
-    env["TF_CLI_CONFIG_FILE"] = directory.appendingPathComponent("tfrc").path
-    env.removeValue(forKey: "FURROW_CONFIG")
-    for (k, v) in environment { env[k] = v }
-    process.environment = env
-    process.currentDirectoryURL = directory
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    nonisolated(unsafe) var outData = Data()
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    process.waitUntilExit()
-    return RunResult(stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self), status: process.terminationStatus)
+    let overrides = ["TF_CLI_CONFIG_FILE": directory.appendingPathComponent("tfrc").path].merging(environment) { _, new in new }
+    return try FurrowProcess.run(arguments, directory: directory, environment: overrides)
 }
 
 func check(_ script: TreeScript, environment: [String: String] = [:], prepare: (URL) throws -> Void = { _ in }) throws {
@@ -101,13 +55,11 @@ func check(_ script: TreeScript, environment: [String: String] = [:], prepare: (
     try prepare(scratch)
     let file = scratch.appendingPathComponent("script.furrow")
     try script.source.write(to: file, atomically: true, encoding: .utf8)
-    let result = try runFurrow(["run", file.path] + script.arguments, in: scratch, environment: environment)
-    let expectedExit = script.expectedExit ?? (script.expectedErrors.isEmpty ? 0 : 1)
-    #expect(result.status == expectedExit, "exit status \(result.status), expected \(expectedExit); stderr:\n\(result.stderr)")
-    var lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-    if lines.last == "" { lines.removeLast() }
-    #expect(lines == script.expectedLines, "standard output differs:\n--- got\n\(result.stdout)--- expected\n\(script.expectedLines.joined(separator: "\n"))\nstderr:\n\(result.stderr)")
-    for message in script.expectedErrors {
+    let e = script.expectations
+    let result = try runFurrow(["run", file.path] + e.arguments, in: scratch, environment: environment)
+    #expect(result.status == e.expectedExit, "exit status \(result.status), expected \(e.expectedExit); stderr:\n\(result.stderr)")
+    #expect(result.lines == e.lines, "standard output differs:\n--- got\n\(result.stdout)--- expected\n\(e.lines.joined(separator: "\n"))\nstderr:\n\(result.stderr)")
+    for message in e.errors {
         #expect(result.stderr.contains(message), "standard error lacks '\(message)':\n\(result.stderr)")
     }
 }

@@ -15,8 +15,7 @@ import Testing
         let expected = script.expectations
         let result = try runFurrow(
             ["run", script.path.path], environment: try Backend.dynamodb.environment(), directory: try Paths.scratchDirectory())
-        let expectedExit = expected.exit ?? (expected.errors.isEmpty ? 0 : 1)
-        #expect(result.status == expectedExit, "exit status \(result.status), expected \(expectedExit); stderr:\n\(result.stderr)")
+        #expect(result.status == expected.expectedExit, "exit status \(result.status), expected \(expected.expectedExit); stderr:\n\(result.stderr)")
         #expect(
             result.lines == expected.lines,
             "standard output differs:\n--- got\n\(result.stdout)--- expected\n\(expected.lines.joined(separator: "\n"))\nstderr:\n\(result.stderr)")
@@ -36,14 +35,14 @@ import Testing
         let directory = try Paths.scratchDirectory()
         let lease = "race-\(UUID().uuidString.prefix(8))"
         let code = "print(state.try_lock(\"\(lease)\", ttl: 30s) {\n  sleep(1500ms)\n  \"won\"\n})"
-        let racers = try (0..<2).map { _ in try FurrowProcess(["-c", code], environment: environment, directory: directory) }
+        let racers = try (0..<2).map { _ in try startFurrow(["-c", code], environment: environment, directory: directory) }
         let results = racers.map { $0.wait() }
         for result in results { #expect(result.status == 0, "stderr:\n\(result.stderr)") }
         #expect(results.map(\.lines).sorted { $0.description < $1.description } == [["null"], ["won"]])
 
         // state.lock without wait: the loser fails at once with kind `locked`, naming the holder.
         let lockCode = "state.lock(\"\(lease)-lock\", ttl: 30s) {\n  sleep(1500ms)\n  print(\"won\")\n}"
-        let lockers = try (0..<2).map { _ in try FurrowProcess(["-c", lockCode], environment: environment, directory: directory) }
+        let lockers = try (0..<2).map { _ in try startFurrow(["-c", lockCode], environment: environment, directory: directory) }
         let lockResults = lockers.map { $0.wait() }
         #expect(lockResults.filter { $0.status == 0 && $0.lines == ["won"] }.count == 1)
         let loser = lockResults.first { $0.status != 0 }
@@ -56,10 +55,10 @@ import Testing
         let environment = try backend.environment()
         let directory = try Paths.scratchDirectory()
         let lease = "lost-\(UUID().uuidString.prefix(8))"
-        let slow = try FurrowProcess(
+        let slow = try startFurrow(
             ["-c", "state.lock(\"\(lease)\", ttl: 300ms) { sleep(2500ms) }"], environment: environment, directory: directory)
         Thread.sleep(forTimeInterval: 1.2)
-        let taker = try FurrowProcess(
+        let taker = try startFurrow(
             ["-c", "print(state.lock(\"\(lease)\", ttl: 30s, wait: 5s) {\n  sleep(3s)\n  \"taken\"\n})"],
             environment: environment, directory: directory)
         let slowResult = slow.wait()

@@ -8,30 +8,7 @@ struct StateScript: CustomTestStringConvertible, Sendable {
     let path: URL
     var testDescription: String { "Tests/Scripts/state/" + path.lastPathComponent }
 
-    struct Expectations {
-        var lines: [String] = []
-        var errors: [String] = []
-        var exit: Int32?
-    }
-
-    var expectations: Expectations {
-        var e = Expectations()
-        let source = (try? String(contentsOf: path, encoding: .utf8)) ?? ""
-        for line in source.split(separator: "\n", omittingEmptySubsequences: false) {
-            guard let hash = line.range(of: "# expect") else { continue }
-            let comment = line[hash.lowerBound...]
-            if comment.hasPrefix("# expect: ") {
-                e.lines.append(String(comment.dropFirst("# expect: ".count)))
-            } else if comment == "# expect:" {
-                e.lines.append("")
-            } else if comment.hasPrefix("# expect error: ") {
-                e.errors.append(String(comment.dropFirst("# expect error: ".count)))
-            } else if comment.hasPrefix("# expect exit: ") {
-                e.exit = Int32(comment.dropFirst("# expect exit: ".count).trimmingCharacters(in: .whitespaces))
-            }
-        }
-        return e
-    }
+    var expectations: ScriptExpectations { ScriptExpectations(source: (try? String(contentsOf: path, encoding: .utf8)) ?? "") }
 
     static var all: [StateScript] {
         let directory = Paths.root.appendingPathComponent("Tests/Scripts/state")
@@ -44,16 +21,6 @@ enum Paths {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    static var furrow: URL {
-        var directory = Bundle.main.bundleURL
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("furrow")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            directory = directory.deletingLastPathComponent()
-        }
-        return root.appendingPathComponent(".build/debug/furrow")
-    }
-
     static func scratchDirectory() throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("furrow-state-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -61,59 +28,14 @@ enum Paths {
     }
 }
 
-struct RunResult {
-    let stdout: String
-    let stderr: String
-    let status: Int32
-
-    var lines: [String] {
-        var lines = stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        if lines.last == "" { lines.removeLast() }
-        return lines
-    }
+/// Starts the real binary; AWS settings of the test's own environment are cleared too, so
+/// only the backend a test selects is reached.
+func startFurrow(_ arguments: [String], environment: [String: String] = [:], directory: URL) throws -> FurrowProcess {
+    try FurrowProcess(arguments, directory: directory, environment: environment, clearing: ["FURROW_", "AWS_"])
 }
 
-/// A started `furrow` process; `wait()` collects its output.
-final class FurrowProcess: @unchecked Sendable {
-    private let process = Process()
-    private let out = Pipe()
-    private let err = Pipe()
-    private var outData = Data()
-    private let group = DispatchGroup()
-
-    init(_ arguments: [String], environment: [String: String], directory: URL) throws {
-        process.executableURL = Paths.furrow
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env["NO_COLOR"] = "1"
-        env.removeValue(forKey: "FURROW_CONFIG")
-        for name in env.keys where name.hasPrefix("FURROW_") || name.hasPrefix("AWS_") { env[name] = nil }
-        env.merge(environment) { _, new in new }
-        process.environment = env
-        process.currentDirectoryURL = directory
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        group.enter()
-        DispatchQueue.global().async { [self] in
-            outData = out.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-    }
-
-    func wait() -> RunResult {
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        return RunResult(
-            stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self),
-            status: process.terminationStatus)
-    }
-}
-
-func runFurrow(_ arguments: [String], environment: [String: String] = [:], directory: URL) throws -> RunResult {
-    try FurrowProcess(arguments, environment: environment, directory: directory).wait()
+func runFurrow(_ arguments: [String], environment: [String: String] = [:], directory: URL) throws -> FurrowRunResult {
+    try startFurrow(arguments, environment: environment, directory: directory).wait()
 }
 
 /// The two stores every script runs against, as the environment that selects them.

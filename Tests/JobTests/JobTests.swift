@@ -12,16 +12,6 @@ final class JobWorld {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     let directory: URL
 
-    static var furrow: URL {
-        var dir = Bundle.main.bundleURL
-        for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("furrow")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return root.appendingPathComponent(".build/debug/furrow")
-    }
-
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("furrow-jobs-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -49,47 +39,29 @@ final class JobWorld {
 
     deinit { try? FileManager.default.removeItem(at: directory) }
 
-    struct Result {
-        let stdout: String
-        let stderr: String
-        let status: Int32
-    }
-
     /// Extra environment for every run (a local AWS server, configuration overrides).
     var environment: [String: String] = [:]
 
+    var runEnvironment: [String: String] {
+        ["TF_CLI_CONFIG_FILE": directory.appendingPathComponent("terraform.rc").path].merging(environment) { _, new in new }
+    }
+
+    /// A process for runs a test starts, kills or reads itself.
     func process(_ arguments: [String]) -> Process {
         let process = Process()
-        process.executableURL = JobWorld.furrow
+        process.executableURL = FurrowProcess.binary
         process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env["NO_COLOR"] = "1"
-        env["TF_CLI_CONFIG_FILE"] = directory.appendingPathComponent("terraform.rc").path
-        for key in env.keys where key.hasPrefix("FURROW_") { env.removeValue(forKey: key) }
-        for (k, v) in environment { env[k] = v }
-        process.environment = env
+        process.environment = FurrowProcess.environment(runEnvironment)
         process.currentDirectoryURL = directory
         process.standardInput = FileHandle.nullDevice
         return process
     }
 
     @discardableResult
-    func run(_ arguments: String...) throws -> Result { try run(arguments) }
+    func run(_ arguments: String...) throws -> FurrowRunResult { try run(arguments) }
 
-    func run(_ arguments: [String]) throws -> Result {
-        let p = process(arguments)
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        nonisolated(unsafe) var outData = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        p.waitUntilExit()
-        return Result(stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self), status: p.terminationStatus)
+    func run(_ arguments: [String]) throws -> FurrowRunResult {
+        try FurrowProcess.run(arguments, directory: directory, environment: runEnvironment)
     }
 
     /// The value of a Furrow expression, as JSON text.

@@ -1,4 +1,5 @@
 import Foundation
+import FurrowTestSupport
 import Testing
 
 /// Golden script tests: every `Tests/Scripts/**/*.furrow` file (and every ```furrow block in
@@ -10,40 +11,13 @@ struct GoldenScript: CustomTestStringConvertible, Sendable {
     let source: String
     var testDescription: String { name }
 
-    struct Expectations {
-        var lines: [String] = []
-        var errors: [String] = []
-        var exit: Int32?
-        var arguments: [String] = []
-    }
-
-    var expectations: Expectations {
-        var e = Expectations()
-        for line in source.split(separator: "\n", omittingEmptySubsequences: false) {
-            guard let hash = line.range(of: "# expect") ?? line.range(of: "# args:") else { continue }
-            let comment = line[hash.lowerBound...]
-            if comment.hasPrefix("# expect: ") { e.lines.append(String(comment.dropFirst("# expect: ".count))) }
-            else if comment == "# expect:" { e.lines.append("") }
-            else if comment.hasPrefix("# expect error: ") { e.errors.append(String(comment.dropFirst("# expect error: ".count))) }
-            else if comment.hasPrefix("# expect exit: ") { e.exit = Int32(comment.dropFirst("# expect exit: ".count).trimmingCharacters(in: .whitespaces)) }
-            else if comment.hasPrefix("# args: ") { e.arguments = comment.dropFirst("# args: ".count).split(separator: " ").map(String.init) }
-        }
-        return e
-    }
+    var expectations: ScriptExpectations { ScriptExpectations(source: source) }
 }
 
 enum Paths {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    static var furrow: URL {
-        var dir = Bundle.main.bundleURL
-        for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("furrow")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return root.appendingPathComponent(".build/debug/furrow")
-    }
+    static var furrow: URL { FurrowProcess.binary }
 
     static func scripts() -> [GoldenScript] {
         let base = root.appendingPathComponent("Tests/Scripts")
@@ -75,58 +49,16 @@ enum Paths {
     }
 }
 
-struct RunResult {
-    let stdout: String
-    let stderr: String
-    let status: Int32
-    /// Ended by a signal (a crash), not by exit.
-    var crashed = false
-    var timedOut = false
-}
+typealias RunResult = FurrowRunResult
 
-/// Runs the real binary with a scratch working directory and no configuration.
+/// Runs the real binary in `directory` (a new scratch directory when nil) with no configuration.
 func runFurrow(
     _ arguments: [String], input: String? = nil, environment: [String: String] = [:], directory: URL? = nil,
     timeout: TimeInterval? = nil
 ) throws -> RunResult {
-    let process = Process()
-    process.executableURL = Paths.furrow
-    process.arguments = arguments
-    var env = ProcessInfo.processInfo.environment
-    env["NO_COLOR"] = "1"
-    env.removeValue(forKey: "FURROW_CONFIG")
-    for (k, v) in environment { env[k] = v }
-    process.environment = env
     let scratch = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("furrow-test-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-    process.currentDirectoryURL = scratch
-    let out = Pipe(), err = Pipe(), inPipe = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = inPipe
-    try process.run()
-    if let input { inPipe.fileHandleForWriting.write(input.data(using: .utf8)!) }
-    try inPipe.fileHandleForWriting.close()
-    nonisolated(unsafe) var outData = Data(), errData = Data()
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    var timedOut = false
-    if let timeout {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline { usleep(5000) }
-        if process.isRunning {
-            timedOut = true
-            kill(process.processIdentifier, SIGKILL)
-        }
-    }
-    errData = err.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    process.waitUntilExit()
-    return RunResult(
-        stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self),
-        status: process.terminationStatus, crashed: !timedOut && process.terminationReason == .uncaughtSignal,
-        timedOut: timedOut)
+    return try FurrowProcess.run(arguments, directory: scratch, environment: environment, input: input, timeout: timeout)
 }
 
 func check(_ script: GoldenScript) throws {
@@ -142,11 +74,9 @@ func check(_ script: GoldenScript) throws {
     }
     defer { try? FileManager.default.removeItem(at: file) }
     let result = try runFurrow(["run", path] + e.arguments)
-    let expectedExit = e.exit ?? (e.errors.isEmpty ? 0 : 1)
+    let expectedExit = e.expectedExit
     #expect(result.status == expectedExit, "exit status \(result.status), expected \(expectedExit); stderr:\n\(result.stderr)")
-    var lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-    if lines.last == "" { lines.removeLast() }
-    #expect(lines == e.lines, "standard output differs:\n--- got\n\(result.stdout)--- expected\n\(e.lines.joined(separator: "\n"))\nstderr:\n\(result.stderr)")
+    #expect(result.lines == e.lines, "standard output differs:\n--- got\n\(result.stdout)--- expected\n\(e.lines.joined(separator: "\n"))\nstderr:\n\(result.stderr)")
     for message in e.errors {
         #expect(result.stderr.contains(message), "standard error lacks '\(message)':\n\(result.stderr)")
     }
