@@ -289,36 +289,6 @@ extension Compiler {
                     return { _ in .null }
                 }
             }
-        case .add:
-            return { (f: Fiber) throws(FurrowError) -> Value in
-                let l = try a(f), r = try b(f)
-                if case .int(let x) = l, case .int(let y) = r {
-                    let (sum, overflow) = x.addingReportingOverflow(y)
-                    if !overflow { return .int(sum) }
-                }
-                do throws(FurrowError) { return try Operations.binary(.add, l, r) } catch { throw error.locate(where_) }
-            }
-        case .sub:
-            return { (f: Fiber) throws(FurrowError) -> Value in
-                let l = try a(f), r = try b(f)
-                if case .int(let x) = l, case .int(let y) = r {
-                    let (d, overflow) = x.subtractingReportingOverflow(y)
-                    if !overflow { return .int(d) }
-                }
-                do throws(FurrowError) { return try Operations.binary(.sub, l, r) } catch { throw error.locate(where_) }
-            }
-        case .lt:
-            return { (f: Fiber) throws(FurrowError) -> Value in
-                let l = try a(f), r = try b(f)
-                if case .int(let x) = l, case .int(let y) = r { return .bool(x < y) }
-                do throws(FurrowError) { return try Operations.binary(.lt, l, r) } catch { throw error.locate(where_) }
-            }
-        case .eq:
-            return { (f: Fiber) throws(FurrowError) -> Value in
-                let l = try a(f), r = try b(f)
-                if case .int(let x) = l, case .int(let y) = r { return .bool(x == y) }
-                return .bool(l.equals(r))
-            }
         default: break
         }
         return { (f: Fiber) throws(FurrowError) -> Value in
@@ -365,8 +335,16 @@ extension Compiler {
             }
             return methodCall(object, name, optional: optional, codes, labels, where_)
         }
-        if case .name(let n) = callee.kind, case .builtin(.function(let fn))? = resolve(n) {
-            return directCall(fn, codes, labels, where_)
+        if case .name(let n) = callee.kind {
+            switch resolve(n) {
+            case .builtin(.function(let fn))?:
+                return directCall(fn, codes, labels, where_)
+            case .global(let cell, false)?:
+                if labels == nil, let proto = module.knownFunctions[ObjectIdentifier(cell)], proto.parameterNames.count == count {
+                    return knownCall(proto, codes, where_)
+                }
+            default: break
+            }
         }
         let calleeCode = expression(callee)
         let calleeName: String
@@ -436,6 +414,45 @@ extension Compiler {
                 } catch {
                     throw Compiler.trace(error, fn, where_)
                 }
+            }
+        }
+    }
+
+    /// A call of a top-level function with all its parameters given by position: the
+    /// arguments go straight into the callee's frame and its code runs, with no function
+    /// value to load, check or count references of.
+    func knownCall(_ proto: FunctionProto, _ codes: ContiguousArray<CodeBox>, _ where_: SourceLocation) -> Code {
+        @inline(__always) func run(_ f: Fiber, _ base: Int) throws(FurrowError) -> Value {
+            do throws(FurrowError) {
+                return try proto.run(f, base: base)
+            } catch {
+                if error.location == nil { error.location = where_ } else if error.exitCode == nil { error.trace.append((proto.name, where_)) }
+                throw error
+            }
+        }
+        switch codes.count {
+        case 0:
+            return { (f: Fiber) throws(FurrowError) -> Value in try run(f, f.top) }
+        case 1:
+            let a0 = codes[0].run
+            return { (f: Fiber) throws(FurrowError) -> Value in
+                let base = f.top
+                f.push(try a0(f))
+                return try run(f, base)
+            }
+        case 2:
+            let a0 = codes[0].run, a1 = codes[1].run
+            return { (f: Fiber) throws(FurrowError) -> Value in
+                let base = f.top
+                f.push(try a0(f))
+                f.push(try a1(f))
+                return try run(f, base)
+            }
+        default:
+            return { (f: Fiber) throws(FurrowError) -> Value in
+                let base = f.top
+                for c in codes { let v = try c.run(f); f.push(v) }
+                return try run(f, base)
             }
         }
     }

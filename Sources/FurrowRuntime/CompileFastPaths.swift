@@ -2,10 +2,71 @@ import FurrowSyntax
 
 typealias Test = (Fiber) throws(FurrowError) -> Bool
 
-/// Specialised code for the shapes that dominate scripts' hot loops: comparisons and
-/// arithmetic between a local variable and a constant or another local, and tests that
-/// produce a Swift Bool without building a Value. Every fast path falls back to the general
-/// operation for anything but ints, so results are the same.
+/// An operator's meaning on two ints. `nil` sends the operands to the general operation,
+/// which reports overflow, division by zero and the like, so results are always the same.
+protocol IntOperator {
+    static func apply(_ a: Int, _ b: Int) -> Value?
+}
+
+/// A comparison of two ints, used for conditions without building a `Value`.
+protocol IntComparison: IntOperator {
+    static func compare(_ a: Int, _ b: Int) -> Bool
+}
+
+extension IntComparison {
+    @inline(__always) static func apply(_ a: Int, _ b: Int) -> Value? { .bool(compare(a, b)) }
+}
+
+enum IntAdd: IntOperator {
+    @inline(__always) static func apply(_ a: Int, _ b: Int) -> Value? {
+        let (v, overflow) = a.addingReportingOverflow(b)
+        return overflow ? nil : .int(v)
+    }
+}
+
+enum IntSubtract: IntOperator {
+    @inline(__always) static func apply(_ a: Int, _ b: Int) -> Value? {
+        let (v, overflow) = a.subtractingReportingOverflow(b)
+        return overflow ? nil : .int(v)
+    }
+}
+
+enum IntMultiply: IntOperator {
+    @inline(__always) static func apply(_ a: Int, _ b: Int) -> Value? {
+        let (v, overflow) = a.multipliedReportingOverflow(by: b)
+        return overflow ? nil : .int(v)
+    }
+}
+
+/// `%` with the sign of the divisor, as `Operations.binary`.
+enum IntModulo: IntOperator {
+    @inline(__always) static func apply(_ a: Int, _ b: Int) -> Value? {
+        guard b > 0 else { return nil }
+        let m = a % b
+        return .int(m < 0 ? m + b : m)
+    }
+}
+
+/// `//` rounding towards negative infinity, as `Operations.binary`.
+enum IntFloorDivide: IntOperator {
+    @inline(__always) static func apply(_ a: Int, _ b: Int) -> Value? {
+        guard b > 0 else { return nil }
+        let q = a / b
+        return .int(a % b < 0 ? q - 1 : q)
+    }
+}
+
+enum IntLess: IntComparison { @inline(__always) static func compare(_ a: Int, _ b: Int) -> Bool { a < b } }
+enum IntLessOrEqual: IntComparison { @inline(__always) static func compare(_ a: Int, _ b: Int) -> Bool { a <= b } }
+enum IntGreater: IntComparison { @inline(__always) static func compare(_ a: Int, _ b: Int) -> Bool { a > b } }
+enum IntGreaterOrEqual: IntComparison { @inline(__always) static func compare(_ a: Int, _ b: Int) -> Bool { a >= b } }
+enum IntEqual: IntComparison { @inline(__always) static func compare(_ a: Int, _ b: Int) -> Bool { a == b } }
+enum IntNotEqual: IntComparison { @inline(__always) static func compare(_ a: Int, _ b: Int) -> Bool { a != b } }
+
+/// Specialised code for the shapes that dominate scripts' hot loops: arithmetic and
+/// comparisons whose operands are ints, read in place from a local or global variable or
+/// taken from a constant, and tests that produce a Swift Bool without building a Value.
+/// Each is generic over the operator, so the operator inlines into every shape.
 extension Compiler {
     /// An unboxed local's slot, if `e` is one.
     func localSlot(_ e: Expr) -> Int? {
@@ -13,90 +74,149 @@ extension Compiler {
         return local.slot
     }
 
+    /// A global variable's cell, if `e` reads one that is already declared.
+    func globalCell(_ e: Expr) -> Cell? {
+        guard case .name(let n) = e.kind, case .global(let cell, _)? = resolve(n) else { return nil }
+        if inTopLevelCode, pendingGlobals[n] != nil { return nil }
+        return cell
+    }
+
     func intConstant(_ e: Expr) -> Int? {
         if case .int(let i) = e.kind { return Int(i) }
         return nil
     }
 
+    /// Specialised code for `lhs op rhs` when `op` has an int meaning.
+    func fastBinary(_ op: BinaryOp, _ lhs: Expr, _ rhs: Expr, _ where_: SourceLocation) -> Code? {
+        switch op {
+        case .add: return intBinary(IntAdd.self, op, lhs, rhs, where_)
+        case .sub: return intBinary(IntSubtract.self, op, lhs, rhs, where_)
+        case .mul: return intBinary(IntMultiply.self, op, lhs, rhs, where_)
+        case .mod: return intBinary(IntModulo.self, op, lhs, rhs, where_)
+        case .floorDiv: return intBinary(IntFloorDivide.self, op, lhs, rhs, where_)
+        case .lt: return intBinary(IntLess.self, op, lhs, rhs, where_)
+        case .le: return intBinary(IntLessOrEqual.self, op, lhs, rhs, where_)
+        case .gt: return intBinary(IntGreater.self, op, lhs, rhs, where_)
+        case .ge: return intBinary(IntGreaterOrEqual.self, op, lhs, rhs, where_)
+        case .eq: return intBinary(IntEqual.self, op, lhs, rhs, where_)
+        case .ne: return intBinary(IntNotEqual.self, op, lhs, rhs, where_)
+        default: return nil
+        }
+    }
+
     /// A condition as a Bool-producing test.
     func test(_ e: Expr) -> Test {
-        if case .binary(let op, let lhs, let rhs) = e.kind, let compare = intComparison(op) {
+        if case .binary(let op, let lhs, let rhs) = e.kind {
             let where_ = location(e.span)
-            if let slot = localSlot(lhs), let c = intConstant(rhs) {
-                let constant = Value.int(c)
+            switch op {
+            case .lt: return intTest(IntLess.self, op, lhs, rhs, where_)
+            case .le: return intTest(IntLessOrEqual.self, op, lhs, rhs, where_)
+            case .gt: return intTest(IntGreater.self, op, lhs, rhs, where_)
+            case .ge: return intTest(IntGreaterOrEqual.self, op, lhs, rhs, where_)
+            case .eq: return intTest(IntEqual.self, op, lhs, rhs, where_)
+            case .ne: return intTest(IntNotEqual.self, op, lhs, rhs, where_)
+            // `a and b` is truthy exactly when both are: no need to build the value
+            case .and:
+                let a = test(lhs), b = test(rhs)
                 return { (f: Fiber) throws(FurrowError) -> Bool in
-                    let l = f.stack[f.base + slot]
-                    if case .int(let x) = l { return compare(x, c) }
-                    do throws(FurrowError) { return try Operations.binary(op, l, constant).isTruthy } catch { throw error.locate(where_) }
+                    if try !a(f) { return false }
+                    return try b(f)
                 }
-            }
-            if let a = localSlot(lhs), let b = localSlot(rhs) {
+            case .or:
+                let a = test(lhs), b = test(rhs)
                 return { (f: Fiber) throws(FurrowError) -> Bool in
-                    let l = f.stack[f.base + a], r = f.stack[f.base + b]
-                    if case .int(let x) = l, case .int(let y) = r { return compare(x, y) }
-                    do throws(FurrowError) { return try Operations.binary(op, l, r).isTruthy } catch { throw error.locate(where_) }
+                    if try a(f) { return true }
+                    return try b(f)
                 }
+            default: break
             }
-            let left = expression(lhs), right = expression(rhs)
-            return { (f: Fiber) throws(FurrowError) -> Bool in
-                let l = try left(f), r = try right(f)
-                if case .int(let x) = l, case .int(let y) = r { return compare(x, y) }
-                do throws(FurrowError) { return try Operations.binary(op, l, r).isTruthy } catch { throw error.locate(where_) }
-            }
+        }
+        if case .unary(.not, let operand) = e.kind {
+            let t = test(operand)
+            return { (f: Fiber) throws(FurrowError) -> Bool in try !t(f) }
         }
         let code = expression(e)
         return { (f: Fiber) throws(FurrowError) -> Bool in try code(f).isTruthy }
     }
 
-    func intComparison(_ op: BinaryOp) -> ((Int, Int) -> Bool)? {
-        switch op {
-        case .lt: return { $0 < $1 }
-        case .le: return { $0 <= $1 }
-        case .gt: return { $0 > $1 }
-        case .ge: return { $0 >= $1 }
-        case .eq: return { $0 == $1 }
-        case .ne: return { $0 != $1 }
-        default: return nil
+    func intBinary<O: IntOperator>(_: O.Type, _ op: BinaryOp, _ lhs: Expr, _ rhs: Expr, _ where_: SourceLocation) -> Code {
+        @inline(__always) func general(_ l: Value, _ r: Value) throws(FurrowError) -> Value {
+            do throws(FurrowError) { return try Operations.binary(op, l, r) } catch { throw error.locate(where_) }
+        }
+        if let a = localSlot(lhs) {
+            if let c = intConstant(rhs) {
+                return { (f: Fiber) throws(FurrowError) -> Value in
+                    if case .int(let x) = f.stack[f.base + a], let v = O.apply(x, c) { return v }
+                    return try general(f.stack[f.base + a], .int(c))
+                }
+            }
+            if let b = localSlot(rhs) {
+                return { (f: Fiber) throws(FurrowError) -> Value in
+                    if case .int(let x) = f.stack[f.base + a], case .int(let y) = f.stack[f.base + b], let v = O.apply(x, y) { return v }
+                    return try general(f.stack[f.base + a], f.stack[f.base + b])
+                }
+            }
+        }
+        if let cell = globalCell(lhs), let c = intConstant(rhs) {
+            return { (f: Fiber) throws(FurrowError) -> Value in
+                if case .int(let x) = cell.value, let v = O.apply(x, c) { return v }
+                return try general(cell.value, .int(c))
+            }
+        }
+        let a = expression(lhs)
+        if let c = intConstant(rhs) {
+            return { (f: Fiber) throws(FurrowError) -> Value in
+                let l = try a(f)
+                if case .int(let x) = l, let v = O.apply(x, c) { return v }
+                return try general(l, .int(c))
+            }
+        }
+        if let b = localSlot(rhs) {
+            return { (f: Fiber) throws(FurrowError) -> Value in
+                let l = try a(f)
+                if case .int(let x) = l, case .int(let y) = f.stack[f.base + b], let v = O.apply(x, y) { return v }
+                return try general(l, f.stack[f.base + b])
+            }
+        }
+        let b = expression(rhs)
+        return { (f: Fiber) throws(FurrowError) -> Value in
+            let l = try a(f), r = try b(f)
+            if case .int(let x) = l, case .int(let y) = r, let v = O.apply(x, y) { return v }
+            return try general(l, r)
         }
     }
 
-    /// `local op constant` and `local op local` for + - * and comparisons.
-    func fastBinary(_ op: BinaryOp, _ lhs: Expr, _ rhs: Expr, _ where_: SourceLocation) -> Code? {
-        let arithmetic: ((Int, Int) -> (Int, Bool))?
-        switch op {
-        case .add: arithmetic = { $0.addingReportingOverflow($1) }
-        case .sub: arithmetic = { $0.subtractingReportingOverflow($1) }
-        case .mul: arithmetic = { $0.multipliedReportingOverflow(by: $1) }
-        default: arithmetic = nil
+    func intTest<O: IntComparison>(_: O.Type, _ op: BinaryOp, _ lhs: Expr, _ rhs: Expr, _ where_: SourceLocation) -> Test {
+        @inline(__always) func general(_ l: Value, _ r: Value) throws(FurrowError) -> Bool {
+            do throws(FurrowError) { return try Operations.binary(op, l, r).isTruthy } catch { throw error.locate(where_) }
         }
-        if let arithmetic {
-            if let slot = localSlot(lhs), let c = intConstant(rhs) {
-                let constant = Value.int(c)
-                return { (f: Fiber) throws(FurrowError) -> Value in
-                    let l = f.stack[f.base + slot]
-                    if case .int(let x) = l {
-                        let (v, overflow) = arithmetic(x, c)
-                        if !overflow { return .int(v) }
-                    }
-                    do throws(FurrowError) { return try Operations.binary(op, l, constant) } catch { throw error.locate(where_) }
+        if let a = localSlot(lhs) {
+            if let c = intConstant(rhs) {
+                return { (f: Fiber) throws(FurrowError) -> Bool in
+                    if case .int(let x) = f.stack[f.base + a] { return O.compare(x, c) }
+                    return try general(f.stack[f.base + a], .int(c))
                 }
             }
-            if let a = localSlot(lhs), let b = localSlot(rhs) {
-                return { (f: Fiber) throws(FurrowError) -> Value in
-                    let l = f.stack[f.base + a], r = f.stack[f.base + b]
-                    if case .int(let x) = l, case .int(let y) = r {
-                        let (v, overflow) = arithmetic(x, y)
-                        if !overflow { return .int(v) }
-                    }
-                    do throws(FurrowError) { return try Operations.binary(op, l, r) } catch { throw error.locate(where_) }
+            if let b = localSlot(rhs) {
+                return { (f: Fiber) throws(FurrowError) -> Bool in
+                    if case .int(let x) = f.stack[f.base + a], case .int(let y) = f.stack[f.base + b] { return O.compare(x, y) }
+                    return try general(f.stack[f.base + a], f.stack[f.base + b])
                 }
             }
-            return nil
         }
-        if intComparison(op) != nil, localSlot(lhs) != nil, intConstant(rhs) != nil || localSlot(rhs) != nil {
-            let t = test(Expr(.binary(op, lhs, rhs), where_.span))
-            return { (f: Fiber) throws(FurrowError) -> Value in .bool(try t(f)) }
+        let a = expression(lhs)
+        if let c = intConstant(rhs) {
+            return { (f: Fiber) throws(FurrowError) -> Bool in
+                let l = try a(f)
+                if case .int(let x) = l { return O.compare(x, c) }
+                return try general(l, .int(c))
+            }
         }
-        return nil
+        let b = expression(rhs)
+        return { (f: Fiber) throws(FurrowError) -> Bool in
+            let l = try a(f), r = try b(f)
+            if case .int(let x) = l, case .int(let y) = r { return O.compare(x, y) }
+            return try general(l, r)
+        }
     }
 }

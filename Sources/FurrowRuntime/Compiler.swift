@@ -197,7 +197,11 @@ final class Compiler {
             case .function(let decl):
                 if function.declaresGlobals {
                     checkDuplicate(decl.name!, line, statement.span)
-                    _ = module.declare(decl.name!, mutable: false)
+                    let cell = module.declare(decl.name!, mutable: false)
+                    if !module.redefinesFunctions, module.knownFunctions[ObjectIdentifier(cell)] == nil {
+                        module.knownFunctions[ObjectIdentifier(cell)] = FunctionProto(
+                            name: decl.name!, parameterNames: decl.parameters.map(\.name), location: location(decl.span))
+                    }
                 } else if function.scopes.last![decl.name!] == nil {
                     _ = declareLocal(decl.name!, mutable: false)
                 } else {
@@ -233,6 +237,9 @@ final class Compiler {
 
     // MARK: statements
 
+    /// Runs steps in order until one ends the flow. Steps are captured one by one (in
+    /// groups of up to four, chained), not iterated from an array: loading each step from
+    /// an array would retain and release it on every run.
     func sequence(_ steps: [StepBox]) -> Step {
         switch steps.count {
         case 0: return { _ in .next }
@@ -244,14 +251,37 @@ final class Compiler {
                 if flow != .next { return flow }
                 return try b(f)
             }
-        default:
-            let all = ContiguousArray(steps)
+        case 3:
+            let a = steps[0].run, b = steps[1].run, c = steps[2].run
             return { (f: Fiber) throws(FurrowError) -> Flow in
-                for step in all {
-                    let flow = try step.run(f)
-                    if flow != .next { return flow }
-                }
-                return .next
+                var flow = try a(f)
+                if flow != .next { return flow }
+                flow = try b(f)
+                if flow != .next { return flow }
+                return try c(f)
+            }
+        case 4:
+            let a = steps[0].run, b = steps[1].run, c = steps[2].run, d = steps[3].run
+            return { (f: Fiber) throws(FurrowError) -> Flow in
+                var flow = try a(f)
+                if flow != .next { return flow }
+                flow = try b(f)
+                if flow != .next { return flow }
+                flow = try c(f)
+                if flow != .next { return flow }
+                return try d(f)
+            }
+        default:
+            let a = steps[0].run, b = steps[1].run, c = steps[2].run
+            let rest = sequence(Array(steps[3...]))
+            return { (f: Fiber) throws(FurrowError) -> Flow in
+                var flow = try a(f)
+                if flow != .next { return flow }
+                flow = try b(f)
+                if flow != .next { return flow }
+                flow = try c(f)
+                if flow != .next { return flow }
+                return try rest(f)
             }
         }
     }
@@ -282,14 +312,16 @@ final class Compiler {
             }
             return store(declare(name, mutable: mutable), value)
         case .function(let decl):
-            let closure = functionValue(decl, isParallelTask: false)
             let binding: Binding
+            var known: FunctionProto?
             if function.declaresGlobals {
-                binding = .global(module.declare(decl.name!, mutable: false), mutable: false)
+                let cell = module.declare(decl.name!, mutable: false)
+                known = module.knownFunctions[ObjectIdentifier(cell)]
+                binding = .global(cell, mutable: false)
             } else {
                 binding = .local(function.scopes.last![decl.name!]!)
             }
-            return store(binding, closure)
+            return store(binding, functionValue(decl, isParallelTask: false, proto: known))
         case .assign(let target, let op, let valueExpr):
             return assignment(target, op, valueExpr, span: stmt.span)
         case .forIn(let key, let valueName, let iterable, let body):
@@ -471,33 +503,64 @@ final class Compiler {
         }] + steps
     }
 
-    /// Statements whose last one is in tail position: a final expression statement (also at
-    /// the end of an `if`'s branches) becomes the function's result.
-    func tailSequence(_ statements: [Stmt]) -> [StepBox] {
+    /// A function body (or a branch in tail position) as code whose value is the result:
+    /// a final expression statement, `return` or `if` whose branches end in one gives its
+    /// value directly; an earlier `return` passes its value through `fiber.returnValue`.
+    func tailCode(_ statements: [Stmt]) -> Code {
         hoist(statements)
-        return statementsFunctionsFirst(statements) { s in
-            guard case .expr(let e) = s.kind else { return StepBox(self.statement(s)) }
+        guard let last = statements.last, !Compiler.isFunction(last) else {
+            return valueOfSteps(sequence(statementsFunctionsFirst(statements)))
+        }
+        let prefix = sequence(statementsFunctionsFirst(Array(statements.dropLast())))
+        let tail: Code
+        switch last.kind {
+        case .expr(let e):
             if case .ifElse(let condition, let thenBlock, let elseBlock) = e.kind {
                 let test = self.test(condition)
-                let thenStep = self.tailBlock(thenBlock)
-                let elseStep = elseBlock.map { StepBox(self.tailBlock($0)) }
-                return StepBox { (f: Fiber) throws(FurrowError) -> Flow in
-                    if try test(f) { return try thenStep(f) }
-                    return try elseStep?.run(f) ?? .next
+                let thenCode = tailBlock(thenBlock)
+                if let elseBlock {
+                    let elseCode = tailBlock(elseBlock)
+                    tail = { (f: Fiber) throws(FurrowError) -> Value in try test(f) ? try thenCode(f) : try elseCode(f) }
+                } else {
+                    tail = { (f: Fiber) throws(FurrowError) -> Value in try test(f) ? try thenCode(f) : .null }
                 }
+            } else {
+                tail = expression(e)
             }
-            let value = self.expression(e)
-            return StepBox { (f: Fiber) throws(FurrowError) -> Flow in
-                f.returnValue = try value(f)
-                return .returned
-            }
+        case .returnValue(let valueExpr):
+            tail = valueExpr.map { expression($0) } ?? { _ in .null }
+        default:
+            tail = valueOfSteps(statement(last))
+        }
+        if statements.count == 1 { return tail }
+        return { (f: Fiber) throws(FurrowError) -> Value in
+            if try prefix(f) == .returned { return f.takeReturnValue() }
+            return try tail(f)
         }
     }
 
-    func tailBlock(_ block: Block) -> Step {
+    /// The result of running steps that end in no value: what a `return` among them gave, or null.
+    func valueOfSteps(_ steps: @escaping Step) -> Code {
+        { (f: Fiber) throws(FurrowError) -> Value in
+            if try steps(f) == .returned { return f.takeReturnValue() }
+            return .null
+        }
+    }
+
+    func tailBlock(_ block: Block) -> Code {
         let scope = enterScope()
         defer { leaveScope(scope) }
-        return sequence(freshCells(tailSequence(block.statements)))
+        let code = tailCode(block.statements)
+        guard let reset = freshCells([]).first?.run else { return code }
+        return { (f: Fiber) throws(FurrowError) -> Value in
+            _ = try reset(f)
+            return try code(f)
+        }
+    }
+
+    static func isFunction(_ s: Stmt) -> Bool {
+        if case .function = s.kind { return true }
+        return false
     }
 
     func ifStatement(_ conditionExpr: Expr, _ thenBlock: Block, _ elseBlock: Block?) -> Step {
@@ -752,7 +815,8 @@ final class Compiler {
 
     // MARK: functions
 
-    func functionValue(_ decl: FunctionDecl, isParallelTask: Bool, itemFunction: Bool = false) -> Code {
+    /// `proto` is the one made when a top-level function was hoisted, which calls already use.
+    func functionValue(_ decl: FunctionDecl, isParallelTask: Bool, itemFunction: Bool = false, proto known: FunctionProto? = nil) -> Code {
         let name = decl.name ?? (itemFunction ? "<item expression>" : "<lambda>")
         let bodyStatements = decl.body.statements
         var boxed = NameCollector.namesCapturedBy(bodyStatements)
@@ -762,18 +826,17 @@ final class Compiler {
         let saved = function
         function = state
         defer { function = saved }
-        let proto = FunctionProto(name: name, parameterNames: decl.parameters.map(\.name), location: location(decl.span))
+        let proto = known ?? FunctionProto(name: name, parameterNames: decl.parameters.map(\.name), location: location(decl.span))
         var parameterLocals: [LocalVariable] = []
         for p in decl.parameters { parameterLocals.append(declareLocal(p.name, mutable: true)) }
         proto.boxedParameters = parameterLocals.filter(\.boxed).map(\.slot)
         proto.defaults = decl.parameters.map { p in p.defaultValue.map { CodeBox(expression($0)) } }
         // The value of a final expression statement is the result (lambdas, trailing blocks).
-        // The final expression statement (also at the end of a final if's branches) is the
-        // result; `fiber.returnValue` is null on entry, so falling off the end returns null.
-        proto.body = sequence(tailSequence(bodyStatements))
+        proto.body = tailCode(bodyStatements)
         proto.frameSize = state.maxSlots
         proto.captureSources = state.captureSources
         let sources = state.captureSources
+        assert(known == nil || sources.isEmpty, "a top-level function captures nothing")
         if sources.isEmpty {
             let closure = Value.function(Closure(proto: proto, captures: []))
             return { _ in closure }

@@ -13,8 +13,10 @@ public final class Fiber: @unchecked Sendable {
     /// First free slot.
     var top = 0
     var depth = 0
-    /// The running closure's captured cells.
-    var captures: ContiguousArray<Cell> = []
+    /// The running closure's captured cells (see `Closure.captures`).
+    var captures = Fiber.noCaptures
+    nonisolated(unsafe) static let noCaptures = UnsafeMutablePointer<Cell>.allocate(capacity: 1)
+    /// The value of a `return` on its way out of the function; null otherwise.
     var returnValue: Value = .null
     /// Plan mode (`--dry-run`, `dry_run(true) { ... }`): mutating builtins plan instead of act.
     public var dryRun: Bool
@@ -34,6 +36,14 @@ public final class Fiber: @unchecked Sendable {
     deinit {
         stack.deinitialize(count: capacity)
         stack.deallocate()
+    }
+
+    /// The value a `return` left, leaving `returnValue` null for the next one.
+    @inline(__always)
+    func takeReturnValue() -> Value {
+        let value = returnValue
+        returnValue = .null
+        return value
     }
 
     /// Makes room for `count` more slots above `top`.

@@ -35,7 +35,8 @@ final class FunctionProto: @unchecked Sendable {
     let name: String
     let parameterNames: [String]
     var defaults: [CodeBox?] = []
-    var body: Step = { _ in .next }
+    /// The body; its value is the function's result (a `return` or the final expression).
+    var body: Code = { _ in .null }
     var frameSize = 0
     var captureSources: [CaptureSource] = []
     /// Parameters that closures capture: boxed into cells on entry.
@@ -47,53 +48,80 @@ final class FunctionProto: @unchecked Sendable {
         self.parameterNames = parameterNames
         self.location = location
     }
+
+    /// Runs the body on a frame at `base` whose parameters are already in place, with the
+    /// fiber's captures already those of the closure being called.
+    @inline(__always)
+    func run(_ fiber: Fiber, base: Int) throws(FurrowError) -> Value {
+        if fiber.depth >= Fiber.maxDepth {
+            throw FurrowError("recursion is too deep (more than \(Fiber.maxDepth) nested calls) in \(name)()", kind: "recursion")
+        }
+        let frameTop = base + frameSize
+        if frameTop > fiber.capacity { fiber.grow(frameTop) }
+        let savedBase = fiber.base
+        fiber.base = base
+        fiber.top = frameTop
+        fiber.depth += 1
+        defer {
+            fiber.depth -= 1
+            fiber.pop(to: base)
+            fiber.base = savedBase
+        }
+        if !boxedParameters.isEmpty {
+            for slot in boxedParameters {
+                fiber.stack[base + slot] = .cell(Cell(fiber.stack[base + slot], owner: fiber))
+            }
+        }
+        return try body(fiber)
+    }
 }
 
 /// A Furrow function value: compiled code plus the cells it captured.
 final class Closure: Callable, @unchecked Sendable {
     let proto: FunctionProto
-    let captures: ContiguousArray<Cell>
+    /// The captured cells. While the closure runs, `fiber.captures` points here: a plain
+    /// pointer, so entering and leaving a closure costs no reference counting.
+    let captures: UnsafeMutablePointer<Cell>
+    let captureCount: Int
 
     init(proto: FunctionProto, captures: ContiguousArray<Cell>) {
         self.proto = proto
-        self.captures = captures
+        captureCount = captures.count
+        self.captures = .allocate(capacity: max(captures.count, 1))
+        _ = UnsafeMutableBufferPointer(start: self.captures, count: captures.count).initialize(from: captures)
         super.init(name: proto.name)
+    }
+
+    deinit {
+        captures.deinitialize(count: captureCount)
+        captures.deallocate()
     }
 
     override var parameterNames: [String] { proto.parameterNames }
 
     override func call(_ fiber: Fiber, _ arguments: Arguments) throws(FurrowError) -> Value {
         let proto = self.proto
-        let base = arguments.start
         let parameterCount = proto.parameterNames.count
-        if fiber.depth >= Fiber.maxDepth {
-            throw FurrowError("recursion is too deep (more than \(Fiber.maxDepth) nested calls) in \(proto.name)()", kind: "recursion")
+        let savedCaptures = fiber.captures
+        fiber.captures = captures
+        defer { fiber.captures = savedCaptures }
+        if arguments.labels == nil, arguments.count == parameterCount {
+            return try proto.run(fiber, base: arguments.start)
         }
-        fiber.ensureCapacity(base + proto.frameSize)
+        let base = arguments.start
         var missing: Set<Int>?
         if arguments.labels != nil {
             missing = try arrangeNamedArguments(fiber, arguments)
         } else if arguments.count > parameterCount {
             throw FurrowError.type("\(proto.name)() takes \(parameterCount) argument\(parameterCount == 1 ? "" : "s"), got \(arguments.count)")
         }
-        let savedBase = fiber.base
-        fiber.base = base
-        fiber.top = base + proto.frameSize
-        fiber.depth += 1
-        // Only code with captures reads `fiber.captures`, so others skip the swap.
-        let swapsCaptures = !captures.isEmpty
-        var savedCaptures: ContiguousArray<Cell> = []
-        if swapsCaptures {
-            savedCaptures = fiber.captures
-            fiber.captures = captures
-        }
-        defer {
-            fiber.depth -= 1
-            fiber.pop(to: base)
-            fiber.base = savedBase
-            if swapsCaptures { fiber.captures = savedCaptures }
-        }
+        fiber.ensureCapacity(base + proto.frameSize)
         if arguments.count < parameterCount || missing != nil {
+            // Defaults run in the callee's frame, so they may read the earlier parameters.
+            let savedBase = fiber.base, savedTop = fiber.top
+            fiber.base = base
+            fiber.top = base + proto.frameSize
+            defer { fiber.base = savedBase; fiber.top = savedTop }
             for i in 0..<parameterCount where missing?.contains(i) ?? (i >= arguments.count) {
                 guard let defaultCode = proto.defaults[i] else {
                     throw FurrowError.type("\(proto.name)() is missing argument '\(proto.parameterNames[i])'")
@@ -101,14 +129,7 @@ final class Closure: Callable, @unchecked Sendable {
                 fiber.stack[base + i] = try defaultCode.run(fiber)
             }
         }
-        for slot in proto.boxedParameters {
-            fiber.stack[base + slot] = .cell(Cell(fiber.stack[base + slot], owner: fiber))
-        }
-        _ = try proto.body(fiber)
-        // Leave `returnValue` null for the next call (see Compiler.functionValue).
-        let result = fiber.returnValue
-        fiber.returnValue = .null
-        return result
+        return try proto.run(fiber, base: base)
     }
 
     /// Reorders named arguments into parameter order; returns the parameters not given.

@@ -246,7 +246,7 @@ public final class Session: @unchecked Sendable {
 
     init(interpreter: Interpreter, name: String) {
         self.interpreter = interpreter
-        self.module = Module(name: name)
+        self.module = Module(name: name, redefinesFunctions: true)
     }
 
     public var globalNames: [String] { module.order }

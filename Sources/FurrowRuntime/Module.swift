@@ -10,8 +10,16 @@ public final class Module: @unchecked Sendable {
     /// Top-level names in declaration order (exports are those not starting with `_`).
     var order: [String] = []
     public internal(set) var parameters: [ScriptParameter] = []
+    /// A REPL session may declare a function again under the same name, so calls there
+    /// always read the function from its cell.
+    let redefinesFunctions: Bool
+    /// Top-level functions by their cell: calls to them go straight to the compiled code.
+    var knownFunctions: [ObjectIdentifier: FunctionProto] = [:]
 
-    init(name: String) { self.name = name }
+    init(name: String, redefinesFunctions: Bool = false) {
+        self.name = name
+        self.redefinesFunctions = redefinesFunctions
+    }
 
     func declare(_ name: String, mutable: Bool) -> Cell {
         if let cell = cells[name] {
