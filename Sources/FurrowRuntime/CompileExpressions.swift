@@ -498,6 +498,7 @@ extension Compiler {
         }
         if mutatingMethods.contains(name), let place = mutablePlace(object) {
             let readReceiver = expression(object)
+            let change = Compiler.modifier(place)
             return { (f: Fiber) throws(FurrowError) -> Value in
                 // The receiver is only inspected here and released before the change, so
                 // the collection stays uniquely referenced and is changed without a copy.
@@ -515,7 +516,7 @@ extension Compiler {
                     for c in codes { values.append(try c.run(f)) }
                     var result = Value.null
                     do throws(FurrowError) {
-                        try Compiler.modify(place, f) { (v: inout Value) throws(FurrowError) in
+                        try change(f) { (v: inout Value) throws(FurrowError) in
                             result = try Operations.mutate(&v, name, values, labels)
                         }
                     } catch {

@@ -647,6 +647,9 @@ final class Compiler {
 
     // MARK: assignment
 
+    /// Runs a change on the value at a place (see `modifier`).
+    typealias Modifier = (Fiber, (inout Value) throws(FurrowError) -> Void) throws(FurrowError) -> Void
+
     /// A place that can be assigned: a variable, optionally followed by members and indexes.
     indirect enum Place {
         case local(Int, boxed: Bool)
@@ -715,15 +718,7 @@ final class Compiler {
             if let binaryOp {
                 return { (f: Fiber) throws(FurrowError) -> Flow in
                     let rhs = try value(f)
-                    let i = f.base + slot
-                    if case .int(let x) = f.stack[i], case .int(let y) = rhs, binaryOp == .add {
-                        let (sum, overflow) = x.addingReportingOverflow(y)
-                        if !overflow { f.stack[i] = .int(sum); return .next }
-                    }
-                    var current = f.stack[i]
-                    f.stack[i] = .null
-                    defer { f.stack[f.base + slot] = current }
-                    do throws(FurrowError) { try Operations.compound(binaryOp, &current, rhs) } catch { throw error.locate(where_) }
+                    do throws(FurrowError) { try Operations.compound(binaryOp, &f.stack[f.base + slot], rhs) } catch { throw error.locate(where_) }
                     return .next
                 }
             }
@@ -742,21 +737,15 @@ final class Compiler {
                     cell.value = rhs
                     return .next
                 }
-                if binaryOp == .add, case .int(let x) = cell.value, case .int(let y) = rhs {
-                    let (sum, overflow) = x.addingReportingOverflow(y)
-                    if !overflow { cell.value = .int(sum); return .next }
-                }
-                var current = cell.value
-                cell.value = .null
-                defer { cell.value = current }
-                do throws(FurrowError) { try Operations.compound(binaryOp, &current, rhs) } catch { throw error.locate(where_) }
+                do throws(FurrowError) { try Operations.compound(binaryOp, &cell.value, rhs) } catch { throw error.locate(where_) }
                 return .next
             }
         }
+        let change = Compiler.modifier(place)
         return { (f: Fiber) throws(FurrowError) -> Flow in
             let rhs = try value(f)
             do throws(FurrowError) {
-                try Compiler.modify(place, f) { (v: inout Value) throws(FurrowError) in
+                try change(f) { (v: inout Value) throws(FurrowError) in
                     if let binaryOp { try Operations.compound(binaryOp, &v, rhs) } else { v = rhs }
                 }
             } catch {
@@ -766,49 +755,50 @@ final class Compiler {
         }
     }
 
-    /// Runs `body` on the value at `place`, in place: the value is moved out of its slot
-    /// while it is changed, so a list or map held only there is never copied.
-    static func modify(_ place: Place, _ f: Fiber, _ body: (inout Value) throws(FurrowError) -> Void) throws(FurrowError) {
+    /// Code that runs a change on the value at `place`, in place: a list or map held only
+    /// there is changed without a copy. Index expressions run first, then the change, which
+    /// runs no script code, so nothing can move the fiber's stack or read the variable
+    /// while it is being changed.
+    static func modifier(_ place: Place) -> Modifier {
         switch place {
-        case .local(let slot, let boxed):
-            let i = f.base + slot
-            if boxed {
-                guard case .cell(let cell) = f.stack[i] else { return }
-                var v = cell.value
-                cell.value = .null
-                defer { cell.value = v }
-                try body(&v)
-            } else {
-                var v = f.stack[i]
-                f.stack[i] = .null
-                defer { f.stack[f.base + slot] = v }
-                try body(&v)
+        case .local(let slot, false):
+            return { (f: Fiber, body: (inout Value) throws(FurrowError) -> Void) throws(FurrowError) in
+                try body(&f.stack[f.base + slot])
+            }
+        case .local(let slot, true):
+            return { (f: Fiber, body: (inout Value) throws(FurrowError) -> Void) throws(FurrowError) in
+                guard case .cell(let cell) = f.stack[f.base + slot] else { return }
+                try body(&cell.value)
             }
         case .capture(let index):
-            let cell = f.captures[index]
-            if f.inParallelTask, cell.owner !== f {
-                throw FurrowError("a parallel task cannot assign a variable it shares with other tasks (return a value instead)", kind: "parallel")
+            return { (f: Fiber, body: (inout Value) throws(FurrowError) -> Void) throws(FurrowError) in
+                let cell = f.captures[index]
+                if f.inParallelTask, cell.owner !== f {
+                    throw FurrowError("a parallel task cannot assign a variable it shares with other tasks (return a value instead)", kind: "parallel")
+                }
+                try body(&cell.value)
             }
-            var v = cell.value
-            cell.value = .null
-            defer { cell.value = v }
-            try body(&v)
         case .global(let cell):
-            if f.inParallelTask {
-                throw FurrowError("a parallel task cannot assign a global variable (return a value instead)", kind: "parallel")
+            return { (f: Fiber, body: (inout Value) throws(FurrowError) -> Void) throws(FurrowError) in
+                if f.inParallelTask {
+                    throw FurrowError("a parallel task cannot assign a global variable (return a value instead)", kind: "parallel")
+                }
+                try body(&cell.value)
             }
-            var v = cell.value
-            cell.value = .null
-            defer { cell.value = v }
-            try body(&v)
         case .member(let parent, let name):
-            try modify(parent, f) { (container: inout Value) throws(FurrowError) in
-                try Operations.modifyMember(&container, name, body)
+            let change = modifier(parent)
+            return { (f: Fiber, body: (inout Value) throws(FurrowError) -> Void) throws(FurrowError) in
+                try change(f) { (container: inout Value) throws(FurrowError) in
+                    try Operations.modifyMember(&container, name, body)
+                }
             }
         case .index(let parent, let indexCode):
-            let index = try indexCode(f)
-            try modify(parent, f) { (container: inout Value) throws(FurrowError) in
-                try Operations.modifyIndex(&container, index, body)
+            let change = modifier(parent)
+            return { (f: Fiber, body: (inout Value) throws(FurrowError) -> Void) throws(FurrowError) in
+                let index = try indexCode(f)
+                try change(f) { (container: inout Value) throws(FurrowError) in
+                    try Operations.modifyIndex(&container, index, body)
+                }
             }
         }
     }
@@ -838,28 +828,28 @@ final class Compiler {
         let sources = state.captureSources
         assert(known == nil || sources.isEmpty, "a top-level function captures nothing")
         if sources.isEmpty {
-            let closure = Value.function(Closure(proto: proto, captures: []))
+            let closure = Value.function(Closure(proto: proto))
             return { _ in closure }
         }
+        let count = sources.count
         return { (f: Fiber) throws(FurrowError) -> Value in
-            var cells = ContiguousArray<Cell>()
-            cells.reserveCapacity(sources.count)
-            for source in sources {
+            let cells = UnsafeMutablePointer<Cell>.allocate(capacity: count)
+            for (i, source) in sources.enumerated() {
                 switch source {
                 case .local(let slot):
-                    if case .cell(let cell) = f.stack[f.base + slot] { cells.append(cell) } else {
+                    if case .cell(let cell) = f.stack[f.base + slot] { (cells + i).initialize(to: cell) } else {
                         // declared later in the block (hoisted function): box it now
                         let cell = Cell(f.stack[f.base + slot], owner: f)
                         f.stack[f.base + slot] = .cell(cell)
-                        cells.append(cell)
+                        (cells + i).initialize(to: cell)
                     }
-                case .outer(let index): cells.append(f.captures[index])
+                case .outer(let index): (cells + i).initialize(to: f.captures[index])
                 case .value(let slot):
                     let v = f.stack[f.base + slot]
-                    if case .cell(let cell) = v { cells.append(cell) } else { cells.append(Cell(v, owner: f)) }
+                    if case .cell(let cell) = v { (cells + i).initialize(to: cell) } else { (cells + i).initialize(to: Cell(v, owner: f)) }
                 }
             }
-            return .function(Closure(proto: proto, captures: cells))
+            return .function(Closure(proto: proto, taking: cells, count: count))
         }
     }
 

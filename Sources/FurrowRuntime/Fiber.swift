@@ -15,6 +15,7 @@ public final class Fiber: @unchecked Sendable {
     var depth = 0
     /// The running closure's captured cells (see `Closure.captures`).
     var captures = Fiber.noCaptures
+    /// Where `captures` points outside closures, and for closures without captures; never read.
     nonisolated(unsafe) static let noCaptures = UnsafeMutablePointer<Cell>.allocate(capacity: 1)
     /// The value of a `return` on its way out of the function; null otherwise.
     var returnValue: Value = .null

@@ -84,15 +84,24 @@ final class Closure: Callable, @unchecked Sendable {
     let captures: UnsafeMutablePointer<Cell>
     let captureCount: Int
 
-    init(proto: FunctionProto, captures: ContiguousArray<Cell>) {
+    /// A closure without captures.
+    init(proto: FunctionProto) {
         self.proto = proto
-        captureCount = captures.count
-        self.captures = .allocate(capacity: max(captures.count, 1))
-        _ = UnsafeMutableBufferPointer(start: self.captures, count: captures.count).initialize(from: captures)
+        captureCount = 0
+        captures = Fiber.noCaptures
+        super.init(name: proto.name)
+    }
+
+    /// A closure that owns `captures`: `count` initialised cells, freed with the closure.
+    init(proto: FunctionProto, taking captures: UnsafeMutablePointer<Cell>, count: Int) {
+        self.proto = proto
+        captureCount = count
+        self.captures = captures
         super.init(name: proto.name)
     }
 
     deinit {
+        guard captureCount > 0 else { return }
         captures.deinitialize(count: captureCount)
         captures.deallocate()
     }

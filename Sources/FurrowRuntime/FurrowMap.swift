@@ -54,10 +54,7 @@ public struct FurrowMap: Sequence, ExpressibleByDictionaryLiteral, @unchecked Se
     /// Runs `body` on the value at `index` in place (the map must be uniquely held or it is copied).
     mutating func modifyValue<R>(at index: Int, _ body: (inout Value) throws(FurrowError) -> R) throws(FurrowError) -> R {
         makeUnique()
-        var value = storage.entries.values[index]
-        storage.entries.values[index] = .null
-        defer { storage.entries.values[index] = value }
-        return try body(&value)
+        return try body(&storage.entries.values[index])
     }
 
     @discardableResult

@@ -123,19 +123,32 @@ public enum Operations {
 
     /// `v op= rhs`, appending in place to a string or list that `v` alone holds.
     static func compound(_ op: BinaryOp, _ v: inout Value, _ rhs: Value) throws(FurrowError) {
-        if op == .add {
-            switch (v, rhs) {
-            case (.string(var s), .string(let r)):
+        if case .int(let a) = v, case .int(let b) = rhs {
+            let result: (Int, Bool)? = switch op {
+            case .add: a.addingReportingOverflow(b)
+            case .sub: a.subtractingReportingOverflow(b)
+            case .mul: a.multipliedReportingOverflow(by: b)
+            default: nil
+            }
+            if let (value, overflow) = result, !overflow {
+                v = .int(value)
+                return
+            }
+        } else if op == .add {
+            // `if case` and then clearing `v` leave the payload the only reference, so a
+            // string or list held only by `v` is appended to without a copy. (`switch`
+            // and `switch consume` on an inout value both copy it.)
+            if case .string(let r) = rhs, case .string(var s) = v {
                 v = .null
                 s.append(r)
                 v = .string(s)
                 return
-            case (.list(var l), .list(let r)):
+            }
+            if case .list(let r) = rhs, case .list(var l) = v {
                 v = .null
                 l.append(contentsOf: r)
                 v = .list(l)
                 return
-            default: break
             }
         }
         v = try binary(op, v, rhs)
@@ -248,6 +261,7 @@ public enum Operations {
     }
 
     static func modifyMember(_ container: inout Value, _ name: String, _ body: (inout Value) throws(FurrowError) -> Void) throws(FurrowError) {
+        // `if case` and then clearing `container`: see `compound`.
         guard case .map(var m) = container else {
             throw FurrowError.type("cannot set '\(name)' on \(container.typeName)")
         }
@@ -263,16 +277,10 @@ public enum Operations {
     }
 
     static func modifyIndex(_ container: inout Value, _ index: Value, _ body: (inout Value) throws(FurrowError) -> Void) throws(FurrowError) {
-        // `if case` rather than `switch`: a switch keeps its subject alive, so the list
-        // would never be uniquely referenced and every change would copy it.
         if case .int(let n) = index, case .list(var l) = container {
             container = .null
             defer { container = .list(l) }
-            let i = try normalise(n, count: l.count)
-            var element = l[i]
-            l[i] = .null
-            defer { l[i] = element }
-            try body(&element)
+            try body(&l[try normalise(n, count: l.count)])
         } else if case .string(let k) = index, case .map = container {
             try modifyMember(&container, k, body)
         } else {
@@ -282,69 +290,82 @@ public enum Operations {
 
     /// The in-place methods of lists and maps.
     static func mutate(_ v: inout Value, _ name: String, _ args: [Value], _ labels: [String?]?) throws(FurrowError) -> Value {
-        func arity(_ n: Int) throws(FurrowError) {
-            if args.count != n { throw FurrowError.type("\(name)() takes \(n) argument\(n == 1 ? "" : "s"), got \(args.count)") }
-        }
-        // `if case`, not `switch v`: see modifyIndex.
+        // `if case` and then clearing `v`: see `compound`.
         if case .list(var l) = v {
             v = .null
             defer { v = .list(l) }
-            switch name {
-            case "append":
-                try arity(1)
-                l.append(args[0])
-                return .null
-            case "extend":
-                try arity(1)
-                guard let items = args[0].asList() else { throw FurrowError.type("extend() needs a list, got \(args[0].typeName)") }
-                l.append(contentsOf: items)
-                return .null
-            case "insert":
-                try arity(2)
-                guard case .int(let i) = args[0] else { throw FurrowError.type("insert() needs an int index first") }
-                let at = i < 0 ? i + l.count : i
-                guard at >= 0, at <= l.count else { throw FurrowError("index \(i) is out of range (length \(l.count))", kind: "index") }
-                l.insert(args[1], at: at)
-                return .null
-            case "remove_at":
-                try arity(1)
-                guard case .int(let i) = args[0] else { throw FurrowError.type("remove_at() needs an int index") }
-                return l.remove(at: try normalise(i, count: l.count))
-            case "pop":
-                try arity(0)
-                guard !l.isEmpty else { throw FurrowError("pop() from an empty list", kind: "index") }
-                return l.removeLast()
-            case "clear":
-                try arity(0)
-                l.removeAll()
-                return .null
-            case "remove":
-                try arity(1)
-                if let i = l.firstIndex(where: { $0.equals(args[0]) }) { l.remove(at: i); return .bool(true) }
-                return .bool(false)
-            default: break
-            }
+            if let result = try mutateList(&l, name, args) { return result }
         } else if case .map(var m) = v {
             v = .null
             defer { v = .map(m) }
-            switch name {
-            case "remove":
-                try arity(1)
-                guard case .string(let k) = args[0] else { throw FurrowError.type("map keys are strings, got \(args[0].typeName)") }
-                return m.removeValue(forKey: k) ?? .null
-            case "clear":
-                try arity(0)
-                m.removeAll()
-                return .null
-            case "extend":
-                try arity(1)
-                guard case .map(let other) = args[0] else { throw FurrowError.type("extend() on a map needs a map") }
-                for (k, x) in other { m[k] = x }
-                return .null
-            default: break
-            }
+            if let result = try mutateMap(&m, name, args) { return result }
         }
         throw FurrowError.type("\(v.typeName) has no method '\(name)'")
+    }
+
+    static func arity(_ name: String, _ args: [Value], _ n: Int) throws(FurrowError) {
+        if args.count != n { throw FurrowError.type("\(name)() takes \(n) argument\(n == 1 ? "" : "s"), got \(args.count)") }
+    }
+
+    /// A list method's result; nil when lists have no method `name`.
+    static func mutateList(_ l: inout [Value], _ name: String, _ args: [Value]) throws(FurrowError) -> Value? {
+        switch name {
+        case "append":
+            try arity(name, args, 1)
+            l.append(args[0])
+            return .null
+        case "extend":
+            try arity(name, args, 1)
+            guard let items = args[0].asList() else { throw FurrowError.type("extend() needs a list, got \(args[0].typeName)") }
+            l.append(contentsOf: items)
+            return .null
+        case "insert":
+            try arity(name, args, 2)
+            guard case .int(let i) = args[0] else { throw FurrowError.type("insert() needs an int index first") }
+            let at = i < 0 ? i + l.count : i
+            guard at >= 0, at <= l.count else { throw FurrowError("index \(i) is out of range (length \(l.count))", kind: "index") }
+            l.insert(args[1], at: at)
+            return .null
+        case "remove_at":
+            try arity(name, args, 1)
+            guard case .int(let i) = args[0] else { throw FurrowError.type("remove_at() needs an int index") }
+            return l.remove(at: try normalise(i, count: l.count))
+        case "pop":
+            try arity(name, args, 0)
+            guard !l.isEmpty else { throw FurrowError("pop() from an empty list", kind: "index") }
+            return l.removeLast()
+        case "clear":
+            try arity(name, args, 0)
+            l.removeAll()
+            return .null
+        case "remove":
+            try arity(name, args, 1)
+            if let i = l.firstIndex(where: { $0.equals(args[0]) }) { l.remove(at: i); return .bool(true) }
+            return .bool(false)
+        default:
+            return nil
+        }
+    }
+
+    /// A map method's result; nil when maps have no method `name`.
+    static func mutateMap(_ m: inout FurrowMap, _ name: String, _ args: [Value]) throws(FurrowError) -> Value? {
+        switch name {
+        case "remove":
+            try arity(name, args, 1)
+            guard case .string(let k) = args[0] else { throw FurrowError.type("map keys are strings, got \(args[0].typeName)") }
+            return m.removeValue(forKey: k) ?? .null
+        case "clear":
+            try arity(name, args, 0)
+            m.removeAll()
+            return .null
+        case "extend":
+            try arity(name, args, 1)
+            guard case .map(let other) = args[0] else { throw FurrowError.type("extend() on a map needs a map") }
+            for (k, x) in other { m[k] = x }
+            return .null
+        default:
+            return nil
+        }
     }
 
     /// A lazy sequence read into a list, so it can be shown; other values as they are.
