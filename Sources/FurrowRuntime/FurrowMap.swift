@@ -11,6 +11,29 @@ public struct FurrowMap: Sequence, ExpressibleByDictionaryLiteral, @unchecked Se
     final class Storage {
         var entries: OrderedDictionary<String, Value>
         init(_ entries: OrderedDictionary<String, Value>) { self.entries = entries }
+
+        static let scannedCount = 16
+
+        /// The index of `key` when the map holds a bit-for-bit identical string, found by
+        /// comparing the strings' 16 bytes in place. Keys written in a script and looked up
+        /// by a field name in it are small strings stored inline, so this usually finds them
+        /// without hashing or the general comparison (which a small map's linear search
+        /// runs for every key it passes); nil means "use the general lookup".
+        @inline(__always)
+        func indexOfIdentical(_ key: String) -> Int? {
+            // A larger map hashes: scanning it would cost more than it saves.
+            guard entries.count <= Storage.scannedCount else { return nil }
+            let wanted = unsafeBitCast(key, to: (UInt64, UInt64).self)
+            return entries.keys.withContiguousStorageIfAvailable { (keys: UnsafeBufferPointer<String>) -> Int? in
+                guard let base = keys.baseAddress else { return nil }
+                let raw = UnsafeRawPointer(base)
+                for i in 0..<keys.count {
+                    let bits = raw.load(fromByteOffset: i * MemoryLayout<String>.stride, as: (UInt64, UInt64).self)
+                    if bits == wanted { return i }
+                }
+                return nil
+            } ?? nil
+        }
     }
 
     var storage: Storage
@@ -42,14 +65,17 @@ public struct FurrowMap: Sequence, ExpressibleByDictionaryLiteral, @unchecked Se
     public var entries: OrderedDictionary<String, Value> { storage.entries }
 
     public subscript(key: String) -> Value? {
-        get { storage.entries[key] }
+        get {
+            if let i = storage.indexOfIdentical(key) { return storage.entries.values[i] }
+            return storage.entries[key]
+        }
         set {
             makeUnique()
             storage.entries[key] = newValue
         }
     }
 
-    public func index(forKey key: String) -> Int? { storage.entries.index(forKey: key) }
+    public func index(forKey key: String) -> Int? { storage.indexOfIdentical(key) ?? storage.entries.index(forKey: key) }
 
     /// Runs `body` on the value at `index` in place (the map must be uniquely held or it is copied).
     mutating func modifyValue<R>(at index: Int, _ body: (inout Value) throws(FurrowError) -> R) throws(FurrowError) -> R {
