@@ -507,6 +507,7 @@ final class Compiler {
     /// a final expression statement, `return` or `if` whose branches end in one gives its
     /// value directly; an earlier `return` passes its value through `fiber.returnValue`.
     func tailCode(_ statements: [Stmt]) -> Code {
+        if let guarded = guardClause(statements) { return guarded }
         hoist(statements)
         guard let last = statements.last, !Compiler.isFunction(last) else {
             return valueOfSteps(sequence(statementsFunctionsFirst(statements)))
@@ -537,6 +538,20 @@ final class Compiler {
             if try prefix(f) == .returned { return f.takeReturnValue() }
             return try tail(f)
         }
+    }
+
+    /// `if c { ...; return x }` followed by more statements, as `if c { ...; x } else { rest }`:
+    /// a guard clause's value is the result directly, without passing through
+    /// `fiber.returnValue`. Only without function declarations, which are hoisted.
+    func guardClause(_ statements: [Stmt]) -> Code? {
+        guard statements.count >= 2, !statements.contains(where: Compiler.isFunction),
+            case .expr(let e) = statements[0].kind, case .ifElse(let condition, let thenBlock, nil) = e.kind,
+            let last = thenBlock.statements.last, case .returnValue = last.kind
+        else { return nil }
+        let test = self.test(condition)
+        let thenCode = tailBlock(thenBlock)
+        let rest = tailCode(Array(statements.dropFirst()))
+        return { (f: Fiber) throws(FurrowError) -> Value in try test(f) ? try thenCode(f) : try rest(f) }
     }
 
     /// The result of running steps that end in no value: what a `return` among them gave, or null.

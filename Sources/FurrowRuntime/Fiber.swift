@@ -69,10 +69,12 @@ public final class Fiber: @unchecked Sendable {
         capacity = newCapacity
     }
 
+    /// Slots from `top` up always hold null, so a push initialises the slot instead of
+    /// assigning it (no release of what was there).
     @inline(__always)
     func push(_ value: Value) {
         if top >= capacity { grow(top + 1) }
-        stack[top] = value
+        (stack + top).initialize(to: value)
         top += 1
     }
 
