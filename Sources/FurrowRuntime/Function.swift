@@ -127,16 +127,24 @@ final class Closure: Callable, @unchecked Sendable {
         fiber.ensureCapacity(base + proto.frameSize)
         if arguments.count < parameterCount || missing != nil {
             // Defaults run in the callee's frame, so they may read the earlier parameters.
-            let savedBase = fiber.base, savedTop = fiber.top
+            let savedBase = fiber.base
             fiber.base = base
             fiber.top = base + proto.frameSize
-            defer { fiber.base = savedBase; fiber.top = savedTop }
-            for i in 0..<parameterCount where missing?.contains(i) ?? (i >= arguments.count) {
-                guard let defaultCode = proto.defaults[i] else {
-                    throw FurrowError.type("\(proto.name)() is missing argument '\(proto.parameterNames[i])'")
+            do throws(FurrowError) {
+                for i in 0..<parameterCount where missing?.contains(i) ?? (i >= arguments.count) {
+                    guard let defaultCode = proto.defaults[i] else {
+                        throw FurrowError.type("\(proto.name)() is missing argument '\(proto.parameterNames[i])'")
+                    }
+                    fiber.stack[base + i] = try defaultCode.run(fiber)
                 }
-                fiber.stack[base + i] = try defaultCode.run(fiber)
+            } catch {
+                // Slots from `top` up must hold null (see `Fiber.push`).
+                fiber.pop(to: base + arguments.count)
+                fiber.base = savedBase
+                throw error
             }
+            // `run` makes the frame again, from the caller's base.
+            fiber.base = savedBase
         }
         return try proto.run(fiber, base: base)
     }
