@@ -63,7 +63,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FurrowHCLTests",
-            dependencies: ["FurrowHCL", "FurrowJSON", .product(name: "OrderedCollections", package: "swift-collections")]
+            dependencies: ["FurrowHCL", "FurrowJSON", "FurrowTestSupport", .product(name: "OrderedCollections", package: "swift-collections")]
         ),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "FurrowSQLite", dependencies: ["CSQLite"]),
@@ -93,7 +93,7 @@ let package = Package(
         .target(name: "FurrowDNS", dependencies: ["FurrowDNSWire", "FurrowJSON"]),
         .target(name: "FurrowDNSTestSupport", dependencies: ["FurrowDNSWire", "FurrowDNS"]),
         .executableTarget(name: "furrow-dns-bench", dependencies: ["FurrowDNS", "FurrowDNSTestSupport"]),
-        .testTarget(name: "FurrowDNSTests", dependencies: ["FurrowDNS", "FurrowDNSWire", "FurrowDNSTestSupport"]),
+        .testTarget(name: "FurrowDNSTests", dependencies: ["FurrowDNS", "FurrowDNSWire", "FurrowDNSTestSupport", "FurrowTestSupport"]),
         // The dns builtins through the real binary on Route53 (local AWS server) and RFC 2136 (Knot).
         .testTarget(
             name: "DNSBindingTests",

@@ -16,6 +16,12 @@ public final class LocalAWSServer: @unchecked Sendable {
     public static let accessKeyId = "testing"
     public static let secretAccessKey = "testing"
     public static let region = "us-east-1"
+    /// The smallest image manifest the server's ECR accepts, for pushing test images.
+    public static let imageManifest = """
+        {"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",\
+        "config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":2,\
+        "digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},"layers":[]}
+        """
 
     public let port: Int
     /// `http://127.0.0.1:PORT`: one endpoint for every service.

@@ -293,15 +293,7 @@ final class FailureList: @unchecked Sendable {
 
     @Test func imageTagsAreFoundOrNot() throws {
         try ecr.createRepository(name: "tyk-analytics")
-        let manifest: JSONValue = [
-            "schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-            "config": [
-                "mediaType": "application/vnd.docker.container.image.v1+json", "size": 2,
-                "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
-            ],
-            "layers": [],
-        ]
-        let digest = try ecr.putImage(repository: "tyk-analytics", tag: "sha-1a2b", manifest: manifest.encoded())
+        let digest = try ecr.putImage(repository: "tyk-analytics", tag: "sha-1a2b", manifest: LocalAWSServer.imageManifest)
         #expect(digest.hasPrefix("sha256:"))
         #expect(try ecr.imageTagExists(repository: "tyk-analytics", tag: "sha-1a2b"))
         #expect(try !ecr.imageTagExists(repository: "tyk-analytics", tag: "master"))

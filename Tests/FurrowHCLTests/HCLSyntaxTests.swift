@@ -1,6 +1,7 @@
 import OrderedCollections
 import FurrowJSON
 import Testing
+import FurrowTestSupport
 @testable import FurrowHCL
 
 /// Parses `text` and returns the expression of attribute `name`.
@@ -357,23 +358,23 @@ private func parseError(_ text: String) -> HCLError? {
               backend "s3" { bucket = "x" }
             }
             """
-        var random = SplitMix64(seed: 0x5EED)
+        var random = SplitMix(seed: 0x5EED)
         let alphabet = Array("{}[]()\"'$%~<-\n#/*\\=:,.?!&|0123456789eE aZ_\t\r\u{0}é".unicodeScalars)
         var outcomes = (parsed: 0, failed: 0)
         for _ in 0..<2_000 {
             var scalars = Array(seed.unicodeScalars)
-            for _ in 0..<(1 + random.next(below: 4)) {
-                let at = random.next(below: scalars.count + 1)
-                switch random.next(below: 4) {
+            for _ in 0..<(1 + random.below(4)) {
+                let at = random.below(scalars.count + 1)
+                switch random.below(4) {
                 case 0 where at < scalars.count:
-                    scalars.removeSubrange(at..<min(scalars.count, at + 1 + random.next(below: 8)))
+                    scalars.removeSubrange(at..<min(scalars.count, at + 1 + random.below(8)))
                 case 1:
-                    scalars.insert(alphabet[random.next(below: alphabet.count)], at: at)
+                    scalars.insert(alphabet[random.below(alphabet.count)], at: at)
                 case 2 where at < scalars.count:
-                    scalars[at] = alphabet[random.next(below: alphabet.count)]
+                    scalars[at] = alphabet[random.below(alphabet.count)]
                 default:
-                    let from = random.next(below: scalars.count)
-                    let slice = scalars[from..<min(scalars.count, from + random.next(below: 20))]
+                    let from = random.below(scalars.count)
+                    let slice = scalars[from..<min(scalars.count, from + random.below(20))]
                     scalars.insert(contentsOf: slice, at: at)
                 }
             }
@@ -389,25 +390,6 @@ private func parseError(_ text: String) -> HCLError? {
         }
         #expect(outcomes.parsed + outcomes.failed == 2_000)
         #expect(outcomes.failed > 100)
-    }
-}
-
-/// A small deterministic generator so the mutation test is reproducible.
-struct SplitMix64 {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func next(below bound: Int) -> Int {
-        Int(next() % UInt64(max(bound, 1)))
     }
 }
 

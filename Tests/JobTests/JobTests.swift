@@ -276,16 +276,8 @@ final class JobWorld {
             region: LocalAWSServer.region, endpoint: server.endpoint,
             credentials: AWSCredentials(accessKeyId: LocalAWSServer.accessKeyId, secretAccessKey: LocalAWSServer.secretAccessKey))
         let ecr = ECRClient(configuration: configuration)
-        let manifest: JSONValue = [
-            "schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-            "config": [
-                "mediaType": "application/vnd.docker.container.image.v1+json", "size": 2,
-                "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
-            ],
-            "layers": [],
-        ]
         for repo in ["tyk", "tyk-analytics", "tyk-pump"] { _ = try ecr.createRepository(name: repo) }
-        _ = try ecr.putImage(repository: "tyk-analytics", tag: "feat-img", manifest: manifest.encoded())
+        _ = try ecr.putImage(repository: "tyk-analytics", tag: "feat-img", manifest: LocalAWSServer.imageManifest)
 
         let world = try JobWorld()
         world.environment = server.clientEnvironment.merging([

@@ -1,22 +1,12 @@
 import Foundation
 import Testing
+import FurrowTestSupport
 
 /// Mutation fuzzing of the lexer, parser, compiler and evaluator through the real binary:
 /// random byte-level and token-level changes to the golden scripts must only ever give an
 /// error exit (1, 2, 65) or success, never a crash (a signal or exit 70). Seeded, so a
 /// failure is reproducible; bounded in count and time.
 @Suite struct FuzzTests {
-    struct SplitMix {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
-    }
 
     static let fragments: [[UInt8]] = ["(", ")", "[", "]", "{", "}", "\"", "'", "${", "\"\"\"", "|", ".", "=>", "fn", "let",
         "9223372036854775807", "1e308", "-", "\n", "\\", "..<", "?.", "??", "where .", "\u{FFFF}", "#", "0s", "[[[[", "}}}"].map { Array($0.utf8) }
@@ -41,7 +31,7 @@ import Testing
 
     @Test func mutatedScriptsNeverCrashTheInterpreter() throws {
         let scripts = Paths.scripts().filter { !$0.source.contains("os.exec") && !$0.source.contains("sleep") }
-        var rng = SplitMix(state: 0xF0_22_0F)
+        var rng = SplitMix(seed: 0xF0_22_0F)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("furrow-fuzz-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
