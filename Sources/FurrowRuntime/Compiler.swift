@@ -238,8 +238,8 @@ final class Compiler {
     // MARK: statements
 
     /// Runs steps in order until one ends the flow. Steps are captured one by one (in
-    /// groups of up to four, chained), not iterated from an array: loading each step from
-    /// an array would retain and release it on every run.
+    /// groups of three, chained), not iterated from an array: loading each step from an
+    /// array would retain and release it on every run.
     func sequence(_ steps: [StepBox]) -> Step {
         switch steps.count {
         case 0: return { _ in .next }
@@ -259,17 +259,6 @@ final class Compiler {
                 flow = try b(f)
                 if flow != .next { return flow }
                 return try c(f)
-            }
-        case 4:
-            let a = steps[0].run, b = steps[1].run, c = steps[2].run, d = steps[3].run
-            return { (f: Fiber) throws(FurrowError) -> Flow in
-                var flow = try a(f)
-                if flow != .next { return flow }
-                flow = try b(f)
-                if flow != .next { return flow }
-                flow = try c(f)
-                if flow != .next { return flow }
-                return try d(f)
             }
         default:
             let a = steps[0].run, b = steps[1].run, c = steps[2].run
