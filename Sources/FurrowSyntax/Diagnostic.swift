@@ -2,15 +2,30 @@
 public struct Diagnostic: Error, Sendable {
     public let message: String
     public let location: SourceLocation
+    /// Other places that explain the error (where a bracket that is never closed was opened).
+    public let notes: [Note]
 
-    public init(_ message: String, at location: SourceLocation) {
-        self.message = message
-        self.location = location
+    /// A `note:` that follows the error, with its own location and caret.
+    public struct Note: Sendable {
+        public let message: String
+        public let location: SourceLocation
+        public init(_ message: String, at location: SourceLocation) {
+            self.message = message
+            self.location = location
+        }
     }
 
-    /// `file:line:col: error: message`, the source line, and a caret under the span.
+    public init(_ message: String, at location: SourceLocation, notes: [Note] = []) {
+        self.message = message
+        self.location = location
+        self.notes = notes
+    }
+
+    /// `file:line:col: error: message`, the source line, and a caret under the span; then each note so.
     public func rendered(color: Bool = false) -> String {
-        Diagnostic.render(kind: "error", message: message, location: location, color: color)
+        ([Diagnostic.render(kind: "error", message: message, location: location, color: color)]
+            + notes.map { Diagnostic.render(kind: "note", message: $0.message, location: $0.location, color: color) })
+            .joined(separator: "\n")
     }
 
     public static func render(kind: String, message: String, location: SourceLocation, color: Bool) -> String {

@@ -6,6 +6,8 @@ public enum StringPart: Sendable, Hashable {
 
 public enum TokenKind: Sendable, Hashable {
     case eof, newline
+    /// `;` ends a statement as a newline does, so several fit on one line.
+    case semicolon
     case identifier(String)
     case int(Int64)
     case float(Double)
@@ -87,7 +89,7 @@ public struct Lexer {
             let kind = lexToken()
             if let kind {
                 tokens.append(Token(kind: kind, span: Span(start, pos), precededBySpace: spaced))
-                spaced = kind == .newline
+                spaced = kind == .newline || kind == .semicolon
             }
         }
     }
@@ -126,6 +128,7 @@ public struct Lexer {
         case UInt8(ascii: "{"): return .lbrace
         case UInt8(ascii: "}"): return .rbrace
         case UInt8(ascii: ","): return .comma
+        case UInt8(ascii: ";"): return .semicolon
         case UInt8(ascii: ":"): return .colon
         case UInt8(ascii: "."):
             if next(".") { return next("<") ? .dotDotLess : .dotDot }

@@ -7,6 +7,7 @@ public let queryStageNames: Set<String> = [
 struct ParseError: Error {
     let message: String
     let span: Span
+    var notes: [Diagnostic.Note] = []
 }
 
 /// A recursive-descent parser with error recovery: a fault in one statement is reported and
@@ -22,6 +23,8 @@ public struct Parser {
     var allowTrailingBlock = true
     var depth = 0
     static let maxDepth = 200
+    /// The opening brackets that have a matching closing one, found on the first syntax error.
+    var closedBrackets: Set<Int>?
 
     public init(file: SourceFile) {
         self.file = file
@@ -101,6 +104,42 @@ public struct Parser {
         throw errorAtCurrent("expected \(what)")
     }
 
+    /// `expect` for the bracket that closes the one at token `opener`: when the file never
+    /// closes that bracket, the error says where it was opened, the likelier cause.
+    mutating func expectClosing(_ kind: TokenKind, _ what: String, opener: Int) throws(ParseError) -> Token {
+        if peek() == kind { return advance() }
+        var error = errorAtCurrent("expected \(what)")
+        if !isClosed(opener) {
+            let token = tokens[opener]
+            let (line, column) = file.lineAndColumn(of: token.span.start)
+            error.notes.append(Diagnostic.Note(
+                "the \(Parser.describe(token.kind)) opened at \(line):\(column) is never closed",
+                at: SourceLocation(file: file, span: token.span)))
+        }
+        throw error
+    }
+
+    /// Whether the bracket at token `opener` has a matching closing bracket in the file
+    /// (a wrong closing bracket before it means it has none).
+    mutating func isClosed(_ opener: Int) -> Bool {
+        if closedBrackets == nil {
+            var closed = Set<Int>()
+            var open: [(index: Int, closer: TokenKind)] = []
+            for (i, token) in tokens.enumerated() {
+                switch token.kind {
+                case .lparen: open.append((i, .rparen))
+                case .lbracket: open.append((i, .rbracket))
+                case .lbrace: open.append((i, .rbrace))
+                case .rparen, .rbracket, .rbrace:
+                    if open.last?.closer == token.kind { closed.insert(open.removeLast().index) } else { open.removeAll() }
+                default: break
+                }
+            }
+            closedBrackets = closed
+        }
+        return closedBrackets!.contains(opener)
+    }
+
     mutating func errorAtCurrent(_ message: String) -> ParseError {
         let token = peekToken()
         return ParseError(message: message + ", found \(Parser.describe(token.kind))", span: token.span)
@@ -110,6 +149,7 @@ public struct Parser {
         switch kind {
         case .eof: return "end of input"
         case .newline: return "end of line"
+        case .semicolon: return "';'"
         case .identifier(let name): return "'\(name)'"
         case .int(let i): return "number \(i)"
         case .float(let d): return "number \(d)"
@@ -132,6 +172,11 @@ public struct Parser {
 
     mutating func skipNewlines() {
         while tokens[index].kind == .newline { index += 1 }
+    }
+
+    /// Skips the newlines and `;` between statements.
+    mutating func skipStatementSeparators() {
+        while tokens[index].kind == .newline || tokens[index].kind == .semicolon { index += 1 }
     }
 
     /// Newlines followed by `|`, `.` or `?.` continue the expression (pipelines, method chains).
@@ -167,15 +212,16 @@ public struct Parser {
     mutating func parseStatements(until terminator: TokenKind) -> [Stmt] {
         var statements: [Stmt] = []
         while true {
-            skipNewlines()
+            skipStatementSeparators()
             let kind = tokens[index].kind
             if kind == terminator || kind == .eof { break }
+            let statementStart = index
             do {
                 let statement = try parseStatement()
                 statements.append(statement)
-                // a statement ends at a newline, `}` or end of input
+                // a statement ends at a newline, `;`, `}` or end of input
                 let next = tokens[index].kind
-                if next != .newline && next != terminator && next != .eof {
+                if next != .newline && next != .semicolon && next != terminator && next != .eof {
                     if next == .rbrace && terminator == .eof {
                         throw ParseError(message: "unexpected '}' (no block is open)", span: tokens[index].span)
                     }
@@ -183,7 +229,7 @@ public struct Parser {
                 }
             } catch let error as ParseError {
                 report(error)
-                synchronize(terminator: terminator)
+                synchronize(terminator: terminator, statementStart: statementStart)
             } catch {
                 preconditionFailure("parser threw \(error)")
             }
@@ -193,23 +239,33 @@ public struct Parser {
 
     mutating func report(_ error: ParseError) {
         if let last = diagnostics.last, last.location.span.start == error.span.start { return }
-        diagnostics.append(Diagnostic(error.message, at: SourceLocation(file: file, span: error.span)))
+        diagnostics.append(Diagnostic(error.message, at: SourceLocation(file: file, span: error.span), notes: error.notes))
     }
 
-    /// Skips to the end of the broken statement: the next newline outside brackets, or the
-    /// closing brace of the enclosing block.
-    mutating func synchronize(terminator: TokenKind) {
+    /// Skips to the end of the broken statement: the next newline or `;` outside brackets, or
+    /// the closing brace of the enclosing block. The brackets open where the error was found
+    /// count, so a `;` or line break inside them does not end the statement; those never
+    /// closed do not, or the rest of the file would be skipped.
+    mutating func synchronize(terminator: TokenKind, statementStart: Int) {
         ignoreNewlines = false
         allowTrailingBlock = true
         depth = 0
-        var nesting = 0
+        var openers: [Int] = []
+        for i in statementStart..<index {
+            switch tokens[i].kind {
+            case .lparen, .lbracket, .lbrace: openers.append(i)
+            case .rparen, .rbracket, .rbrace: _ = openers.popLast()
+            default: break
+            }
+        }
+        var nesting = openers.filter { isClosed($0) }.count
         while tokens[index].kind != .eof {
             switch tokens[index].kind {
             case .lparen, .lbracket, .lbrace: nesting += 1
             case .rparen, .rbracket: nesting = max(0, nesting - 1)
             case .rbrace:
                 if nesting == 0 { if terminator == .rbrace { return } } else { nesting -= 1 }
-            case .newline where nesting == 0: return
+            case .newline where nesting == 0, .semicolon where nesting == 0: return
             default: break
             }
             index += 1
@@ -285,7 +341,7 @@ public struct Parser {
         case .kwReturn:
             advance()
             switch tokens[index].kind {
-            case .newline, .rbrace, .eof: return Stmt(.returnValue(nil), start)
+            case .newline, .semicolon, .rbrace, .eof: return Stmt(.returnValue(nil), start)
             default:
                 let value = try parseExpression()
                 return Stmt(.returnValue(value), start.to(value.span))
@@ -377,7 +433,8 @@ public struct Parser {
 
     /// Parameters after '(' up to and including the closing token.
     mutating func parseParameters(closing: TokenKind) throws(ParseError) -> [Parameter] {
-        try withNewlines(ignored: true) { (p: inout Parser) throws(ParseError) -> [Parameter] in
+        let opener = index - 1
+        return try withNewlines(ignored: true) { (p: inout Parser) throws(ParseError) -> [Parameter] in
             var parameters: [Parameter] = []
             var seenDefault = false
             while !p.check(closing) {
@@ -395,7 +452,7 @@ public struct Parser {
                 parameters.append(Parameter(name: name, defaultValue: defaultValue, span: span))
                 if !p.match(.comma) { break }
             }
-            _ = try p.expect(closing, "')' after the parameters")
+            _ = try p.expectClosing(closing, "')' after the parameters", opener: opener)
             return parameters
         }
     }
@@ -422,13 +479,14 @@ public struct Parser {
             let next = tokens[index]
             let parenthesized = next.kind == .lparen && !next.precededBySpace
             if parenthesized {
+                let opener = index
                 advance()
                 try withNewlines(ignored: true) { (p: inout Parser) throws(ParseError) in
                     while !p.check(.rparen) {
                         arguments.append(try p.parseQueryArgument(stage: name))
                         if !p.match(.comma) { break }
                     }
-                    end = try p.expect(.rparen, "')' after the stage arguments").span
+                    end = try p.expectClosing(.rparen, "')' after the stage arguments", opener: opener).span
                 }
             } else if case .identifier(let word) = tokens[index].kind, word == "desc" || word == "asc",
                 stageArgumentsEnd(tokens[index + 1].kind)
@@ -458,7 +516,7 @@ public struct Parser {
 
     func stageArgumentsEnd(_ kind: TokenKind) -> Bool {
         switch kind {
-        case .newline, .eof, .pipe, .rparen, .rbracket, .rbrace, .comma: return true
+        case .newline, .semicolon, .eof, .pipe, .rparen, .rbracket, .rbrace, .comma: return true
         default: return false
         }
     }
@@ -628,10 +686,11 @@ public struct Parser {
                 let block = try parseTrailingBlock()
                 expr = Expr(.call(callee: expr, arguments: [Argument(label: nil, value: block)]), expr.span.to(block.span))
             case .lbracket:
+                let opener = index
                 advance()
                 let indexExpr = try withNewlines(ignored: true) { (p: inout Parser) throws(ParseError) -> Expr in
                     let e = try p.parseExpression()
-                    _ = try p.expect(.rbracket, "']' after the index")
+                    _ = try p.expectClosing(.rbracket, "']' after the index", opener: opener)
                     return e
                 }
                 expr = Expr(.index(expr, indexExpr), expr.span.to(tokens[index - 1].span))
@@ -669,7 +728,8 @@ public struct Parser {
 
     /// Arguments after '(' up to and including ')'.
     mutating func parseArguments() throws(ParseError) -> [Argument] {
-        try withNewlines(ignored: true) { (p: inout Parser) throws(ParseError) -> [Argument] in
+        let opener = index - 1
+        return try withNewlines(ignored: true) { (p: inout Parser) throws(ParseError) -> [Argument] in
             var arguments: [Argument] = []
             while !p.check(.rparen) {
                 if let name = Parser.labelName(p.peek()), p.peekAhead(1) == .colon {
@@ -684,7 +744,7 @@ public struct Parser {
                 }
                 if !p.match(.comma) { break }
             }
-            _ = try p.expect(.rparen, "')' or ',' in the argument list")
+            _ = try p.expectClosing(.rparen, "')' or ',' in the argument list", opener: opener)
             return arguments
         }
     }
@@ -719,15 +779,17 @@ public struct Parser {
                 _ = try expect(.arrow, "'=>'")
                 return try lambdaBody(parameters: parameters, start: token.span)
             }
+            let opener = index
             advance()
             try nest()
             defer { depth -= 1 }
             return try withNewlines(ignored: true) { (p: inout Parser) throws(ParseError) -> Expr in
                 let inner = try p.parseExpression()
-                let close = try p.expect(.rparen, "')'")
+                let close = try p.expectClosing(.rparen, "')'", opener: opener)
                 return Expr(inner.kind, token.span.to(close.span))
             }
         case .lbracket:
+            let opener = index
             advance()
             try nest()
             defer { depth -= 1 }
@@ -737,10 +799,11 @@ public struct Parser {
                     elements.append(try p.parseExpression())
                     if !p.match(.comma) { break }
                 }
-                let close = try p.expect(.rbracket, "']' or ',' in the list")
+                let close = try p.expectClosing(.rbracket, "']' or ',' in the list", opener: opener)
                 return Expr(.list(elements), token.span.to(close.span))
             }
         case .lbrace:
+            let opener = index
             advance()
             try nest()
             defer { depth -= 1 }
@@ -768,7 +831,7 @@ public struct Parser {
                     entries.append((key, try p.parseExpression()))
                     if !p.match(.comma) { break }
                 }
-                let close = try p.expect(.rbrace, "'}' or ',' in the map")
+                let close = try p.expectClosing(.rbrace, "'}' or ',' in the map", opener: opener)
                 return Expr(.map(entries), token.span.to(close.span))
             }
         case .kwFn:

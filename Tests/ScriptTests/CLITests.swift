@@ -209,6 +209,27 @@ import Testing
         #expect(r.stdout == "x is 20\n42\n")
     }
 
+    @Test func dashCTakesSemicolonSeparatedStatements() throws {
+        let r = try runFurrow(["-c", "let x = 1; print(x); x + 1"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == "1\n2\n")
+    }
+
+    @Test func independentSyntaxErrorsAreEachReportedOnce() throws {
+        // the golden script names each error; here nothing else may be reported
+        let script = Paths.root.appendingPathComponent("Tests/Scripts/errors/independent_syntax_errors.furrow")
+        let r = try runFurrow(["run", script.path])
+        #expect(r.status == 65)
+        let errors = r.stderr.split(separator: "\n").filter { $0.contains(": error: ") }
+        #expect(errors.count == 9, "\(r.stderr)")
+    }
+
+    @Test func aClosedBracketGetsNoNote() throws {
+        let r = try runFurrow(["-c", "print(1 2)"])
+        #expect(r.stderr.contains("expected ')' or ',' in the argument list"), "\(r.stderr)")
+        #expect(!r.stderr.contains("note:"), "\(r.stderr)")
+    }
+
     @Test func dashCReportsErrors() throws {
         let r = try runFurrow(["-c", "1 + \"a\""])
         #expect(r.status == 1)
