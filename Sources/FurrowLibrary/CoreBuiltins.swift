@@ -21,7 +21,7 @@ struct CoreBuiltins: BuiltinModule {
         // len is hot in loops: it reads its argument directly instead of binding a list.
         interpreter.register("len", .function(NativeFunction("len", doc: "len(x) → int\nItems in a list, map or range; characters in a string.", parameters: ["x"]) { (args: Arguments) throws(FurrowError) -> Value in
             if args.count != 1 || args.labels != nil { _ = try args.bind("len", ["x"], required: 1) }
-            switch args[0] {
+            switch try Operations.materialize(args[0], args.fiber) {
             case .list(let l): return .int(l.count)
             case .map(let m): return .int(m.count)
             case .string(let s): return .int(s.count)

@@ -46,7 +46,9 @@ func builtin(
     let requiredCount = required ?? parameters.count
     let display = name
     return .function(NativeFunction(name, doc: doc, parameters: parameters) { (args: Arguments) throws(FurrowError) -> Value in
-        let bound = try args.bind(display, parameters, required: requiredCount)
+        var bound = try args.bind(display, parameters, required: requiredCount)
+        // builtins see a lazy list (a query over a table scan) as the list it is
+        for i in bound.indices { if let v = bound[i] { bound[i] = try Operations.materialize(v, args.fiber) } }
         return try body(bound, args)
     })
 }

@@ -267,7 +267,7 @@ final class StateTable: HostObject, @unchecked Sendable {
         case "scan":
             return builtin(
                 "\(name).scan", ["page_size", "pushdown"], required: 0,
-                doc: "table.scan(page_size: 100, pushdown: true) → sequence\nA lazy scan, read a page at a time as a pipeline pulls items; `where` tests of fields against constants run in the store unless pushdown is false."
+                doc: "table.scan(page_size: 100, pushdown: true) → list\nA lazy list of the items, read a page at a time as a pipeline pulls items; `where` tests of fields against constants run in the store unless pushdown is false. Used any other way (len, [i], ==) it is read in full once."
             ) { b, _ throws(FurrowError) in
                 let pageSize = try b[0].map { v throws(FurrowError) in try v.int("scan()'s page_size") } ?? 100
                 guard pageSize > 0 else { throw FurrowError.value("scan()'s page_size must be positive, not \(pageSize)") }
@@ -300,7 +300,7 @@ final class StateTable: HostObject, @unchecked Sendable {
     }
 }
 
-/// `table.scan()`: a lazy sequence that reads the table a page at a time, only as far as the pipeline pulls.
+/// `table.scan()`: a lazy list that reads the table a page at a time, only as far as the pipeline pulls.
 /// `items_read` tells how many items the store returned to the last run over it.
 final class StateScan: HostObject, ValueSequence, @unchecked Sendable {
     let table: StateTable
@@ -308,6 +308,8 @@ final class StateScan: HostObject, ValueSequence, @unchecked Sendable {
     let pushdown: Bool
     private let lock = NSLock()
     private var read = 0
+    /// The items, once something other than a pipeline stage has used the scan.
+    private let cache = ItemCache()
 
     init(table: StateTable, pageSize: Int, pushdown: Bool) {
         self.table = table
@@ -324,6 +326,26 @@ final class StateScan: HostObject, ValueSequence, @unchecked Sendable {
     }
 
     func forEach(_ fiber: Fiber, filter: PushdownFilter?, _ body: (Value) throws(FurrowError) -> Bool) throws(FurrowError) {
+        if let items = cache.kept {
+            for item in items where !(try body(item)) { return }
+            return
+        }
+        try read(filter: filter, body)
+    }
+
+    func items(_ fiber: Fiber?) throws(FurrowError) -> [Value] {
+        try cache.items { () throws(FurrowError) -> [Value] in
+            var out: [Value] = []
+            try read(filter: nil) { (v: Value) throws(FurrowError) -> Bool in
+                out.append(v)
+                return true
+            }
+            return out
+        }
+    }
+
+    /// One pass over the store, a page at a time.
+    private func read(filter: PushdownFilter?, _ body: (Value) throws(FurrowError) -> Bool) throws(FurrowError) {
         guard table.exists else { return }
         let store = try table.connection.store()
         let stateFilter = pushdown ? filter.flatMap(StateValues.filter) : nil

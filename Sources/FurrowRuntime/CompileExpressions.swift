@@ -119,7 +119,7 @@ extension Compiler {
                 let v = try code(f)
                 let i = try index(f)
                 if case .list(let l) = v, case .int(let n) = i, n >= 0, n < l.count { return l[n] }
-                do throws(FurrowError) { return try Operations.index(v, i) } catch { throw error.locate(where_) }
+                do throws(FurrowError) { return try Operations.index(Operations.materialize(v, f), i) } catch { throw error.locate(where_) }
             }
         case .function(let decl):
             return functionValue(decl, isParallelTask: false)

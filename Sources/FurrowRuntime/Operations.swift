@@ -8,6 +8,8 @@ public enum Operations {
     }
 
     public static func binary(_ op: BinaryOp, _ l: Value, _ r: Value) throws(FurrowError) -> Value {
+        if case .host(let object as ValueSequence) = l { return try binary(op, .list(object.items(nil)), r) }
+        if case .host(let object as ValueSequence) = r { return try binary(op, l, .list(object.items(nil))) }
         switch op {
         case .add:
             switch (l, r) {
@@ -368,9 +370,11 @@ public enum Operations {
         }
     }
 
-    /// A lazy sequence read into a list, so it can be shown; other values as they are.
-    public static func materialize(_ v: Value, _ f: Fiber) throws(FurrowError) -> Value {
-        if case .host(let object as ValueSequence) = v { return .list(try object.collect(f)) }
+    /// A lazy list (a table scan or a query over one) as its items, read once and kept;
+    /// other values as they are. Everything but query stages and `for` sees lazy lists so.
+    @inline(__always)
+    public static func materialize(_ v: Value, _ f: Fiber?) throws(FurrowError) -> Value {
+        if case .host(let object as ValueSequence) = v { return .list(try object.items(f)) }
         return v
     }
 
@@ -381,7 +385,7 @@ public enum Operations {
         case .range(let lo, let hi): return lo < hi ? (lo..<hi).map { .int($0) } : []
         case .map(let m): return m.map { .list([.string($0.key), $0.value]) }
         case .string(let s): return s.map { .string(String($0)) }
-        case .host(let object as ValueSequence): return try object.collect(f)
+        case .host(let object as ValueSequence): return try object.items(f)
         case .null: throw FurrowError.type("cannot iterate over null")
         default: throw FurrowError.type("cannot iterate over \(v.typeName)")
         }
@@ -389,11 +393,40 @@ public enum Operations {
 }
 
 /// A host object that produces items lazily (a table scan): pipelines pull from it and
-/// stop as soon as they have what they need.
+/// stop as soon as they have what they need. To everything else it is a list (a lazy list).
 public protocol ValueSequence: AnyObject {
     /// Calls `body` with each item until it returns false. `filter`, when given, may be used
     /// to skip items at the source; the caller still checks every item it receives.
     func forEach(_ fiber: Fiber, filter: PushdownFilter?, _ body: (Value) throws(FurrowError) -> Bool) throws(FurrowError)
+    /// Every item, read from the source on first use and kept, so `len`, `[i]`, `==` and
+    /// the rest read the source once between them. `fiber` runs the stages (nil: a new one).
+    func items(_ fiber: Fiber?) throws(FurrowError) -> [Value]
+}
+
+/// The items of a lazy list once they have been read in full.
+public final class ItemCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [Value]?
+
+    public init() {}
+
+    /// The items, when they have been read.
+    public var kept: [Value]? {
+        lock.lock()
+        defer { lock.unlock() }
+        return stored
+    }
+
+    /// The kept items, or `read()`'s, kept from now on. `read` runs outside the lock: the
+    /// stages it runs may read other lazy lists.
+    public func items(_ read: () throws(FurrowError) -> [Value]) throws(FurrowError) -> [Value] {
+        if let kept { return kept }
+        let fresh = try read()
+        lock.lock()
+        defer { lock.unlock() }
+        if stored == nil { stored = fresh }
+        return stored!
+    }
 }
 
 extension ValueSequence {

@@ -55,26 +55,43 @@ struct ItemEvaluator {
 }
 
 /// A lazy view of a sequence source (a table scan) with stages applied item by item, so
-/// `scan() | where ... | take 5` reads no more of the source than it needs.
+/// `scan() | where ... | take 5` reads no more of the source than it needs. Used as
+/// anything but the input of a stage, it is read once in full and is a list from then on.
 final class LazySequence: HostObject, ValueSequence, @unchecked Sendable {
     let source: ValueSequence
     /// Returns the transformed item, or nil to drop it.
     let transform: (Value, Fiber) throws(FurrowError) -> Value?
     let filter: PushdownFilter?
+    let cache = ItemCache()
+    /// What a read without the caller's fiber runs the stages on (see `items`).
+    unowned let interpreter: Interpreter
+    let dryRun: Bool
 
-    init(source: ValueSequence, filter: PushdownFilter?, transform: @escaping (Value, Fiber) throws(FurrowError) -> Value?) {
+    init(source: ValueSequence, filter: PushdownFilter?, fiber: Fiber, transform: @escaping (Value, Fiber) throws(FurrowError) -> Value?) {
         self.source = source
         self.filter = filter
         self.transform = transform
+        self.interpreter = fiber.interpreter
+        self.dryRun = fiber.dryRun
     }
 
-    override var typeName: String { "sequence" }
-    override var summary: String { "<lazy sequence>" }
+    override var typeName: String { "list" }
+    override var summary: String { "<lazy list>" }
 
     func forEach(_ fiber: Fiber, filter: PushdownFilter?, _ body: (Value) throws(FurrowError) -> Bool) throws(FurrowError) {
+        if let items = cache.kept {
+            for item in items where !(try body(item)) { return }
+            return
+        }
         try source.forEach(fiber, filter: self.filter) { (v: Value) throws(FurrowError) -> Bool in
             guard let out = try transform(v, fiber) else { return true }
             return try body(out)
+        }
+    }
+
+    func items(_ fiber: Fiber?) throws(FurrowError) -> [Value] {
+        try cache.items { () throws(FurrowError) -> [Value] in
+            try collect(fiber ?? Fiber(interpreter: interpreter, dryRun: dryRun))
         }
     }
 }
@@ -108,16 +125,16 @@ enum Stages {
                 let fn = try function(code, f)!
                 let keep: Bool
                 if case .item("where", _, _) = stage { keep = true } else { keep = false }
-                return .host(LazySequence(source: sequence, filter: keep ? pushdown : nil) { (v: Value, f: Fiber) throws(FurrowError) -> Value? in
+                return .host(LazySequence(source: sequence, filter: keep ? pushdown : nil, fiber: f) { (v: Value, f: Fiber) throws(FurrowError) -> Value? in
                     try apply(fn, v, f).isTruthy == keep ? v : nil
                 })
             case .item("map", let code, _):
                 let fn = try function(code, f)!
-                return .host(LazySequence(source: sequence, filter: nil) { (v: Value, f: Fiber) throws(FurrowError) -> Value? in try apply(fn, v, f) })
+                return .host(LazySequence(source: sequence, filter: nil, fiber: f) { (v: Value, f: Fiber) throws(FurrowError) -> Value? in try apply(fn, v, f) })
             case .select(let fields):
                 var fns: [(String, Callable)] = []
                 for (name, code) in fields { fns.append((name, try function(code, f)!)) }
-                return .host(LazySequence(source: sequence, filter: nil) { (v: Value, f: Fiber) throws(FurrowError) -> Value? in
+                return .host(LazySequence(source: sequence, filter: nil, fiber: f) { (v: Value, f: Fiber) throws(FurrowError) -> Value? in
                     try selectRow(fns, v, f)
                 })
             case .plain("take", let codes):
@@ -152,7 +169,7 @@ enum Stages {
                 try sequence.forEach(f, filter: nil) { (_: Value) throws(FurrowError) -> Bool in n += 1; return true }
                 return .int(n)
             default:
-                return try run(stage, .list(sequence.collect(f)), f, pushdown: nil)
+                return try run(stage, .list(sequence.items(f)), f, pushdown: nil)
             }
         }
         let items = try Operations.iterate(input, f)
