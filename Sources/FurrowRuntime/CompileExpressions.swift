@@ -98,7 +98,7 @@ extension Compiler {
         case .member(let object, let name, let optional):
             if case .name(let n) = object.kind, case .builtin(.host(let ns as Namespace))? = resolve(n) {
                 guard let member = ns.members[name] else {
-                    error("module '\(ns.name)' has no member '\(name)'", e.span)
+                    error("module '\(ns.name)' has no member '\(name)'" + DidYouMean.hint(name, among: ns.members.keys, prefix: "\(n)."), e.span)
                     return { _ in .null }
                 }
                 return { _ in member }
@@ -328,7 +328,11 @@ extension Compiler {
             // builtin namespace member: resolved now
             if case .name(let n) = object.kind, case .builtin(.host(let ns as Namespace))? = resolve(n) {
                 guard case .function(let fn)? = ns.members[name] else {
-                    error("module '\(ns.name)' has no function '\(name)'", callee.span)
+                    let functions = ns.members.compactMap { member -> String? in
+                        if case .function = member.value { return member.key }
+                        return nil
+                    }
+                    error("module '\(ns.name)' has no function '\(name)'" + DidYouMean.hint(name, among: functions, prefix: "\(n)."), callee.span)
                     return { _ in .null }
                 }
                 return directCall(fn, codes, labels, where_)
@@ -568,7 +572,9 @@ extension Compiler {
             passReceiver = true
         }
         guard let target else {
-            throw FurrowError.type("\(receiver.typeName) has no method '\(name)'").locate(where_)
+            var candidates = Array(f.interpreter.builtins.keys)
+            if case .host(let object) = receiver { candidates += object.memberNames }
+            throw FurrowError.type("\(receiver.typeName) has no method '\(name)'" + DidYouMean.hint(name, among: candidates)).locate(where_)
         }
         let start = f.top
         defer { f.pop(to: start) }
@@ -664,10 +670,13 @@ extension Compiler {
             stage = .item(name, predicate, descending: descending)
         }
         let filter = name == "where" ? arguments.first.flatMap { pushdownFilter($0.value) } : nil
+        let fieldCheck = FieldCheck(arguments, file: file)
         return { (f: Fiber) throws(FurrowError) -> Value in
             let v = try input(f)
             do throws(FurrowError) {
-                return try Stages.run(stage, v, f, pushdown: filter)
+                let result = try Stages.run(stage, v, f, pushdown: filter)
+                if let fieldCheck, case .list(let items) = v { fieldCheck.inspect(items, f) }
+                return result
             } catch {
                 throw error.locate(where_)
             }

@@ -221,7 +221,7 @@ public enum Operations {
         case .map(let m): return m[name] ?? .null
         case .host(let object):
             if let member = try object.member(name, fiber: f) { return member }
-            throw FurrowError.type("\(object.typeName) has no member '\(name)'")
+            throw FurrowError.type("\(object.typeName) has no member '\(name)'" + DidYouMean.hint(name, among: object.memberNames))
         case .error(let e): return e.fields[name] ?? .null
         case .null: throw FurrowError.type("cannot read '\(name)' of null (use ?. to allow null)")
         default: throw FurrowError.type("\(v.typeName) has no member '\(name)'")

@@ -230,6 +230,16 @@ import Testing
         #expect(!r.stderr.contains("note:"), "\(r.stderr)")
     }
 
+    @Test func aMisspeltStageFieldWarnsOncePerStage() throws {
+        // the stage in the loop runs three times and warns once; the select warns once too
+        let script = Paths.root.appendingPathComponent("Tests/Scripts/language/query_field_typo.furrow")
+        let r = try runFurrow(["run", script.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let warnings = r.stderr.split(separator: "\n").filter { $0.contains("no item has the field 'stat'") }
+        #expect(warnings.count == 2, "\(r.stderr)")
+        #expect(!r.stderr.contains("deleted_at"), "\(r.stderr)")
+    }
+
     @Test func dashCReportsErrors() throws {
         let r = try runFurrow(["-c", "1 + \"a\""])
         #expect(r.status == 1)
