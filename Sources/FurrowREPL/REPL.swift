@@ -23,6 +23,11 @@ public final class REPL {
     /// Runs until `:quit` or end of input; returns the exit code.
     public func run() -> Int32 {
         Completion.install(self)
+        // A timestamp line (`#` and the time) before each entry lets a multi-line entry
+        // come back as one.
+        history_comment_char = CChar(UInt8(ascii: "#"))
+        history_write_timestamps = 1
+        history_multiline_entries = 1
         read_history(historyPath)
         print("Furrow \(FurrowVersion.current) — :help for help, :quit to leave")
         var buffer = ""
@@ -44,8 +49,13 @@ public final class REPL {
             if buffer.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { buffer = ""; continue }
             if Parser.isIncomplete(SourceFile(name: "<repl>", text: buffer)) { continue }
             remember(buffer)
-            evaluate(buffer)
+            let exitCode = evaluate(buffer)
             buffer = ""
+            if let exitCode {
+                print("exit(\(exitCode)): leaving the REPL with status \(exitCode)")
+                StandardOutput.flush()
+                return exitCode
+            }
         }
         StandardOutput.flush()
         return 0
@@ -64,22 +74,32 @@ public final class REPL {
         history_truncate_file(historyPath, 5000)
     }
 
-    func evaluate(_ source: String) {
+    /// Runs one input and echoes its value, which `_` then holds; returns the status an
+    /// `exit(n)` asked for.
+    func evaluate(_ source: String) -> Int32? {
         do {
             if let value = try session.evaluate(source), !value.isNull {
-                StandardOutput.write(Format.display(value, color: color) + "\n")
+                StandardOutput.write(REPL.echo(value, color: color) + "\n")
+                session.define("_", value)
             }
         } catch let list as DiagnosticList {
             StandardOutput.flush()
             FileHandle.standardError.write((list.rendered(color: color) + "\n").data(using: .utf8)!)
         } catch let error as FurrowError {
             StandardOutput.flush()
-            if error.exitCode != nil { return }
+            if let code = error.exitCode { return code }
             FileHandle.standardError.write((error.rendered(color: color) + "\n").data(using: .utf8)!)
         } catch {
             FileHandle.standardError.write("error: \(error)\n".data(using: .utf8)!)
         }
         StandardOutput.flush()
+        return nil
+    }
+
+    /// A string of several lines shows as those lines; everything else as `Format.display`.
+    static func echo(_ value: Value, color: Bool) -> String {
+        if case .string(let text) = value, text.contains("\n") { return text.hasSuffix("\n") ? String(text.dropLast()) : text }
+        return Format.display(value, color: color)
     }
 
     /// Meta-commands; returns false to leave.
@@ -90,8 +110,7 @@ public final class REPL {
             return false
         case ":help", ":h":
             if parts.count > 1 {
-                let name = parts[1].trimmingCharacters(in: .whitespaces)
-                print(interpreter.docs[name] ?? "no help for '\(name)' (try :help with no argument)")
+                print(help(parts[1].trimmingCharacters(in: .whitespaces)))
             } else {
                 print(REPL.helpText)
                 let names = interpreter.builtins.keys.sorted()
@@ -102,7 +121,7 @@ public final class REPL {
             print("session reset")
         case ":load":
             guard parts.count > 1 else { print(":load needs a file"); return true }
-            let path = parts[1].trimmingCharacters(in: .whitespaces)
+            let path = REPL.unquoted(parts[1].trimmingCharacters(in: .whitespaces))
             guard let data = FileManager.default.contents(atPath: path), let text = String(validating: data, as: UTF8.self) else {
                 FileHandle.standardError.write("cannot read '\(path)'\n".data(using: .utf8)!)
                 return true
@@ -122,16 +141,111 @@ public final class REPL {
     }
 
     static let helpText = """
-        Type Furrow statements; an expression's value is shown. Unfinished input continues on
-        the next line. Tab completes names and members (os.<TAB>).
-          :help [name]   help on a builtin (:help len, :help os.exec)
-          :load FILE     run a file in this session
+        Type Furrow statements; an expression's value is shown and kept in `_`. Unfinished
+        input continues on the next line. Tab completes names, members (os.<TAB>), query
+        stages after `|`, and file paths in strings and after :load.
+          :help [name]   help on a builtin, a query stage or a method
+                         (:help len, :help os.exec, :help where, :help t.scan)
+          :load FILE     run a file in this session (the path may be quoted)
           :reset         forget all definitions
-          :quit          leave (also Ctrl-D)
+          :quit          leave (also Ctrl-D); exit(n) leaves with status n
         """
 
-    /// Candidates for completing `text` (the word under the cursor, possibly `a.b`).
-    public func completions(for text: String) -> [String] {
+    /// `"path"` or `'path'` as `path`.
+    static func unquoted(_ text: String) -> String {
+        if text.count >= 2, let first = text.first, first == "\"" || first == "'", text.last == first {
+            return String(text.dropFirst().dropLast())
+        }
+        return text
+    }
+
+    /// What `:help name` says: a builtin, a query stage, or a method of a value of the
+    /// session (`t.scan` for a table `t`); otherwise the nearest names that have help.
+    func help(_ name: String) -> String {
+        if let doc = interpreter.docs[name] { return doc }
+        if let doc = REPL.stageHelp[name] { return doc }
+        if let dot = name.lastIndex(of: ".") {
+            let base = String(name[..<dot]), member = String(name[name.index(after: dot)...])
+            if let value = session.value(of: base) ?? interpreter.builtins[base], case .host(let object) = value {
+                if let found = try? object.member(member, fiber: interpreter.fiber) {
+                    if case .function(let fn as NativeFunction) = found, !fn.doc.isEmpty { return fn.doc }
+                    return "\(name) is a field of \(object.typeName): \(Format.repr(found))"
+                }
+                return "\(object.typeName) has no member '\(member)'" + DidYouMean.hint(member, among: object.memberNames, prefix: base + ".")
+                    + "; its members: " + object.memberNames.sorted().joined(separator: " ")
+            }
+        }
+        let known = Array(interpreter.docs.keys) + Array(REPL.stageHelp.keys)
+        return "no help for '\(name)'" + DidYouMean.hint(name, among: known) + " (try :help with no argument)"
+    }
+
+    /// `:help` for the query stages (see the stage table in docs/language.md).
+    static let stageHelp: [String: String] = [
+        "where": "xs | where e → list\nThe items for which the item expression e is true (.field reads a field of the item, it is the item).",
+        "reject": "xs | reject e → list\nThe items for which e is not true.",
+        "select": "xs | select f1, f2, name: e → list of maps\nMaps with just those keys; missing fields are null.",
+        "map": "xs | map e → list\nThe values of e for each item.",
+        "flat_map": "xs | flat_map e → list\nThe lists that e gives, concatenated.",
+        "each": "xs | each e → list\nEvaluates e for each item (side effects); passes the items on unchanged.",
+        "sort_by": "xs | sort_by [e] [desc|asc] → list\nA stable sort by the key e (the items themselves without one).",
+        "group_by": "xs | group_by e → map\nA map from the key's text form to the list of its items.",
+        "count_by": "xs | count_by e → map\nA map from the key's text form to how many items have it.",
+        "uniq_by": "xs | uniq_by e → list\nThe first item of each distinct key.",
+        "take": "xs | take n → list\nThe first n items; over a table scan it reads no further.",
+        "skip": "xs | skip n → list\nAll but the first n items.",
+        "first": "xs | first [e] → item or null\nThe first (matching) item.",
+        "last": "xs | last [e] → item or null\nThe last (matching) item.",
+        "count": "xs | count [e] → int\nHow many (matching) items.",
+        "sum": "xs | sum [e] → number\nThe sum of the items (or of e); 0 for no items.",
+        "min": "xs | min [e] → item or null\nThe item with the smallest key.",
+        "max": "xs | max [e] → item or null\nThe item with the largest key.",
+        "any": "xs | any e → bool\nWhether e is true for some item.",
+        "all": "xs | all e → bool\nWhether e is true for every item.",
+        "join": "xs | join [separator] → string\nThe items' text forms joined (\"\" by default).",
+    ]
+
+    /// What the word under the cursor is, from the line before it.
+    enum CompletionContext: Equatable {
+        case code, stage
+        /// A file path, of which `typed` stands before the word (readline's word stops at `/`).
+        case path(typed: String)
+    }
+
+    static func context(before prefix: String) -> CompletionContext {
+        let trimmed = prefix.trimmingCharacters(in: .whitespaces)
+        if trimmed.hasPrefix(":load") {
+            var typed = trimmed.dropFirst(":load".count).drop(while: { $0 == " " })
+            if typed.first == "\"" || typed.first == "'" { typed = typed.dropFirst() }
+            return .path(typed: String(typed))
+        }
+        var quote: Character?
+        var quoted = ""
+        var escaped = false
+        for ch in prefix {
+            if escaped { escaped = false; quoted.append(ch); continue }
+            if ch == "\\", quote == "\"" { escaped = true; continue }
+            if let open = quote {
+                if ch == open { quote = nil } else { quoted.append(ch) }
+            } else if ch == "\"" || ch == "'" {
+                quote = ch
+                quoted = ""
+            }
+        }
+        if quote != nil { return .path(typed: quoted) }
+        return trimmed.hasSuffix("|") ? .stage : .code
+    }
+
+    /// Candidates for completing `text` (the word under the cursor, possibly `a.b`);
+    /// `prefix` is the line before the word.
+    public func completions(for text: String, after prefix: String = "") -> [String] {
+        switch REPL.context(before: prefix) {
+        case .path(let typed):
+            // candidates replace only the word: drop what stands before it
+            let cut = typed.count
+            return REPL.paths(completing: typed + text).map { String($0.dropFirst(cut)) }
+        case .stage: return queryStageNames.filter { $0.hasPrefix(text) }.sorted()
+        case .code: break
+        }
         if let dot = text.lastIndex(of: ".") {
             let base = String(text[..<dot])
             let prefix = String(text[text.index(after: dot)...])
@@ -146,6 +260,20 @@ public final class REPL {
         }
         let names = Set(interpreter.builtins.keys).union(session.globalNames).union(reservedWords)
         return names.filter { $0.hasPrefix(text) }.sorted()
+    }
+
+    /// Files and directories (with a trailing `/`) whose path starts with `text`.
+    static func paths(completing text: String) -> [String] {
+        let slash = text.lastIndex(of: "/")
+        let directory = slash.map { String(text[...$0]) } ?? ""
+        let namePrefix = slash.map { String(text[text.index(after: $0)...]) } ?? text
+        let expanded = directory.hasPrefix("~/") ? NSHomeDirectory() + directory.dropFirst() : directory
+        let listed = (try? FileManager.default.contentsOfDirectory(atPath: expanded.isEmpty ? "." : expanded)) ?? []
+        return listed.filter { $0.hasPrefix(namePrefix) && ($0.hasPrefix(".") == namePrefix.hasPrefix(".")) }.sorted().map { name in
+            var isDirectory: ObjCBool = false
+            FileManager.default.fileExists(atPath: (expanded.isEmpty ? "" : expanded) + name, isDirectory: &isDirectory)
+            return directory + name + (isDirectory.boolValue ? "/" : "")
+        }
     }
 }
 
@@ -162,10 +290,19 @@ enum Completion {
         Completion.repl = repl
         rl_readline_name = UnsafePointer(strdup("furrow"))
         rl_basic_word_break_characters = UnsafePointer(strdup(" \t\n\"'()[]{},|+-*/=<>!"))
-        rl_attempted_completion_function = { text, _, _ in
+        // not quote characters to readline: it would put the opening quote after a completed word
+        rl_basic_quote_characters = UnsafePointer(strdup(""))
+        rl_attempted_completion_function = { text, start, _ in
             let word = text.map { String(cString: $0) } ?? ""
-            Completion.matches = Completion.repl?.completions(for: word) ?? []
+            let line = rl_line_buffer.map { Array(String(cString: $0).utf8) } ?? []
+            let prefix = String(decoding: line.prefix(Int(max(0, start))), as: UTF8.self)
+            Completion.matches = Completion.repl?.completions(for: word, after: prefix) ?? []
             rl_attempted_completion_over = 1
+            // a path goes on (a directory) or ends at a quote the user types: no space after it
+            if case .path = REPL.context(before: prefix) {
+                rl_completion_suppress_append = 1
+                rl_completion_suppress_quote = 1
+            }
             guard !Completion.matches.isEmpty else { return nil }
             return rl_completion_matches(text) { _, state in
                 let index = Int(state)

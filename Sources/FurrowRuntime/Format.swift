@@ -103,11 +103,12 @@ public enum Format {
         }
     }
 
-    /// Columns are the union of the rows' keys, in first-seen order.
+    /// Columns are the union of the rows' keys, in first-seen order. A null field and a
+    /// missing one read the same (`.field` is null for both), so both show as a blank cell.
     public static func table(_ rows: [FurrowMap], color: Bool = false) -> String {
         var columns = OrderedSet<String>()
         for row in rows { for k in row.keys { columns.append(k) } }
-        let cells = rows.map { row in columns.map { row[$0].map(cell) ?? "" } }
+        let cells = rows.map { row in columns.map { name in row[name].flatMap { $0.isNull ? nil : cell($0) } ?? "" } }
         var widths = columns.map(\.count)
         for row in cells { for (i, c) in row.enumerated() { widths[i] = max(widths[i], min(c.count, 60)) } }
         func pad(_ s: String, _ w: Int) -> String {

@@ -253,6 +253,11 @@ public final class Session: @unchecked Sendable {
 
     public func value(of name: String) -> Value? { module.value(of: name) }
 
+    /// Binds a global of the session as `let` would (the REPL keeps its last result in `_`).
+    public func define(_ name: String, _ value: Value) {
+        module.declare(name, mutable: false).value = value
+    }
+
     /// Compiles and runs one input; returns the value of a final expression statement
     /// (nil when the input ends with a declaration or statement).
     public func evaluate(_ source: String, name: String? = nil) throws -> Value? {

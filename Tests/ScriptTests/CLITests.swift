@@ -354,6 +354,15 @@ import Testing
                        3
 
             """, "\(table.stdout)")
+        let nulls = try runFurrow(["-c", "[{name: \"a\", owner: null}, {name: \"b\"}, {name: \"c\", owner: \"ann\"}]"])
+        #expect(nulls.stdout == """
+            name  owner
+            ────  ─────
+            a
+            b
+            c     ann
+
+            """, "a null field and a missing one show the same: \(nulls.stdout)")
         let map = try runFurrow(["-c", "{name: \"feat-x\", stacks: [\"base\"], ttl: 60}"])
         #expect(map.stdout == "name:   feat-x\nstacks: [\"base\"]\nttl:    60\n", "\(map.stdout)")
     }

@@ -394,3 +394,112 @@ final class TerminalSession {
         #expect(error.contains("\u{1B}["), "no colour on a terminal: \(error.debugDescription)")
     }
 }
+
+@Suite(.serialized) struct REPLConvenienceTests {
+    @Test func underscoreHoldsTheLastEchoedResult() throws {
+        let t = try TerminalSession()
+        t.type("21 * 2\r")
+        try t.expect("42\nfurrow> ")
+        t.type("_ + 1\r")
+        try t.expect("_ + 1\n")
+        #expect(try t.expect("furrow> ") == "43\n")
+        t.type("let unrelated = 5\r")
+        try t.expect("furrow> ")
+        t.type("_\r")
+        try t.expect("_\n")
+        #expect(try t.expect("furrow> ") == "43\n", "a statement echoes nothing and leaves _ alone")
+    }
+
+    @Test func aMultiLineEntryIsOneHistoryEntryAfterARestart() throws {
+        let first = try TerminalSession()
+        first.type("fn bump(x) {\r")
+        try first.expect("   ...> ")
+        first.type("  return x + 1\r")
+        try first.expect("   ...> ")
+        first.type("}\r")
+        try first.expect("furrow> ")
+        first.type(":quit\r")
+        _ = try first.waitForExit()
+        let saved = try String(contentsOf: first.historyFile, encoding: .utf8)
+        #expect(saved.contains("fn bump(x) {\n  return x + 1\n}"), "\(saved)")
+        let second = try TerminalSession { home in
+            try saved.write(to: home.appendingPathComponent("history"), atomically: true, encoding: .utf8)
+        }
+        second.type("\u{10}\u{10}")  // Ctrl-P twice: past ":quit" to the function, whole
+        try second.expect("fn bump(x) {^J  return x + 1^J}")  // readline shows a newline as ^J
+        second.type("\r")
+        try second.expect("furrow> ")
+        second.type("bump(41)\r")
+        try second.expect("bump(41)\n")
+        #expect(try second.expect("furrow> ") == "42\n", "the recalled entry ran as one input")
+    }
+
+    @Test func tabCompletesAQueryStageAfterAPipe() throws {
+        let t = try TerminalSession()
+        t.type("[3, 1, 2] | sort_\t")
+        try t.expect("sort_by")
+        t.type(" it | fir\t")
+        try t.expect("first")
+        t.type("\r")
+        #expect(try t.expect("furrow> ").hasSuffix("1\n"))
+    }
+
+    @Test func tabCompletesFilePathsInStringsAndAfterLoad() throws {
+        let t = try TerminalSession { home in
+            try FileManager.default.createDirectory(at: home.appendingPathComponent("run-books"), withIntermediateDirectories: true)
+            try "let loaded = 7\n".write(to: home.appendingPathComponent("run-books/nightly-reap.furrow"), atomically: true, encoding: .utf8)
+        }
+        t.type("os.read(\"run\t")
+        try t.expect("run-books/")
+        t.type("nig\t")
+        try t.expect("nightly-reap.furrow")
+        t.type("\") | len\r")
+        #expect(try t.expect("furrow> ").hasSuffix("15\n"))
+        t.type(":load \"run-b\t")
+        try t.expect("run-books/")
+        t.type("n\t")
+        try t.expect("nightly-reap.furrow")
+        t.type("\"\r")
+        try t.expect("furrow> ")
+        t.type("loaded\r")
+        try t.expect("loaded\n")
+        #expect(try t.expect("furrow> ") == "7\n", "the quoted path was loaded")
+    }
+
+    @Test func helpExplainsStagesAndMethods() throws {
+        let t = try TerminalSession()
+        t.type(":help where\r")
+        try t.expect(":help where\n")
+        #expect(try t.expect("furrow> ").contains("xs | where e"))
+        t.type("let t = state.table(\"ReplHelp\")\r")
+        try t.expect("furrow> ")
+        t.type(":help t.scan\r")
+        try t.expect(":help t.scan\n")
+        #expect(try t.expect("furrow> ").contains("table.scan(page_size"))
+        t.type(":help t.sacn\r")
+        try t.expect("\n")
+        #expect(try t.expect("furrow> ").contains("did you mean 't.scan'?"))
+        t.type(":help lenn\r")
+        try t.expect("\n")
+        let bogus = try t.expect("furrow> ")
+        #expect(bogus.contains("no help for 'lenn'") && bogus.contains("did you mean 'len'?"), "\(bogus)")
+    }
+
+    @Test func aMultiLineStringEchoesAsItsLines() throws {
+        let t = try TerminalSession()
+        t.type("\"first\\nsecond\"\r")
+        try t.expect("second\"\n")
+        #expect(try t.expect("furrow> ") == "first\nsecond\n")
+        t.type("\"one line\"\r")
+        try t.expect("line\"\n")
+        #expect(try t.expect("furrow> ") == "\"one line\"\n")
+    }
+
+    @Test func exitLeavesTheREPLWithItsStatusAndSaysSo() throws {
+        let t = try TerminalSession()
+        t.type("exit(3)\r")
+        try t.expect("exit(3)\n")
+        try t.expect("leaving the REPL with status 3")
+        #expect(try t.waitForExit() == 3)
+    }
+}
