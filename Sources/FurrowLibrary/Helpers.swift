@@ -48,7 +48,9 @@ func builtin(
     return .function(NativeFunction(name, doc: doc, parameters: parameters) { (args: Arguments) throws(FurrowError) -> Value in
         var bound = try args.bind(display, parameters, required: requiredCount)
         // builtins see a lazy list (a query over a table scan) as the list it is
-        for i in bound.indices { if let v = bound[i] { bound[i] = try Operations.materialize(v, args.fiber) } }
+        for i in bound.indices {
+            if case .host(let lazy as ValueSequence)? = bound[i] { bound[i] = .list(try lazy.items(args.fiber)) }
+        }
         return try body(bound, args)
     })
 }

@@ -510,7 +510,7 @@ extension Compiler {
                 do {
                     let receiver = try readReceiver(f)
                     switch receiver {
-                    case .list, .map: break
+                    case .list, .map, .host(is ValueSequence): break
                     default: other = receiver
                     }
                 }

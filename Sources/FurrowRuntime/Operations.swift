@@ -279,6 +279,7 @@ public enum Operations {
     }
 
     static func modifyIndex(_ container: inout Value, _ index: Value, _ body: (inout Value) throws(FurrowError) -> Void) throws(FurrowError) {
+        if case .host(let object as ValueSequence) = container { container = .list(try object.items(nil)) }
         if case .int(let n) = index, case .list(var l) = container {
             container = .null
             defer { container = .list(l) }
@@ -292,6 +293,8 @@ public enum Operations {
 
     /// The in-place methods of lists and maps.
     static func mutate(_ v: inout Value, _ name: String, _ args: [Value], _ labels: [String?]?) throws(FurrowError) -> Value {
+        // a lazy list held by a variable becomes that variable's own list
+        if case .host(let object as ValueSequence) = v { v = .list(try object.items(nil)) }
         // `if case` and then clearing `v`: see `compound`.
         if case .list(var l) = v {
             v = .null
