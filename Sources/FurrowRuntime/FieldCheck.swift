@@ -37,19 +37,26 @@ final class FieldCheck: @unchecked Sendable {
         }
     }
 
-    /// Looks at the stage's input list after the stage ran.
+    /// Looks at the stage's input list after the stage ran. Usually the first item has the
+    /// field, so this costs a lookup per field.
     func inspect(_ items: [Value], _ f: Fiber) {
-        guard !items.isEmpty else { return }
         lock.lock()
         let done = warned
         lock.unlock()
         if done { return }
-        var rows: [FurrowMap] = []
-        for item in items { if case .map(let m) = item { rows.append(m) } }
-        guard !rows.isEmpty else { return }
-        for field in fields where !rows.contains(where: { $0[field.name] != nil }) {
+        for field in fields {
+            var sawMap = false
+            for item in items {
+                guard case .map(let m) = item else { continue }
+                if m[field.name] != nil { sawMap = false; break }
+                sawMap = true
+            }
+            guard sawMap else { continue }
             var names = Set<String>()
-            for row in rows.prefix(100) { names.formUnion(row.keys) }
+            var looked = 0
+            for item in items where looked < 100 {
+                if case .map(let m) = item { names.formUnion(m.keys); looked += 1 }
+            }
             guard let near = DidYouMean.nearest(field.name, among: names) else { continue }
             lock.lock()
             let first = !warned
