@@ -162,8 +162,9 @@ public final class REPL {
     /// What `:help name` says: a builtin, a query stage, or a method of a value of the
     /// session (`t.scan` for a table `t`); otherwise the nearest names that have help.
     func help(_ name: String) -> String {
-        if let doc = interpreter.docs[name] { return doc }
-        if let doc = REPL.stageHelp[name] { return doc }
+        // `sum`, `join`, `count`... are builtins and stages both
+        let found = [interpreter.docs[name], REPL.stageHelp[name]].compactMap { $0 }
+        if !found.isEmpty { return found.joined(separator: "\n") }
         if let dot = name.lastIndex(of: ".") {
             let base = String(name[..<dot]), member = String(name[name.index(after: dot)...])
             if let value = session.value(of: base) ?? interpreter.builtins[base], case .host(let object) = value {

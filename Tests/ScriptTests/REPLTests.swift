@@ -1,4 +1,5 @@
 import Foundation
+import FurrowSyntax
 import Testing
 
 #if canImport(Glibc)
@@ -483,6 +484,16 @@ final class TerminalSession {
         try t.expect("\n")
         let bogus = try t.expect("furrow> ")
         #expect(bogus.contains("no help for 'lenn'") && bogus.contains("did you mean 'len'?"), "\(bogus)")
+    }
+
+    @Test func everyQueryStageHasHelp() throws {
+        let t = try TerminalSession()
+        for stage in queryStageNames.sorted() {
+            t.type(":help \(stage)\r")
+            try t.expect(":help \(stage)\n")
+            let help = try t.expect("furrow> ")
+            #expect(help.contains("| \(stage)"), "\(stage): \(help)")
+        }
     }
 
     @Test func aMultiLineStringEchoesAsItsLines() throws {
