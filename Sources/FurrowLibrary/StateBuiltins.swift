@@ -344,6 +344,8 @@ final class StateScan: HostObject, ValueSequence, @unchecked Sendable {
         }
     }
 
+    var keptItems: [Value]? { cache.kept }
+
     /// One pass over the store, a page at a time.
     private func read(filter: PushdownFilter?, _ body: (Value) throws(FurrowError) -> Bool) throws(FurrowError) {
         guard table.exists else { return }

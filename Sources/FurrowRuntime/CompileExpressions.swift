@@ -675,7 +675,11 @@ extension Compiler {
             let v = try input(f)
             do throws(FurrowError) {
                 let result = try Stages.run(stage, v, f, pushdown: filter)
-                if let fieldCheck, case .list(let items) = v { fieldCheck.inspect(items, f) }
+                if let fieldCheck {
+                    // a lazy list is looked at only once a stage has read it in full
+                    if case .list(let items) = v { fieldCheck.inspect(items, f) }
+                    else if case .host(let lazy as ValueSequence) = v, let items = lazy.keptItems { fieldCheck.inspect(items, f) }
+                }
                 return result
             } catch {
                 throw error.locate(where_)

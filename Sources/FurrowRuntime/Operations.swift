@@ -404,6 +404,8 @@ public protocol ValueSequence: AnyObject {
     /// Every item, read from the source on first use and kept, so `len`, `[i]`, `==` and
     /// the rest read the source once between them. `fiber` runs the stages (nil: a new one).
     func items(_ fiber: Fiber?) throws(FurrowError) -> [Value]
+    /// The items, when they have been read in full (nil before).
+    var keptItems: [Value]? { get }
 }
 
 /// The items of a lazy list once they have been read in full.

@@ -94,6 +94,8 @@ final class LazySequence: HostObject, ValueSequence, @unchecked Sendable {
             try collect(fiber ?? Fiber(interpreter: interpreter, dryRun: dryRun))
         }
     }
+
+    var keptItems: [Value]? { cache.kept }
 }
 
 enum Stages {
