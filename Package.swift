@@ -42,7 +42,7 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .executableTarget(name: "furrow", dependencies: ["FurrowREPL", "FurrowLibrary", "FurrowRuntime", "FurrowSyntax"]),
-        .testTarget(name: "ScriptTests", dependencies: ["furrow", "FurrowLibrary", "FurrowTestSupport"]),
+        .testTarget(name: "ScriptTests", dependencies: ["furrow", "FurrowLibrary", "FurrowRuntime", "FurrowTestSupport"]),
         .testTarget(name: "JobTests", dependencies: ["furrow", "FurrowAWS", "FurrowJSON", "FurrowTestSupport"]),
         .testTarget(
             name: "FurrowEnvironmentTests", dependencies: ["furrow", "FurrowTestSupport"],

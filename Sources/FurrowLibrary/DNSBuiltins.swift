@@ -142,7 +142,7 @@ final class DNSZoneObject: HostObject, @unchecked Sendable {
                 return set.map { Format.fromJSON($0.json(zone: zone.zone)) } ?? .null
             }
         case "upsert":
-            return builtin("upsert", ["name", "type", "values", "ttl"], required: 3, doc: "z.upsert(name, type, values, ttl: 60) → the record, with action create, update or unchanged") { b, args throws(FurrowError) in
+            return builtin("upsert", ["name", "type", "values", "ttl"], required: 3, effect: .mutates, doc: "z.upsert(name, type, values, ttl: 60) → the record, with action create, update or unchanged") { b, args throws(FurrowError) in
                 let recordName = try b[0]!.string("name"), type = try b[1]!.string("type")
                 let values: [String]
                 if case .string(let single) = b[2]! { values = [single] } else { values = try b[2]!.strings("values") }
@@ -163,7 +163,7 @@ final class DNSZoneObject: HostObject, @unchecked Sendable {
                 }
             }
         case "delete":
-            return builtin("delete", ["name", "type"], doc: "z.delete(name, type) → the deleted record, or null if there was none") { b, args throws(FurrowError) in
+            return builtin("delete", ["name", "type"], effect: .mutates, doc: "z.delete(name, type) → the deleted record, or null if there was none") { b, args throws(FurrowError) in
                 let recordName = try b[0]!.string("name"), type = try b[1]!.string("type")
                 let absolute = try dnsOperation(zone) { try zone.zone.absolute(recordName) }
                 return try args.fiber.interpreter.mutation(args.fiber, "delete \(absolute.textWithoutTrailingDot) \(type.uppercased()) in zone \(zoneName)",
@@ -179,7 +179,7 @@ final class DNSZoneObject: HostObject, @unchecked Sendable {
                 return .host(DNSPlanObject(plan: plan, state: "planned"))
             }
         case "sync":
-            return builtin("sync", ["desired", "owner", "policy", "max_deletes"], required: 2, doc: "z.sync(desired, owner:, policy: \"sync\", max_deletes: null) → the plan it applied (with --dry-run: computed, nothing sent)") { b, args throws(FurrowError) in
+            return builtin("sync", ["desired", "owner", "policy", "max_deletes"], required: 2, effect: .mutates, doc: "z.sync(desired, owner:, policy: \"sync\", max_deletes: null) → the plan it applied (with --dry-run: computed, nothing sent)") { b, args throws(FurrowError) in
                 let request = try SyncRequest(b, zone: zone)
                 let plan = try dnsOperation(zone) { try zone.plan(request.desired, owner: request.owner, policy: request.policy, maxDeletes: request.maxDeletes) }
                 var applied = false

@@ -223,11 +223,11 @@ final class EnvironmentObject: HostObject, @unchecked Sendable {
                 .list(self.check().map { .map($0) })
             }
         case "link":
-            return builtin("link", ["force"], required: 0, doc: "environment.link(force: false) → list of changes\nCreates or repairs the three links of every stack; a regular file in a link's place is replaced only with force: true. Planned in dry-run.") { b, args throws(FurrowError) in
+            return builtin("link", ["force"], required: 0, effect: .mutates, doc: "environment.link(force: false) → list of changes\nCreates or repairs the three links of every stack; a regular file in a link's place is replaced only with force: true. Planned in dry-run.") { b, args throws(FurrowError) in
                 .list(try self.link(force: b[0]?.isTruthy ?? false, fiber: args.fiber).map { .map($0) })
             }
         case "plan", "apply", "destroy":
-            return builtin(member, ["only", "skip", "continue_on_error"], required: 0, doc: "environment.\(member)(only: [], skip: [], continue_on_error: false) → result\nRuns every stack in precedence order\(member == "destroy" ? " (reversed)" : ""), stopping at the first failure unless continue_on_error.") { b, args throws(FurrowError) in
+            return builtin(member, ["only", "skip", "continue_on_error"], required: 0, effect: member == "plan" ? .reads : .mutates, doc: "environment.\(member)(only: [], skip: [], continue_on_error: false) → result\nRuns every stack in precedence order\(member == "destroy" ? " (reversed)" : ""), stopping at the first failure unless continue_on_error.") { b, args throws(FurrowError) in
                 let only = try b[0].flatMap { v throws(FurrowError) in v.isNull ? nil : try v.strings("only") }
                 let skip = try b[1].flatMap { v throws(FurrowError) in v.isNull ? nil : try v.strings("skip") } ?? []
                 for name in (only ?? []) + skip where !self.stackNames.contains(name) {
@@ -551,7 +551,7 @@ final class StackObject: HostObject, @unchecked Sendable {
         case "outputs":
             return try WorkspaceObject(workspace).member("outputs", fiber: fiber)
         case "plan", "apply", "destroy":
-            return builtin(member, [], doc: "stack.\(member)() → {stack, action, result, add, change, destroy}\nRuns terraform \(member) in the stack's directory (its backend and the environment's tfvars come through the links).") { _, args throws(FurrowError) in
+            return builtin(member, [], effect: member == "plan" ? .reads : .mutates, doc: "stack.\(member)() → {stack, action, result, add, change, destroy}\nRuns terraform \(member) in the stack's directory (its backend and the environment's tfvars come through the links).") { _, args throws(FurrowError) in
                 let outcome = try self.run(member, fiber: args.fiber)
                 return .map(["stack": .string(self.name), "action": .string(member), "result": .string(outcome.result),
                              "add": .int(outcome.add), "change": .int(outcome.change), "destroy": .int(outcome.destroy)])
@@ -581,15 +581,15 @@ final class StackObject: HostObject, @unchecked Sendable {
             workspace.discard(plan)
             return outcome
         }
-        if fiber.dryRun {
+        return try fiber.interpreter.mutation(fiber, plan: { () -> PlannedChange<Outcome> in
             workspace.discard(plan)
-            fiber.interpreter.log.write(level: "info", message: "dry-run: would \(action) stack \(name) (planned: +\(plan.add) ~\(plan.change) -\(plan.destroy))",
-                                        fields: [("environment", .string(environment.name))])
             outcome.result = "planned"
+            return PlannedChange("\(action) stack \(name) (planned: +\(plan.add) ~\(plan.change) -\(plan.destroy))",
+                                 details: ["environment": .string(environment.name)], result: outcome)
+        }, perform: { () throws(FurrowError) -> Outcome in
+            _ = try terraformCall { () throws(TerraformError) in try workspace.apply(plan) }
+            outcome.result = action == "destroy" ? "destroyed" : "applied"
             return outcome
-        }
-        _ = try terraformCall { () throws(TerraformError) in try workspace.apply(plan) }
-        outcome.result = action == "destroy" ? "destroyed" : "applied"
-        return outcome
+        })
     }
 }
