@@ -30,7 +30,7 @@ let package = Package(
         .target(
             name: "FurrowLibrary",
             dependencies: [
-                "FurrowRuntime", "FurrowSyntax", "FurrowJSON", "FurrowHCL", "FurrowAWS", "FurrowTerraform",
+                "FurrowRuntime", "FurrowSyntax", "FurrowJSON", "FurrowHCL", "FurrowAWS", "FurrowTerraform", "FurrowEnvironment",
                 "FurrowState", "FurrowStateDynamoDB", "FurrowDNS", "FurrowDNSWire", "FurrowSQLite",
                 .product(name: "OrderedCollections", package: "swift-collections"),
             ]
@@ -57,6 +57,11 @@ let package = Package(
             dependencies: ["FurrowTerraform", "FurrowJSON"],
             exclude: ["Fixtures"]
         ),
+        .target(
+            name: "FurrowEnvironment",
+            dependencies: ["FurrowHCL", "FurrowJSON", .product(name: "OrderedCollections", package: "swift-collections")]
+        ),
+        .testTarget(name: "FurrowEnvironmentModelTests", dependencies: ["FurrowEnvironment", "FurrowJSON"]),
         .target(
             name: "FurrowHCL",
             dependencies: ["FurrowJSON", .product(name: "OrderedCollections", package: "swift-collections")]
