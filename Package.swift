@@ -31,7 +31,7 @@ let package = Package(
             name: "FurrowLibrary",
             dependencies: [
                 "FurrowRuntime", "FurrowSyntax", "FurrowJSON", "FurrowHCL", "FurrowAWS", "FurrowTerraform", "FurrowEnvironment",
-                "FurrowState", "FurrowStateDynamoDB", "FurrowDNS", "FurrowDNSWire", "FurrowSQLite",
+                "FurrowState", "FurrowStateDynamoDB", "FurrowDNS", "FurrowDNSRoute53", "FurrowDNSWire",
                 .product(name: "OrderedCollections", package: "swift-collections"),
             ]
         ),
@@ -95,14 +95,18 @@ let package = Package(
             name: "FurrowDNSWire",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
-        .target(name: "FurrowDNS", dependencies: ["FurrowDNSWire", "FurrowJSON"]),
+        // The DNS domain: record sets, sync plans, the RFC 2136 provider and the embedded
+        // zone kept in the SQLite state file.
+        .target(name: "FurrowDNS", dependencies: ["FurrowDNSWire", "FurrowJSON", "FurrowSQLite"]),
+        // The Route53 adapter of the DNS domain.
+        .target(name: "FurrowDNSRoute53", dependencies: ["FurrowDNS", "FurrowDNSWire", "FurrowAWS"]),
         .target(name: "FurrowDNSTestSupport", dependencies: ["FurrowDNSWire", "FurrowDNS"]),
         .executableTarget(name: "furrow-dns-bench", dependencies: ["FurrowDNS", "FurrowDNSTestSupport"]),
         .testTarget(name: "FurrowDNSTests", dependencies: ["FurrowDNS", "FurrowDNSWire", "FurrowDNSTestSupport", "FurrowTestSupport"]),
         // The dns builtins through the real binary on Route53 (local AWS server) and RFC 2136 (Knot).
         .testTarget(
             name: "DNSBindingTests",
-            dependencies: ["furrow", "FurrowLibrary", "FurrowAWS", "FurrowDNS", "FurrowDNSWire", "FurrowDNSTestSupport", "FurrowTestSupport"]
+            dependencies: ["furrow", "FurrowAWS", "FurrowDNS", "FurrowDNSRoute53", "FurrowDNSWire", "FurrowDNSTestSupport", "FurrowTestSupport"]
         ),
         .target(
             name: "FurrowStateDynamoDB",

@@ -1,6 +1,7 @@
 import Foundation
 import FurrowAWS
 import FurrowDNS
+import FurrowDNSRoute53
 import FurrowDNSWire
 import FurrowRuntime
 
