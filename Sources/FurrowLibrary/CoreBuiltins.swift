@@ -27,7 +27,7 @@ struct CoreBuiltins: BuiltinModule {
             case .string(let s): return .int(s.count)
             case .range(let lo, let hi):
                 let (n, overflow) = hi.subtractingReportingOverflow(lo)
-                if overflow { throw FurrowError("the range is too long to count", kind: "overflow") }
+                if overflow { throw FurrowError("the range is too long to count", kind: .overflow) }
                 return .int(max(0, n))
             case let v: throw FurrowError.type("len() needs a list, map, string or range, got \(v.typeName)")
             }
