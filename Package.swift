@@ -44,10 +44,7 @@ let package = Package(
         .executableTarget(name: "furrow", dependencies: ["FurrowREPL", "FurrowLibrary", "FurrowRuntime", "FurrowSyntax"]),
         .testTarget(name: "ScriptTests", dependencies: ["furrow", "FurrowLibrary", "FurrowRuntime", "FurrowTestSupport"]),
         .testTarget(name: "JobTests", dependencies: ["furrow", "FurrowAWS", "FurrowJSON", "FurrowTestSupport"]),
-        .testTarget(
-            name: "FurrowEnvironmentTests", dependencies: ["furrow", "FurrowTestSupport"],
-            exclude: ["Scripts"]
-        ),
+        .testTarget(name: "FurrowEnvironmentTests", dependencies: ["furrow", "FurrowTestSupport"]),
         .target(
             name: "FurrowTerraform",
             dependencies: ["FurrowJSON", .product(name: "OrderedCollections", package: "swift-collections")]
@@ -91,6 +88,8 @@ let package = Package(
         ),
         .target(name: "FurrowTestSupport"),
         .testTarget(name: "FurrowAWSTests", dependencies: ["FurrowAWS", "FurrowJSON", "FurrowTestSupport"]),
+        // The AWS clients against the local AWS-compatible server.
+        .testTarget(name: "FurrowAWSServerTests", dependencies: ["FurrowAWS", "FurrowJSON", "FurrowTestSupport"]),
         .target(
             name: "FurrowDNSWire",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
@@ -103,6 +102,11 @@ let package = Package(
         .target(name: "FurrowDNSTestSupport", dependencies: ["FurrowDNSWire", "FurrowDNS"]),
         .executableTarget(name: "furrow-dns-bench", dependencies: ["FurrowDNS", "FurrowDNSTestSupport"]),
         .testTarget(name: "FurrowDNSTests", dependencies: ["FurrowDNS", "FurrowDNSWire", "FurrowDNSTestSupport", "FurrowTestSupport"]),
+        // The DNS client and the RFC 2136 provider against a real server (Knot).
+        .testTarget(
+            name: "FurrowDNSServerTests",
+            dependencies: ["FurrowDNS", "FurrowDNSWire", "FurrowJSON", "FurrowDNSTestSupport", "FurrowTestSupport"]
+        ),
         // The dns builtins through the real binary on Route53 (local AWS server) and RFC 2136 (Knot).
         .testTarget(
             name: "DNSBindingTests",
