@@ -2,7 +2,7 @@ import Foundation
 import FurrowJSON
 import FurrowRuntime
 
-/// The core builtins of DESIGN §4: values, strings, collections, time, printing.
+/// The core builtins (docs/builtins.md): values, strings, collections, time, printing.
 struct CoreBuiltins: BuiltinModule {
     func install(into interpreter: Interpreter) {
         interpreter.register("print", .function(NativeFunction("print", doc: "print(values...)\nWrites the values, separated by spaces, and a newline to standard output. With --json every value that is not a string is written as JSON.") { (args: Arguments) throws(FurrowError) -> Value in
