@@ -30,8 +30,8 @@ let package = Package(
         .target(
             name: "FurrowLibrary",
             dependencies: [
-                "FurrowRuntime", "FurrowSyntax", "FurrowJSON", "FurrowHCL", "FurrowAWS", "FurrowTerraform",
-                "FurrowState", "FurrowStateDynamoDB", "FurrowDNS", "FurrowDNSWire", "FurrowSQLite",
+                "FurrowRuntime", "FurrowSyntax", "FurrowJSON", "FurrowHCL", "FurrowAWS", "FurrowTerraform", "FurrowEnvironment",
+                "FurrowState", "FurrowStateDynamoDB", "FurrowDNS", "FurrowDNSRoute53", "FurrowDNSWire",
                 .product(name: "OrderedCollections", package: "swift-collections"),
             ]
         ),
@@ -42,12 +42,9 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .executableTarget(name: "furrow", dependencies: ["FurrowREPL", "FurrowLibrary", "FurrowRuntime", "FurrowSyntax"]),
-        .testTarget(name: "ScriptTests", dependencies: ["furrow", "FurrowLibrary", "FurrowTestSupport"]),
+        .testTarget(name: "ScriptTests", dependencies: ["furrow", "FurrowLibrary", "FurrowRuntime", "FurrowTestSupport"]),
         .testTarget(name: "JobTests", dependencies: ["furrow", "FurrowAWS", "FurrowJSON", "FurrowTestSupport"]),
-        .testTarget(
-            name: "FurrowEnvironmentTests", dependencies: ["furrow", "FurrowTestSupport"],
-            exclude: ["Scripts"]
-        ),
+        .testTarget(name: "FurrowEnvironmentTests", dependencies: ["furrow", "FurrowTestSupport"]),
         .target(
             name: "FurrowTerraform",
             dependencies: ["FurrowJSON", .product(name: "OrderedCollections", package: "swift-collections")]
@@ -57,6 +54,11 @@ let package = Package(
             dependencies: ["FurrowTerraform", "FurrowJSON"],
             exclude: ["Fixtures"]
         ),
+        .target(
+            name: "FurrowEnvironment",
+            dependencies: ["FurrowHCL", "FurrowJSON", .product(name: "OrderedCollections", package: "swift-collections")]
+        ),
+        .testTarget(name: "FurrowEnvironmentModelTests", dependencies: ["FurrowEnvironment", "FurrowJSON"]),
         .target(
             name: "FurrowHCL",
             dependencies: ["FurrowJSON", .product(name: "OrderedCollections", package: "swift-collections")]
@@ -86,18 +88,29 @@ let package = Package(
         ),
         .target(name: "FurrowTestSupport"),
         .testTarget(name: "FurrowAWSTests", dependencies: ["FurrowAWS", "FurrowJSON", "FurrowTestSupport"]),
+        // The AWS clients against the local AWS-compatible server.
+        .testTarget(name: "FurrowAWSServerTests", dependencies: ["FurrowAWS", "FurrowJSON", "FurrowTestSupport"]),
         .target(
             name: "FurrowDNSWire",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
-        .target(name: "FurrowDNS", dependencies: ["FurrowDNSWire", "FurrowJSON"]),
+        // The DNS domain: record sets, sync plans, the RFC 2136 provider and the embedded
+        // zone kept in the SQLite state file.
+        .target(name: "FurrowDNS", dependencies: ["FurrowDNSWire", "FurrowJSON", "FurrowSQLite"]),
+        // The Route53 adapter of the DNS domain.
+        .target(name: "FurrowDNSRoute53", dependencies: ["FurrowDNS", "FurrowDNSWire", "FurrowAWS"]),
         .target(name: "FurrowDNSTestSupport", dependencies: ["FurrowDNSWire", "FurrowDNS"]),
         .executableTarget(name: "furrow-dns-bench", dependencies: ["FurrowDNS", "FurrowDNSTestSupport"]),
         .testTarget(name: "FurrowDNSTests", dependencies: ["FurrowDNS", "FurrowDNSWire", "FurrowDNSTestSupport", "FurrowTestSupport"]),
+        // The DNS client and the RFC 2136 provider against a real server (Knot).
+        .testTarget(
+            name: "FurrowDNSServerTests",
+            dependencies: ["FurrowDNS", "FurrowDNSWire", "FurrowJSON", "FurrowDNSTestSupport", "FurrowTestSupport"]
+        ),
         // The dns builtins through the real binary on Route53 (local AWS server) and RFC 2136 (Knot).
         .testTarget(
             name: "DNSBindingTests",
-            dependencies: ["furrow", "FurrowLibrary", "FurrowAWS", "FurrowDNS", "FurrowDNSWire", "FurrowDNSTestSupport", "FurrowTestSupport"]
+            dependencies: ["furrow", "FurrowAWS", "FurrowDNS", "FurrowDNSRoute53", "FurrowDNSWire", "FurrowDNSTestSupport", "FurrowTestSupport"]
         ),
         .target(
             name: "FurrowStateDynamoDB",

@@ -38,7 +38,7 @@ public struct TerraformVariable: Hashable, Sendable {
 }
 
 /// An `output "name" { ... }` declaration of a stack.
-public struct TerraformOutput: Hashable, Sendable {
+public struct TerraformOutputDeclaration: Hashable, Sendable {
     public let name: String
     /// The value expression; usually a reference such as `aws_instance.web.public_ip`.
     public let value: HCLExpression
@@ -125,9 +125,9 @@ public enum TerraformHCL {
     }
 
     /// The `output` blocks of a body, in source order.
-    public static func outputs(in body: HCLBody) throws(HCLError) -> [TerraformOutput] {
+    public static func outputs(in body: HCLBody) throws(HCLError) -> [TerraformOutputDeclaration] {
         var seen: [String: HCLRange] = [:]
-        var outputs: [TerraformOutput] = []
+        var outputs: [TerraformOutputDeclaration] = []
         for block in body.blocks(ofType: "output") {
             let name = try singleLabel(of: block)
             if let first = seen[name] {
@@ -138,7 +138,7 @@ public enum TerraformHCL {
             guard let value = attributes["value"] else {
                 throw HCLError(at: block.range, "output \"\(name)\" has no value")
             }
-            outputs.append(TerraformOutput(
+            outputs.append(TerraformOutputDeclaration(
                 name: name, value: value.expression,
                 description: try string(attributes["description"], in: "output \"\(name)\""),
                 sensitive: try bool(attributes["sensitive"], in: "output \"\(name)\"") ?? false,

@@ -16,9 +16,9 @@ struct AWSBuiltins: BuiltinModule {
                 do {
                     return .bool(try client.imageTagExists(repository: repository, tag: tag))
                 } catch let error as AWSError {
-                    throw FurrowError("ECR lookup of \(repository):\(tag) failed: \(error.description)", kind: "aws")
+                    throw FurrowError("ECR lookup of \(repository):\(tag) failed: \(error.description)", kind: .aws)
                 } catch {
-                    throw FurrowError("ECR lookup of \(repository):\(tag) failed: \(error)", kind: "aws")
+                    throw FurrowError("ECR lookup of \(repository):\(tag) failed: \(error)", kind: .aws)
                 }
             },
         ])))
@@ -31,15 +31,15 @@ enum AWSSettings {
     static func resolve(_ section: FurrowMap) throws(FurrowError) -> AWSConfiguration {
         var endpoint: URL?
         if case .string(let text)? = section["endpoint"], !text.isEmpty {
-            guard let url = URL(string: text) else { throw FurrowError("aws.endpoint '\(text)' is not a URL", kind: "config") }
+            guard let url = URL(string: text) else { throw FurrowError("aws.endpoint '\(text)' is not a URL", kind: .config) }
             endpoint = url
         }
         do {
             return try AWSConfiguration.resolve(region: section["region"]?.stringValue, endpoint: endpoint)
         } catch let error as AWSConfigurationError {
-            throw FurrowError(error.message, kind: "aws")
+            throw FurrowError(error.message, kind: .aws)
         } catch {
-            throw FurrowError("\(error)", kind: "aws")
+            throw FurrowError("\(error)", kind: .aws)
         }
     }
 }

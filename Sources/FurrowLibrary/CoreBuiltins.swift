@@ -2,7 +2,7 @@ import Foundation
 import FurrowJSON
 import FurrowRuntime
 
-/// The core builtins of DESIGN §4: values, strings, collections, time, printing.
+/// The core builtins (docs/builtins.md): values, strings, collections, time, printing.
 struct CoreBuiltins: BuiltinModule {
     func install(into interpreter: Interpreter) {
         interpreter.register("print", .function(NativeFunction("print", doc: "print(values...)\nWrites the values, separated by spaces, and a newline to standard output. With --json every value that is not a string is written as JSON.") { (args: Arguments) throws(FurrowError) -> Value in
@@ -27,7 +27,7 @@ struct CoreBuiltins: BuiltinModule {
             case .string(let s): return .int(s.count)
             case .range(let lo, let hi):
                 let (n, overflow) = hi.subtractingReportingOverflow(lo)
-                if overflow { throw FurrowError("the range is too long to count", kind: "overflow") }
+                if overflow { throw FurrowError("the range is too long to count", kind: .overflow) }
                 return .int(max(0, n))
             case let v: throw FurrowError.type("len() needs a list, map, string or range, got \(v.typeName)")
             }

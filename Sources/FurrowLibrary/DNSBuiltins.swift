@@ -1,6 +1,7 @@
 import Foundation
 import FurrowAWS
 import FurrowDNS
+import FurrowDNSRoute53
 import FurrowDNSWire
 import FurrowRuntime
 
@@ -15,6 +16,7 @@ struct DNSBuiltins: BuiltinModule {
     static let defaultTTL = 60
 
     func install(into interpreter: Interpreter) {
+        interpreter.register(DNSZoneObject.members.description)
         interpreter.register("dns", .host(Namespace("dns", doc: "dns.zone(name, provider:), dns.lookup(name, type, server:)", members: [
             "zone": builtin("dns.zone", ["name", "provider", "wait"], required: 0, doc: """
                 dns.zone(name = config.dns.zone, provider: config.dns.provider, wait: false) → zone
@@ -45,45 +47,45 @@ struct DNSBuiltins: BuiltinModule {
 
     func makeProvider(zone name: String, kind: String, wait: Bool) throws(FurrowError) -> any ZoneProvider {
         let zone: DNSZoneName
-        do { zone = try DNSZoneName(name) } catch { throw FurrowError("invalid DNS zone name '\(name)': \(error.description)", kind: "dns") }
+        do { zone = try DNSZoneName(name) } catch { throw FurrowError("invalid DNS zone name '\(name)': \(error.description)", kind: .dns) }
         switch kind {
         case "local":
             let path = configuration.string("state", "path") ?? ".furrow/state.db"
-            do { return try LocalZoneProvider(zone: zone, path: path) } catch { throw FurrowError(error.description, kind: "dns") }
+            do { return try LocalZoneProvider(zone: zone, path: path) } catch { throw FurrowError(error.description, kind: .dns) }
         case "route53":
             let aws = try AWSSettings.resolve(configuration.section("aws"))
             return Route53ZoneProvider(zone: zone, client: Route53Client(configuration: aws), waitForSync: wait)
         case "rfc2136":
             guard let serverText = configuration.string("dns", "server") else {
-                throw FurrowError("the rfc2136 provider needs config.dns.server (\"host:port\") for zone \(zone)", kind: "config")
+                throw FurrowError("the rfc2136 provider needs config.dns.server (\"host:port\") for zone \(zone)", kind: .config)
             }
             let server: DNSServerAddress
-            do { server = try DNSServerAddress(serverText) } catch { throw FurrowError("config.dns.server: \(error.description)", kind: "config") }
+            do { server = try DNSServerAddress(serverText) } catch { throw FurrowError("config.dns.server: \(error.description)", kind: .config) }
             var key: TSIGKey?
             if let path = configuration.string("dns", "tsig_key"), !path.isEmpty {
-                do { key = try TSIGKey(contentsOfKeyFile: path) } catch { throw FurrowError("config.dns.tsig_key: \(error.description)", kind: "config") }
+                do { key = try TSIGKey(contentsOfKeyFile: path) } catch { throw FurrowError("config.dns.tsig_key: \(error.description)", kind: .config) }
             }
             return RFC2136Provider(zone: zone, server: server, key: key)
         default:
-            throw FurrowError("unknown DNS provider '\(kind)' for zone \(zone); use local, route53 or rfc2136", kind: "config")
+            throw FurrowError("unknown DNS provider '\(kind)' for zone \(zone); use local, route53 or rfc2136", kind: .config)
         }
     }
 
     static func lookup(name: String, typeText: String, serverText: String?) throws(FurrowError) -> Value {
         let type: DNSRecordType
-        do { type = try DNSRecordType(typeText) } catch { throw FurrowError(error.description, kind: "dns") }
+        do { type = try DNSRecordType(typeText) } catch { throw FurrowError(error.description, kind: .dns) }
         let server: DNSServerAddress
         do throws(DNSWireError) {
             if let serverText { server = try DNSServerAddress(serverText) } else { server = try DNSServerAddress.systemResolver() }
         } catch {
-            throw FurrowError("dns.lookup(\(name)): \(error.description)", kind: "dns")
+            throw FurrowError("dns.lookup(\(name)): \(error.description)", kind: .dns)
         }
         do {
             let answers = try FurrowDNSWire.lookup(name, type, server: server, recursive: serverText == nil)
             return .list(answers.filter { $0.type == type }.map { .string($0.data.presentation) })
         } catch {
             if case .responseCode(let code, _, _) = error, code == .nameError { return .list([]) }
-            throw FurrowError("dns.lookup(\(name) \(type)) at \(server): \(error.description)", kind: "dns")
+            throw FurrowError("dns.lookup(\(name) \(type)) at \(server): \(error.description)", kind: .dns)
         }
     }
 }
@@ -97,15 +99,15 @@ func dnsOperation<T>(_ zone: DNSZone, _ body: () throws -> T) throws(FurrowError
     } catch let error as FurrowError {
         throw error
     } catch let error as DNSZoneError {
-        let kind: String
+        let kind: ErrorKind
         switch error {
-        case .tooManyDeletes: kind = "dns_limit"
-        case .conflictingDuplicates: kind = "dns_conflict"
-        default: kind = "dns"
+        case .tooManyDeletes: kind = .dnsLimit
+        case .conflictingDuplicates: kind = .dnsConflict
+        default: kind = .dns
         }
         throw FurrowError("zone \(zone.zone) (\(zone.provider.location)): \(error.description)", kind: kind)
     } catch {
-        throw FurrowError("zone \(zone.zone) (\(zone.provider.location)): \(error)", kind: "dns")
+        throw FurrowError("zone \(zone.zone) (\(zone.provider.location)): \(error)", kind: .dns)
     }
 }
 
@@ -123,84 +125,83 @@ final class DNSZoneObject: HostObject, @unchecked Sendable {
     override var typeName: String { "dns_zone" }
     override var summary: String { "<dns zone \(zone.zone) (\(zone.provider.location))>" }
     override var fields: FurrowMap { ["name": .string(zone.zone.description), "provider": .string(kind)] }
-    override var memberNames: [String] { ["name", "provider", "records", "get", "upsert", "delete", "plan", "sync", "zone_file"] }
-
+    override var memberNames: [String] { Self.members.names }
     override func member(_ name: String, fiber: Fiber) throws(FurrowError) -> Value? {
-        let zone = self.zone
-        let zoneName = zone.zone.description
-        switch name {
-        case "records":
-            return builtin("records", ["type"], required: 0, doc: "z.records(type: null) → list of {name, fqdn, type, ttl, values}") { b, _ throws(FurrowError) in
-                let type = try b[0].flatMap { v throws(FurrowError) -> String? in v.equals(.null) ? nil : try v.string("type") }
-                let sets = try dnsOperation(zone) { try zone.records(type: type) }
-                return .list(Self.sorted(sets).map { Format.fromJSON($0.json(zone: zone.zone)) })
-            }
-        case "get":
-            return builtin("get", ["name", "type"], doc: "z.get(name, type) → {name, fqdn, type, ttl, values} or null") { b, _ throws(FurrowError) in
-                let recordName = try b[0]!.string("name"), type = try b[1]!.string("type")
-                let set = try dnsOperation(zone) { try zone.get(recordName, type) }
-                return set.map { Format.fromJSON($0.json(zone: zone.zone)) } ?? .null
-            }
-        case "upsert":
-            return builtin("upsert", ["name", "type", "values", "ttl"], required: 3, doc: "z.upsert(name, type, values, ttl: 60) → the record, with action create, update or unchanged") { b, args throws(FurrowError) in
-                let recordName = try b[0]!.string("name"), type = try b[1]!.string("type")
-                let values: [String]
-                if case .string(let single) = b[2]! { values = [single] } else { values = try b[2]!.strings("values") }
-                let ttl = try b[3].map { v throws(FurrowError) in try v.int("ttl") } ?? DNSBuiltins.defaultTTL
-                let target = try dnsOperation(zone) { try DNSRecordSet(name: recordName, type: type, ttl: ttl, values: values, zone: zone.zone) }
-                guard case .map(var details) = Format.fromJSON(target.json(zone: zone.zone)) else { return .null }
-                details["zone"] = .string(zoneName)
-                return try args.fiber.interpreter.mutation(args.fiber, "set \(target.name.textWithoutTrailingDot) \(target.type) in zone \(zoneName)", details) { () throws(FurrowError) -> Value in
-                    let change = try dnsOperation(zone) { try zone.upsert(recordName, type, values, ttl: ttl) }
-                    var record = details
-                    record.removeValue(forKey: "zone")
-                    switch change {
-                    case .create?: record["action"] = .string("create")
-                    case .update?: record["action"] = .string("update")
-                    default: record["action"] = .string("unchanged")
-                    }
-                    return .map(record)
-                }
-            }
-        case "delete":
-            return builtin("delete", ["name", "type"], doc: "z.delete(name, type) → the deleted record, or null if there was none") { b, args throws(FurrowError) in
-                let recordName = try b[0]!.string("name"), type = try b[1]!.string("type")
-                let absolute = try dnsOperation(zone) { try zone.zone.absolute(recordName) }
-                return try args.fiber.interpreter.mutation(args.fiber, "delete \(absolute.textWithoutTrailingDot) \(type.uppercased()) in zone \(zoneName)",
-                                                           ["zone": .string(zoneName), "name": .string(zone.zone.relative(absolute)), "type": .string(type.uppercased())]) { () throws(FurrowError) -> Value in
-                    let deleted = try dnsOperation(zone) { try zone.delete(recordName, type) }
-                    return deleted.map { Format.fromJSON($0.json(zone: zone.zone)) } ?? .null
-                }
-            }
-        case "plan":
-            return builtin("plan", ["desired", "owner", "policy", "max_deletes"], required: 2, doc: "z.plan(desired, owner:, policy: \"sync\", max_deletes: null) → plan (creates, updates, deletes, skipped); changes nothing") { b, _ throws(FurrowError) in
-                let request = try SyncRequest(b, zone: zone)
-                let plan = try dnsOperation(zone) { try zone.plan(request.desired, owner: request.owner, policy: request.policy, maxDeletes: request.maxDeletes) }
-                return .host(DNSPlanObject(plan: plan, state: "planned"))
-            }
-        case "sync":
-            return builtin("sync", ["desired", "owner", "policy", "max_deletes"], required: 2, doc: "z.sync(desired, owner:, policy: \"sync\", max_deletes: null) → the plan it applied (with --dry-run: computed, nothing sent)") { b, args throws(FurrowError) in
-                let request = try SyncRequest(b, zone: zone)
-                let plan = try dnsOperation(zone) { try zone.plan(request.desired, owner: request.owner, policy: request.policy, maxDeletes: request.maxDeletes) }
-                var applied = false
-                let counts: FurrowMap = ["zone": .string(zoneName), "owner": .string(request.owner), "creates": .int(plan.creates.count),
-                                          "updates": .int(plan.updates.count), "deletes": .int(plan.deletes.count)]
-                _ = try args.fiber.interpreter.mutation(args.fiber, "sync zone \(zoneName) (\(plan.creates.count) to create, \(plan.updates.count) to update, \(plan.deletes.count) to delete)", counts) { () throws(FurrowError) -> Value in
-                    if !plan.isEmpty { try dnsOperation(zone) { try zone.provider.apply(plan.changeSet) } }
-                    applied = true
-                    return .null
-                }
-                return .host(DNSPlanObject(plan: plan, state: applied ? "applied" : "dry-run"))
-            }
-        case "zone_file":
-            return builtin("zone_file", [], doc: "z.zone_file() → RFC 1035 zone-file text (a SOA and NS are generated when the zone has none)") { _, _ throws(FurrowError) in
-                let sets = try dnsOperation(zone) { try zone.records() }
-                return .string(zoneFileText(zone: zone.zone, sets: sets))
-            }
-        default:
-            return fields[name]
-        }
+        try Self.members.member(of: self, name, fiber: fiber)
     }
+
+    static let members = HostMembers<DNSZoneObject>("dns_zone", [
+        .property("name") { o, _ in .string(o.zone.zone.description) },
+        .property("provider") { o, _ in .string(o.kind) },
+        .method("records", ["type"], required: 0, doc: "z.records(type: null) → list of {name, fqdn, type, ttl, values}") { o, b, _ throws(FurrowError) in
+            let zone = o.zone
+            let type = try b[0].flatMap { v throws(FurrowError) -> String? in v.equals(.null) ? nil : try v.string("type") }
+            let sets = try dnsOperation(zone) { try zone.records(type: type) }
+            return .list(DNSZoneObject.sorted(sets).map { Format.fromJSON($0.json(zone: zone.zone)) })
+        },
+        .method("get", ["name", "type"], doc: "z.get(name, type) → {name, fqdn, type, ttl, values} or null") { o, b, _ throws(FurrowError) in
+            let zone = o.zone
+            let recordName = try b[0]!.string("name"), type = try b[1]!.string("type")
+            let set = try dnsOperation(zone) { try zone.get(recordName, type) }
+            return set.map { Format.fromJSON($0.json(zone: zone.zone)) } ?? .null
+        },
+        .method("upsert", ["name", "type", "values", "ttl"], required: 3, effect: .mutates, doc: "z.upsert(name, type, values, ttl: 60) → the record, with action create, update or unchanged") { o, b, args throws(FurrowError) in
+            let zone = o.zone, zoneName = zone.zone.description
+            let recordName = try b[0]!.string("name"), type = try b[1]!.string("type")
+            let values: [String]
+            if case .string(let single) = b[2]! { values = [single] } else { values = try b[2]!.strings("values") }
+            let ttl = try b[3].map { v throws(FurrowError) in try v.int("ttl") } ?? DNSBuiltins.defaultTTL
+            let target = try dnsOperation(zone) { try DNSRecordSet(name: recordName, type: type, ttl: ttl, values: values, zone: zone.zone) }
+            guard case .map(var details) = Format.fromJSON(target.json(zone: zone.zone)) else { return .null }
+            details["zone"] = .string(zoneName)
+            return try args.fiber.interpreter.mutation(args.fiber, "set \(target.name.textWithoutTrailingDot) \(target.type) in zone \(zoneName)", details) { () throws(FurrowError) -> Value in
+                let change = try dnsOperation(zone) { try zone.upsert(recordName, type, values, ttl: ttl) }
+                var record = details
+                record.removeValue(forKey: "zone")
+                switch change {
+                case .create?: record["action"] = .string("create")
+                case .update?: record["action"] = .string("update")
+                default: record["action"] = .string("unchanged")
+                }
+                return .map(record)
+            }
+        },
+        .method("delete", ["name", "type"], effect: .mutates, doc: "z.delete(name, type) → the deleted record, or null if there was none") { o, b, args throws(FurrowError) in
+            let zone = o.zone, zoneName = zone.zone.description
+            let recordName = try b[0]!.string("name"), type = try b[1]!.string("type")
+            let absolute = try dnsOperation(zone) { try zone.zone.absolute(recordName) }
+            return try args.fiber.interpreter.mutation(args.fiber, "delete \(absolute.textWithoutTrailingDot) \(type.uppercased()) in zone \(zoneName)",
+                                                       ["zone": .string(zoneName), "name": .string(zone.zone.relative(absolute)), "type": .string(type.uppercased())]) { () throws(FurrowError) -> Value in
+                let deleted = try dnsOperation(zone) { try zone.delete(recordName, type) }
+                return deleted.map { Format.fromJSON($0.json(zone: zone.zone)) } ?? .null
+            }
+        },
+        .method("plan", ["desired", "owner", "policy", "max_deletes"], required: 2, doc: "z.plan(desired, owner:, policy: \"sync\", max_deletes: null) → plan (creates, updates, deletes, skipped); changes nothing") { o, b, _ throws(FurrowError) in
+            let zone = o.zone
+            let request = try SyncRequest(b, zone: zone)
+            let plan = try dnsOperation(zone) { try zone.plan(request.desired, owner: request.owner, policy: request.policy, maxDeletes: request.maxDeletes) }
+            return .host(DNSPlanObject(plan: plan, state: "planned"))
+        },
+        .method("sync", ["desired", "owner", "policy", "max_deletes"], required: 2, effect: .mutates, doc: "z.sync(desired, owner:, policy: \"sync\", max_deletes: null) → the plan it applied (with --dry-run: computed, nothing sent)") { o, b, args throws(FurrowError) in
+            let zone = o.zone, zoneName = zone.zone.description
+            let request = try SyncRequest(b, zone: zone)
+            let plan = try dnsOperation(zone) { try zone.plan(request.desired, owner: request.owner, policy: request.policy, maxDeletes: request.maxDeletes) }
+            var applied = false
+            let counts: FurrowMap = ["zone": .string(zoneName), "owner": .string(request.owner), "creates": .int(plan.creates.count),
+                                      "updates": .int(plan.updates.count), "deletes": .int(plan.deletes.count)]
+            _ = try args.fiber.interpreter.mutation(args.fiber, "sync zone \(zoneName) (\(plan.creates.count) to create, \(plan.updates.count) to update, \(plan.deletes.count) to delete)", counts) { () throws(FurrowError) -> Value in
+                if !plan.isEmpty { try dnsOperation(zone) { try zone.provider.apply(plan.changeSet) } }
+                applied = true
+                return .null
+            }
+            return .host(DNSPlanObject(plan: plan, state: applied ? "applied" : "dry-run"))
+        },
+        .method("zone_file", [], doc: "z.zone_file() → RFC 1035 zone-file text (a SOA and NS are generated when the zone has none)") { o, _, _ throws(FurrowError) in
+            let zone = o.zone
+            let sets = try dnsOperation(zone) { try zone.records() }
+            return .string(zoneFileText(zone: zone.zone, sets: sets))
+        },
+    ])
 
     /// Records in a stable order for people: by name (canonical DNS order), then type.
     static func sorted(_ sets: [DNSRecordSet]) -> [DNSRecordSet] {
@@ -223,7 +224,7 @@ private struct SyncRequest {
             do throws(DNSZoneError) {
                 sets.append(try Self.recordSet(item, zone: zone.zone))
             } catch {
-                throw FurrowError("zone \(zone.zone) (\(zone.provider.location)): desired entry \(index): \(error.description)", kind: "dns")
+                throw FurrowError("zone \(zone.zone) (\(zone.provider.location)): desired entry \(index): \(error.description)", kind: .dns)
             }
         }
         desired = sets

@@ -12,7 +12,7 @@ struct HCLBuiltins: BuiltinModule {
                 do throws(HCLError) {
                     return Format.fromJSON(try HCLFile.parse(text, filename: filename).jsonValue())
                 } catch {
-                    throw FurrowError("invalid HCL: \(error.description)", kind: "hcl")
+                    throw FurrowError("invalid HCL: \(error.description)", kind: .hcl)
                 }
             },
         ])))

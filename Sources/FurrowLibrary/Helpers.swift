@@ -40,12 +40,12 @@ extension Value {
 /// Builds a native function from a parameter list: arguments are bound by position or name,
 /// and the body receives them in parameter order (nil for an omitted optional one).
 func builtin(
-    _ name: String, _ parameters: [String], required: Int? = nil, doc: String,
+    _ name: String, _ parameters: [String], required: Int? = nil, effect: Effect = .reads, doc: String,
     _ body: @escaping ([Value?], Arguments) throws(FurrowError) -> Value
 ) -> Value {
     let requiredCount = required ?? parameters.count
     let display = name
-    return .function(NativeFunction(name, doc: doc, parameters: parameters) { (args: Arguments) throws(FurrowError) -> Value in
+    return .function(NativeFunction(name, doc: doc, parameters: parameters, effect: effect) { (args: Arguments) throws(FurrowError) -> Value in
         var bound = try args.bind(display, parameters, required: requiredCount)
         // builtins see a lazy list (a query over a table scan) as the list it is
         for i in bound.indices {

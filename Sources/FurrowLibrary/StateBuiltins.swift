@@ -15,7 +15,7 @@ struct StateBuiltins: BuiltinModule {
         interpreter.extensions[StateConnection.extensionKey] = connection
         let members: FurrowMap = [
             "table": builtin(
-                "state.table", ["name", "key"], required: 1,
+                "state.table", ["name", "key"], required: 1, effect: .mutates,
                 doc: "state.table(name, key: \"name\") → table\nThe state table `name` whose items are keyed by the attribute `key`, created when missing. Methods: get, put, update, delete, scan, count."
             ) { b, args throws(FurrowError) in
                 let name = try b[0]!.string("state.table()'s name")
@@ -32,14 +32,14 @@ struct StateBuiltins: BuiltinModule {
             "lock": .function(NativeFunction(
                 "state.lock",
                 doc: "state.lock(name, ttl: 15m, wait: 0s) { ... } → the block's value\nRuns the block holding the lease `name` (released at the end, also on error). When another owner holds it, polls for up to `wait`, then fails with kind `locked` naming the holder.",
-                parameters: ["name", "ttl", "wait", "body"]
+                parameters: ["name", "ttl", "wait", "body"], effect: .mutates
             ) { (args: Arguments) throws(FurrowError) -> Value in
                 try LeaseCall(args, function: "state.lock", allowsWait: true).run(connection, waitsOrFails: true)
             }),
             "try_lock": .function(NativeFunction(
                 "state.try_lock",
                 doc: "state.try_lock(name, ttl: 15m) { ... } → the block's value, or null\nRuns the block holding the lease `name` when it is free; returns null without running it when another owner holds it.",
-                parameters: ["name", "ttl", "body"]
+                parameters: ["name", "ttl", "body"], effect: .mutates
             ) { (args: Arguments) throws(FurrowError) -> Value in
                 try LeaseCall(args, function: "state.try_lock", allowsWait: false).run(connection, waitsOrFails: false)
             }),
@@ -167,24 +167,23 @@ final class StateTable: HostObject, @unchecked Sendable {
         } catch {
             throw FurrowError("table \(name): \(error.message)", kind: error.kind, data: error.data)
         }
-        if fiber.dryRun {
+        return try fiber.interpreter.mutation(fiber, plan: { () throws(FurrowError) -> PlannedChange<StateTable> in
             let existing = try connection.run { () throws(StateError) in try store.tables() }.first { $0.name == name }
             if let existing {
                 if existing.keyAttribute != keyAttribute {
                     throw StateConnection.furrowError(StateError(
                         .invalid, table: name, message: "the table is keyed by '\(existing.keyAttribute)', not '\(keyAttribute)'"))
                 }
-                return StateTable(connection: connection, name: name, keyAttribute: keyAttribute, exists: true)
+                return .unchanged(StateTable(connection: connection, name: name, keyAttribute: keyAttribute, exists: true))
             }
             try connection.run { () throws(StateError) in try StateTableDefinition.validate(name: name) }
-            _ = try fiber.interpreter.mutation(
-                fiber, "create the state table \(name) keyed by \(keyAttribute)",
-                ["table": .string(name), "key": .string(keyAttribute)]
-            ) { .null }
-            return StateTable(connection: connection, name: name, keyAttribute: keyAttribute, exists: false)
-        }
-        _ = try connection.run { () throws(StateError) in try store.ensureTable(name, keyAttribute: keyAttribute) }
-        return StateTable(connection: connection, name: name, keyAttribute: keyAttribute, exists: true)
+            return PlannedChange(
+                "create the state table \(name) keyed by \(keyAttribute)", details: ["table": .string(name), "key": .string(keyAttribute)],
+                result: StateTable(connection: connection, name: name, keyAttribute: keyAttribute, exists: false))
+        }, perform: { () throws(FurrowError) -> StateTable in
+            _ = try connection.run { () throws(StateError) in try store.ensureTable(name, keyAttribute: keyAttribute) }
+            return StateTable(connection: connection, name: name, keyAttribute: keyAttribute, exists: true)
+        })
     }
 
     override var typeName: String { "state.table" }
@@ -204,7 +203,7 @@ final class StateTable: HostObject, @unchecked Sendable {
             }
         case "put":
             return builtin(
-                "\(name).put", ["item", "if_absent"], required: 1,
+                "\(name).put", ["item", "if_absent"], required: 1, effect: .mutates,
                 doc: "table.put(item, if_absent: false) → item\nStores the item, replacing the one with its key; with if_absent, a conflict when one exists."
             ) { b, args throws(FurrowError) in
                 let ifAbsent = b[1]?.isTruthy ?? false
@@ -222,7 +221,7 @@ final class StateTable: HostObject, @unchecked Sendable {
             }
         case "update":
             return builtin(
-                "\(name).update", ["key", "changes", "if"], required: 2,
+                "\(name).update", ["key", "changes", "if"], required: 2, effect: .mutates,
                 doc: "table.update(key, changes, if: {attr: value}) → item\nSets the attributes of `changes` (null removes one) on the existing item when every attribute of `if` has its value (null: absent); otherwise a `conflict` error saying what differed."
             ) { b, args throws(FurrowError) in
                 let key = try self.key(b[0]!)
@@ -246,7 +245,7 @@ final class StateTable: HostObject, @unchecked Sendable {
             }
         case "delete":
             return builtin(
-                "\(name).delete", ["key", "if"], required: 1,
+                "\(name).delete", ["key", "if"], required: 1, effect: .mutates,
                 doc: "table.delete(key, if: {attr: value}) → bool\nDeletes the item (when `if` holds); whether one was deleted."
             ) { b, args throws(FurrowError) in
                 let key = try self.key(b[0]!)

@@ -147,7 +147,7 @@ struct SystemBuiltins: BuiltinModule {
                 if let v = ProcessInfo.processInfo.environment[name] { return .string(v) }
                 return b[1] ?? .null
             },
-            "exec": builtin("os.exec", ["argv", "env", "cwd", "timeout", "input", "check"], required: 1, doc: "os.exec([\"cmd\", \"arg\"], env: {}, cwd: null, timeout: null, input: null, check: false) → {code, stdout, stderr}\nRuns a program from an argv list (never a shell). In plan mode nothing runs. check: true fails on a non-zero exit.") { b, args throws(FurrowError) in
+            "exec": builtin("os.exec", ["argv", "env", "cwd", "timeout", "input", "check"], required: 1, effect: .mutates, doc: "os.exec([\"cmd\", \"arg\"], env: {}, cwd: null, timeout: null, input: null, check: false) → {code, stdout, stderr}\nRuns a program from an argv list (never a shell). In plan mode nothing runs. check: true fails on a non-zero exit.") { b, args throws(FurrowError) in
                 let argv = try b[0]!.strings("os.exec()'s argv")
                 guard !argv.isEmpty else { throw FurrowError.value("os.exec() needs a program name") }
                 var environment: [String: String] = [:]
@@ -173,7 +173,7 @@ struct SystemBuiltins: BuiltinModule {
                 guard let s = String(validating: data, as: UTF8.self) else { throw FurrowError("'\(path)' is not UTF-8 text", kind: "io") }
                 return .string(s)
             },
-            "write": builtin("os.write", ["path", "text"], doc: "os.write(path, text)\nWrites a file atomically (planned in dry-run).") { b, args throws(FurrowError) in
+            "write": builtin("os.write", ["path", "text"], effect: .mutates, doc: "os.write(path, text)\nWrites a file atomically (planned in dry-run).") { b, args throws(FurrowError) in
                 let path = try b[0]!.string("os.write()'s path"), text = try b[1]!.string("os.write()'s text")
                 return try args.fiber.interpreter.mutation(args.fiber, "write \(path)", ["path": .string(path), "bytes": .int(text.utf8.count)]) { () throws(FurrowError) -> Value in
                     do {
@@ -196,7 +196,7 @@ struct SystemBuiltins: BuiltinModule {
                 for i in 0..<Int(g.gl_pathc) { if let p = g.gl_pathv[i] { out.append(.string(String(cString: p))) } }
                 return .list(out)
             },
-            "remove": builtin("os.remove", ["path"], doc: "os.remove(path)\nRemoves a file or an empty directory (planned in dry-run).") { b, args throws(FurrowError) in
+            "remove": builtin("os.remove", ["path"], effect: .mutates, doc: "os.remove(path)\nRemoves a file or an empty directory (planned in dry-run).") { b, args throws(FurrowError) in
                 let path = try b[0]!.string("os.remove()'s path")
                 return try args.fiber.interpreter.mutation(args.fiber, "remove \(path)", ["path": .string(path)]) { () throws(FurrowError) -> Value in
                     guard Foundation.remove(path) == 0 else {

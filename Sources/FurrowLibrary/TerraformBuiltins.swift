@@ -161,20 +161,20 @@ final class WorkspaceObject: HostObject, @unchecked Sendable {
                 .bool(try terraformCall { () throws(TerraformError) in try workspace.exists() })
             }
         case "create":
-            return builtin("create", [], doc: "workspace.create() → null\nCreates the workspace; fails if it exists (planned in dry-run).") { _, args throws(FurrowError) in
+            return builtin("create", [], effect: .mutates, doc: "workspace.create() → null\nCreates the workspace; fails if it exists (planned in dry-run).") { _, args throws(FurrowError) in
                 try args.fiber.interpreter.mutation(args.fiber, "create \(label)", ["workspace": .string(workspace.name), "dir": .string(workspace.directory)]) { () throws(FurrowError) -> Value in
                     try terraformCall { () throws(TerraformError) in try workspace.create() }
                     return .null
                 }
             }
         case "select_or_create":
-            return builtin("select_or_create", [], doc: "workspace.select_or_create() → bool\nMakes sure the workspace exists; true when it was created (planned in dry-run).") { _, args throws(FurrowError) in
+            return builtin("select_or_create", [], effect: .mutates, doc: "workspace.select_or_create() → bool\nMakes sure the workspace exists; true when it was created (planned in dry-run).") { _, args throws(FurrowError) in
                 try args.fiber.interpreter.mutation(args.fiber, "create \(label) unless it exists", ["workspace": .string(workspace.name), "dir": .string(workspace.directory)]) { () throws(FurrowError) -> Value in
                     .bool(try terraformCall { () throws(TerraformError) in try workspace.selectOrCreate() })
                 }
             }
         case "delete":
-            return builtin("delete", ["force"], required: 0, doc: "workspace.delete(force: false) → null\nDeletes the workspace; one that still has resources needs force: true (planned in dry-run).") { b, args throws(FurrowError) in
+            return builtin("delete", ["force"], required: 0, effect: .mutates, doc: "workspace.delete(force: false) → null\nDeletes the workspace; one that still has resources needs force: true (planned in dry-run).") { b, args throws(FurrowError) in
                 let force = b[0]?.isTruthy ?? false
                 return try args.fiber.interpreter.mutation(args.fiber, "delete \(label)\(force ? " (forced)" : "")", ["workspace": .string(workspace.name), "dir": .string(workspace.directory)]) { () throws(FurrowError) -> Value in
                     try terraformCall { () throws(TerraformError) in try workspace.delete(force: force) }
@@ -197,7 +197,7 @@ final class WorkspaceObject: HostObject, @unchecked Sendable {
                 }))
             }
         case "apply":
-            return builtin("apply", ["plan", "vars", "var_files", "targets"], required: 0, doc: "workspace.apply(vars: {}, var_files: [], targets: []) or workspace.apply(plan) → result\nApplies (exactly the given plan, when one is given). In dry-run it plans instead and returns the plan.") { b, args throws(FurrowError) in
+            return builtin("apply", ["plan", "vars", "var_files", "targets"], required: 0, effect: .mutates, doc: "workspace.apply(vars: {}, var_files: [], targets: []) or workspace.apply(plan) → result\nApplies (exactly the given plan, when one is given). In dry-run it plans instead and returns the plan.") { b, args throws(FurrowError) in
                 if case .host(let plan as PlanObject)? = b[0] {
                     return try WorkspaceObject.apply(plan, on: workspace, fiber: args.fiber)
                 }
@@ -211,7 +211,7 @@ final class WorkspaceObject: HostObject, @unchecked Sendable {
                 return try WorkspaceObject.run("apply", on: workspace, destroy: false, vars: vars, varFiles: varFiles, targets: targets, fiber: args.fiber)
             }
         case "destroy":
-            return builtin("destroy", ["vars", "var_files", "targets"], required: 0, doc: "workspace.destroy(vars: {}, var_files: [], targets: []) → result\nDestroys every resource of the workspace (the workspace stays). In dry-run it makes a destroy plan and returns it.") { b, args throws(FurrowError) in
+            return builtin("destroy", ["vars", "var_files", "targets"], required: 0, effect: .mutates, doc: "workspace.destroy(vars: {}, var_files: [], targets: []) → result\nDestroys every resource of the workspace (the workspace stays). In dry-run it makes a destroy plan and returns it.") { b, args throws(FurrowError) in
                 let vars = try terraformVariables(b[0])
                 let varFiles = try optionalStrings(b[1], "var_files"), targets = try optionalStrings(b[2], "targets")
                 return try WorkspaceObject.run("destroy", on: workspace, destroy: true, vars: vars, varFiles: varFiles, targets: targets, fiber: args.fiber)
@@ -251,42 +251,43 @@ final class WorkspaceObject: HostObject, @unchecked Sendable {
     /// (and its file discarded) and returned with `dry_run: true`.
     static func run(_ command: String, on workspace: TerraformWorkspace, destroy: Bool, vars: TerraformWorkspace.Variables,
                     varFiles: [String], targets: [String], fiber: Fiber) throws(FurrowError) -> Value {
-        if fiber.dryRun {
-            return try dryRunPlan(command, on: workspace, fiber: fiber) { () throws(TerraformError) in
+        try fiber.interpreter.mutation(fiber, plan: { () throws(FurrowError) -> PlannedChange<Value> in
+            try dryRunPlan(command, on: workspace) { () throws(TerraformError) in
                 try workspace.plan(vars: vars, varFiles: varFiles, targets: targets, destroy: destroy)
             }
-        }
-        let started = ContinuousClock.now
-        let run = try terraformCall { () throws(TerraformError) -> TerraformRun in
-            destroy ? try workspace.destroy(vars: vars, varFiles: varFiles, targets: targets)
-                : try workspace.apply(vars: vars, varFiles: varFiles, targets: targets)
-        }
-        return result(command, workspace: workspace, run: run, took: ContinuousClock.now - started)
+        }, perform: { () throws(FurrowError) -> Value in
+            let started = ContinuousClock.now
+            let run = try terraformCall { () throws(TerraformError) -> TerraformRun in
+                destroy ? try workspace.destroy(vars: vars, varFiles: varFiles, targets: targets)
+                    : try workspace.apply(vars: vars, varFiles: varFiles, targets: targets)
+            }
+            return result(command, workspace: workspace, run: run, took: ContinuousClock.now - started)
+        })
     }
 
     static func apply(_ plan: PlanObject, on workspace: TerraformWorkspace, fiber: Fiber) throws(FurrowError) -> Value {
-        if fiber.dryRun {
-            fiber.interpreter.log.write(level: "info", message: "dry-run: would apply the plan", fields: [("workspace", .string(workspace.name)), ("dir", .string(workspace.directory))])
-            return .host(plan)
-        }
-        let started = ContinuousClock.now
-        let run = try terraformCall { () throws(TerraformError) in try workspace.apply(plan.plan) }
-        return result(plan.plan.isDestroy ? "destroy" : "apply", workspace: workspace, run: run, took: ContinuousClock.now - started)
+        try fiber.interpreter.mutation(fiber, plan: { () -> PlannedChange<Value> in
+            PlannedChange("apply the plan", details: ["workspace": .string(workspace.name), "dir": .string(workspace.directory)], result: .host(plan))
+        }, perform: { () throws(FurrowError) -> Value in
+            let started = ContinuousClock.now
+            let run = try terraformCall { () throws(TerraformError) in try workspace.apply(plan.plan) }
+            return result(plan.plan.isDestroy ? "destroy" : "apply", workspace: workspace, run: run, took: ContinuousClock.now - started)
+        })
     }
 
     /// A plan standing in for an apply or destroy under `--dry-run`. A workspace that does
     /// not exist yet (its creation was only planned) cannot be planned: that is said instead.
-    static func dryRunPlan(_ command: String, on workspace: TerraformWorkspace, fiber: Fiber,
-                           _ makePlan: () throws(TerraformError) -> TerraformPlan) throws(FurrowError) -> Value {
-        let fields: [(String, Value)] = [("workspace", .string(workspace.name)), ("dir", .string(workspace.directory))]
+    static func dryRunPlan(_ command: String, on workspace: TerraformWorkspace,
+                           _ makePlan: () throws(TerraformError) -> TerraformPlan) throws(FurrowError) -> PlannedChange<Value> {
+        let details: FurrowMap = ["workspace": .string(workspace.name), "dir": .string(workspace.directory)]
         do {
             let plan = try makePlan()
             workspace.discard(plan)
-            fiber.interpreter.log.write(level: "info", message: "dry-run: would \(command) (planned: +\(plan.add) ~\(plan.change) -\(plan.destroy))", fields: fields)
-            return .host(PlanObject(plan, dryRunAction: command))
+            return PlannedChange("\(command) (planned: +\(plan.add) ~\(plan.change) -\(plan.destroy))", details: details,
+                                 result: .host(PlanObject(plan, dryRunAction: command)))
         } catch where error.kind == .workspaceNotFound {
-            fiber.interpreter.log.write(level: "info", message: "dry-run: would \(command); the workspace does not exist yet, so there is no plan", fields: fields)
-            return .map(["dry_run": .bool(true), "action": .string("\(command) workspace \(workspace.name) of \(workspace.directory) (not created yet: no plan)")])
+            return PlannedChange("\(command); the workspace does not exist yet, so there is no plan", details: details,
+                                 result: .map(["dry_run": .bool(true), "action": .string("\(command) workspace \(workspace.name) of \(workspace.directory) (not created yet: no plan)")]))
         } catch {
             throw furrowError(error)
         }

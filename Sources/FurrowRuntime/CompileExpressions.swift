@@ -646,11 +646,12 @@ extension Compiler {
         let input = expression(inputExpr)
         let where_ = location(span)
         let stage: QueryStage
-        switch name {
-        case "take", "skip", "join":
+        let kind = QueryStageKind(rawValue: name)!  // the parser only makes stages of these names
+        switch kind.argumentForm {
+        case .values:
             let codes = arguments.map { CodeBox(expression($0.value)) }
-            stage = .plain(name, codes)
-        case "select":
+            stage = .plain(kind, codes)
+        case .fields:
             if arguments.isEmpty { error("select needs fields: | select name, owner or | select n: .x + 1", span) }
             var fields: [(String, ItemCode)] = []
             for a in arguments {
@@ -661,15 +662,15 @@ extension Compiler {
                 fields.append((label, itemCode(a.value)))
             }
             stage = .select(fields)
-        default:
+        case .item(let required):
             if arguments.count > 1 { error("\(name) takes one item expression", arguments[1].value.span) }
             let predicate = arguments.first.map { itemCode($0.value) }
-            if predicate == nil, ["where", "reject", "map", "flat_map", "each", "sort_by", "group_by", "count_by", "uniq_by", "any", "all"].contains(name), name != "sort_by" {
+            if predicate == nil, required {
                 error("\(name) needs an item expression (| \(name) .field ...)", span)
             }
-            stage = .item(name, predicate, descending: descending)
+            stage = .item(kind, predicate, descending: descending)
         }
-        let filter = name == "where" ? arguments.first.flatMap { pushdownFilter($0.value) } : nil
+        let filter = kind == .where ? arguments.first.flatMap { pushdownFilter($0.value) } : nil
         let fieldCheck = FieldCheck(arguments, file: file)
         return { (f: Fiber) throws(FurrowError) -> Value in
             let v = try input(f)

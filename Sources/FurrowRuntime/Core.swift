@@ -85,10 +85,7 @@ enum Core {
             if args.count == 0 { return .bool(f.dryRun) }
             let b = try args.bind("dry_run", ["enabled", "body"], required: 2)
             guard case .function(let body) = b[1]! else { throw FurrowError.type("dry_run(flag) needs a block") }
-            let saved = f.dryRun
-            f.dryRun = b[0]!.isTruthy || f.interpreter.options.dryRun
-            defer { f.dryRun = saved }
-            return try f.call(body, [])
+            return try f.planning(b[0]!.isTruthy) { () throws(FurrowError) -> Value in try f.call(body, []) }
         }))
         interpreter.register("parallel", .function(NativeFunction("parallel", doc: "parallel(items, fn, limit: 4, fail_fast: false) → list\nRuns fn(item) on up to `limit` threads; results in input order. A failed item gives an error value in its slot and the others go on; with fail_fast the first error stops the rest and is raised.", parameters: ["items", "fn", "limit", "fail_fast"]) { (args: Arguments) throws(FurrowError) -> Value in
             try parallel(args)

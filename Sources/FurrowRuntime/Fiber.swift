@@ -20,7 +20,8 @@ public final class Fiber: @unchecked Sendable {
     /// The value of a `return` on its way out of the function; null otherwise.
     var returnValue: Value = .null
     /// Plan mode (`--dry-run`, `dry_run(true) { ... }`): mutating builtins plan instead of act.
-    public var dryRun: Bool
+    /// Only the runtime sets it (`planning`), so no builtin can leave plan mode.
+    public internal(set) var dryRun: Bool
     /// Inside a `parallel` task: shared variables are read-only.
     public internal(set) var inParallelTask = false
 

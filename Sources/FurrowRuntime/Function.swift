@@ -186,12 +186,15 @@ public final class NativeFunction: Callable, @unchecked Sendable {
     let body: Body
     public let doc: String
     let parameters: [String]
+    /// `.mutates`: the builtin changes the world, through `Interpreter.mutation`.
+    public let effect: Effect
 
     /// `doc` is shown by `:help`; its first line is the signature, as in `len(x) → int`.
-    public init(_ name: String, doc: String = "", parameters: [String] = [], _ body: @escaping Body) {
+    public init(_ name: String, doc: String = "", parameters: [String] = [], effect: Effect = .reads, _ body: @escaping Body) {
         self.body = body
         self.doc = doc
         self.parameters = parameters
+        self.effect = effect
         super.init(name: name)
     }
 

@@ -83,6 +83,8 @@ public final class Interpreter: @unchecked Sendable {
     public var parameterOverrides: [String: Value] = [:]
     /// The standard library's sources by module name (`std/jobs` → text).
     public let standardLibrary: [String: String]
+    /// The host object types the builtin modules declared (`workspace`, `state.table`...).
+    public private(set) var hostTypes: [HostType] = []
     /// Anything a builtin module needs to keep per interpreter (connections, caches).
     public var extensions: [String: AnyObject] = [:]
     private var loaded: [String: LoadedModule] = [:]
@@ -111,6 +113,12 @@ public final class Interpreter: @unchecked Sendable {
                 if case .function(let fn as NativeFunction) = v, !fn.doc.isEmpty { docs["\(name).\(member)"] = fn.doc }
             }
         }
+    }
+
+    /// Declares a host object type: its members' help becomes `:help type.member`.
+    public func register(_ type: HostType) {
+        hostTypes.append(type)
+        for member in type.members where !member.doc.isEmpty { docs["\(type.name).\(member.name)"] = member.doc }
     }
 
     // MARK: compiling
@@ -202,20 +210,6 @@ public final class Interpreter: @unchecked Sendable {
         let result = LoadedModule(module: module, code: code, frameSize: frameSize)
         loaded[key] = result
         return result
-    }
-
-    // MARK: plan mode
-
-    /// The one dry-run mechanism: a mutating builtin describes its change; in plan mode the
-    /// change is logged and returned as a plan value instead of being made.
-    public func mutation(
-        _ fiber: Fiber, _ action: String, _ details: FurrowMap = [:], perform: () throws(FurrowError) -> Value
-    ) throws(FurrowError) -> Value {
-        guard fiber.dryRun else { return try perform() }
-        log.write(level: "info", message: "dry-run: would \(action)", fields: Array(details))
-        var plan: FurrowMap = ["dry_run": .bool(true), "action": .string(action)]
-        for (k, v) in details { plan[k] = v }
-        return .map(plan)
     }
 
     // MARK: threads

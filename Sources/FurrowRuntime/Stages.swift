@@ -1,13 +1,13 @@
 import FurrowSyntax
 
-/// A compiled query stage (DESIGN §3.4). Item expressions are compiled to functions of `it`.
+/// A compiled query stage. Item expressions are compiled to functions of `it`.
 enum QueryStage {
     /// take, skip, join: arguments evaluated once.
-    case plain(String, [CodeBox])
+    case plain(QueryStageKind, [CodeBox])
     /// select: output field name and its item expression.
     case select([(String, ItemCode)])
     /// Every other stage: an optional item expression.
-    case item(String, ItemCode?, descending: Bool)
+    case item(QueryStageKind, ItemCode?, descending: Bool)
 }
 
 /// An item expression compiled twice: inline, reading the item from a hidden local of the
@@ -123,14 +123,14 @@ enum Stages {
         // Lazy stages over a sequence source.
         if case .host(let object) = input, let sequence = object as? ValueSequence {
             switch stage {
-            case .item("where", let code, _), .item("reject", let code, _):
+            case .item(.where, let code, _), .item(.reject, let code, _):
                 let fn = try function(code, f)!
                 let keep: Bool
-                if case .item("where", _, _) = stage { keep = true } else { keep = false }
+                if case .item(.where, _, _) = stage { keep = true } else { keep = false }
                 return .host(LazySequence(source: sequence, filter: keep ? pushdown : nil, fiber: f) { (v: Value, f: Fiber) throws(FurrowError) -> Value? in
                     try apply(fn, v, f).isTruthy == keep ? v : nil
                 })
-            case .item("map", let code, _):
+            case .item(.map, let code, _):
                 let fn = try function(code, f)!
                 return .host(LazySequence(source: sequence, filter: nil, fiber: f) { (v: Value, f: Fiber) throws(FurrowError) -> Value? in try apply(fn, v, f) })
             case .select(let fields):
@@ -139,7 +139,7 @@ enum Stages {
                 return .host(LazySequence(source: sequence, filter: nil, fiber: f) { (v: Value, f: Fiber) throws(FurrowError) -> Value? in
                     try selectRow(fns, v, f)
                 })
-            case .plain("take", let codes):
+            case .plain(.take, let codes):
                 let n = try count(codes, "take", f)
                 var out: [Value] = []
                 if n > 0 {
@@ -149,7 +149,7 @@ enum Stages {
                     }
                 }
                 return .list(out)
-            case .item("first", let code, _):
+            case .item(.first, let code, _):
                 let fn = try function(code, f)
                 var found = Value.null
                 try sequence.forEach(f, filter: nil) { (v: Value) throws(FurrowError) -> Bool in
@@ -158,7 +158,7 @@ enum Stages {
                     return false
                 }
                 return found
-            case .item("any", let code, _):
+            case .item(.any, let code, _):
                 let fn = try function(code, f)!
                 var result = false
                 try sequence.forEach(f, filter: nil) { (v: Value) throws(FurrowError) -> Bool in
@@ -166,7 +166,7 @@ enum Stages {
                     return true
                 }
                 return .bool(result)
-            case .item("count", nil, _):
+            case .item(.count, nil, _):
                 var n = 0
                 try sequence.forEach(f, filter: nil) { (_: Value) throws(FurrowError) -> Bool in n += 1; return true }
                 return .int(n)
@@ -178,10 +178,10 @@ enum Stages {
         switch stage {
         case .plain(let name, let codes):
             switch name {
-            case "take":
+            case .take:
                 let n = try count(codes, "take", f)
                 return .list(Array(items.prefix(n)))
-            case "skip":
+            case .skip:
                 let n = try count(codes, "skip", f)
                 return .list(Array(items.dropFirst(n)))
             default:  // join
@@ -224,23 +224,23 @@ enum Stages {
         return .map(row)
     }
 
-    static func itemStage(_ name: String, _ fn: ItemEvaluator?, _ descending: Bool, _ items: [Value], _ f: Fiber) throws(FurrowError) -> Value {
+    static func itemStage(_ kind: QueryStageKind, _ fn: ItemEvaluator?, _ descending: Bool, _ items: [Value], _ f: Fiber) throws(FurrowError) -> Value {
         func key(_ v: Value) throws(FurrowError) -> Value {
             guard let fn else { return v }
             return try fn(v)
         }
-        switch name {
-        case "where", "reject":
-            let keep = name == "where"
+        switch kind {
+        case .where, .reject:
+            let keep = kind == .where
             var out: [Value] = []
             for item in items where try fn!(item).isTruthy == keep { out.append(item) }
             return .list(out)
-        case "map":
+        case .map:
             var out: [Value] = []
             out.reserveCapacity(items.count)
             for item in items { out.append(try fn!(item)) }
             return .list(out)
-        case "flat_map":
+        case .flatMap:
             var out: [Value] = []
             for item in items {
                 let r = try fn!(item)
@@ -248,16 +248,16 @@ enum Stages {
                 out.append(contentsOf: l)
             }
             return .list(out)
-        case "each":
+        case .each:
             for item in items { _ = try fn!(item) }
             return .list(items)
-        case "sort_by":
+        case .sortBy:
             var keys: [Value] = []
             keys.reserveCapacity(items.count)
             for item in items { keys.append(try key(item)) }
             let order = try sortedOrder(keys, descending: descending)
             return .list(order.map { items[$0] })
-        case "group_by":
+        case .groupBy:
             var groups = FurrowMap()
             for item in items {
                 let k = Format.str(try key(item))
@@ -274,14 +274,14 @@ enum Stages {
                 }
             }
             return .map(groups)
-        case "count_by":
+        case .countBy:
             var counts = FurrowMap()
             for item in items {
                 let k = Format.str(try key(item))
                 if case .int(let n)? = counts[k] { counts[k] = .int(n + 1) } else { counts[k] = .int(1) }
             }
             return .map(counts)
-        case "uniq_by":
+        case .uniqBy:
             var seen: [Value] = []
             var out: [Value] = []
             var seenStrings = Set<String>()
@@ -295,48 +295,48 @@ enum Stages {
                 }
             }
             return .list(out)
-        case "first":
+        case .first:
             for item in items {
                 if let fn, !(try fn(item).isTruthy) { continue }
                 return item
             }
             return .null
-        case "last":
+        case .last:
             for item in items.reversed() {
                 if let fn, !(try fn(item).isTruthy) { continue }
                 return item
             }
             return .null
-        case "count":
+        case .count:
             guard let fn else { return .int(items.count) }
             var n = 0
             for item in items where try fn(item).isTruthy { n += 1 }
             return .int(n)
-        case "sum":
+        case .sum:
             guard let first = items.first else { return .int(0) }
             var total = try key(first)
             for item in items.dropFirst() { total = try Operations.binary(.add, total, try key(item)) }
             return total
-        case "min", "max":
+        case .min, .max:
             var best: (Value, Value)?
             for item in items {
                 let k = try key(item)
                 if let current = best {
-                    let c = try Operations.compare(k, current.0, name)
-                    if (name == "min" && c < 0) || (name == "max" && c > 0) { best = (k, item) }
+                    let c = try Operations.compare(k, current.0, kind.rawValue)
+                    if (kind == .min && c < 0) || (kind == .max && c > 0) { best = (k, item) }
                 } else {
                     best = (k, item)
                 }
             }
             return best?.1 ?? .null
-        case "any":
+        case .any:
             for item in items where try fn!(item).isTruthy { return .bool(true) }
             return .bool(false)
-        case "all":
+        case .all:
             for item in items where !(try fn!(item).isTruthy) { return .bool(false) }
             return .bool(true)
-        default:
-            throw FurrowError.type("unknown query stage '\(name)'")
+        case .take, .skip, .join, .select:
+            throw FurrowError.type("\(kind.rawValue) is not a stage of an item expression")
         }
     }
 

@@ -4,7 +4,7 @@ import Foundation
 
 /// A Furrow value. Lists and maps are Swift collections, so they have value semantics
 /// (copy on write) for free; the interpreter mutates them in place when it holds the only
-/// reference (see `LValue`).
+/// reference (see `Compiler.Place` and `Compiler.modifier`).
 public enum Value: @unchecked Sendable {
     case null
     case bool(Bool)

@@ -1,8 +1,5 @@
-/// Query stages that take item expressions after `|` (DESIGN §3.4).
-public let queryStageNames: Set<String> = [
-    "where", "reject", "select", "map", "flat_map", "each", "sort_by", "group_by", "count_by", "uniq_by",
-    "take", "skip", "first", "last", "count", "sum", "min", "max", "any", "all", "join",
-]
+/// The names of the query stages that may follow `|`.
+public let queryStageNames: Set<String> = Set(QueryStageKind.allCases.map(\.rawValue))
 
 struct ParseError: Error {
     let message: String

@@ -36,8 +36,7 @@ public final class FurrowProcess: @unchecked Sendable {
             if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
             directory = directory.deletingLastPathComponent()
         }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent(".build/debug/furrow")
+        return GoldenScript.repositoryRoot.appendingPathComponent(".build/debug/furrow")
     }
 
     /// The environment a run gets: see the type's comment.

@@ -4,7 +4,7 @@ import FurrowREPL
 import FurrowRuntime
 import FurrowSyntax
 
-/// Exit codes (DESIGN §6).
+/// Exit codes (docs/cli.md, "Exit codes").
 enum ExitCode {
     static let ok: Int32 = 0
     static let failure: Int32 = 1

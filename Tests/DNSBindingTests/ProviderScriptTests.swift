@@ -9,23 +9,25 @@ import Testing
 /// local provider) run unchanged through the real binary against Route53 (the local AWS server)
 /// and an RFC 2136 server (Knot), with the same expected output.
 @Suite struct ProviderScriptTests {
-    @Test(arguments: DNSScript.all())
-    func route53(_ script: DNSScript) throws {
+    @Test(arguments: GoldenScript.scripts(in: "dns"))
+    func route53(_ script: GoldenScript) throws {
         let aws = try SharedAWS.server()
-        let zone = "\(script.slug)-\(UUID().uuidString.prefix(8).lowercased()).test.furrow"
+        let zone = "\(script.zoneLabel)-\(UUID().uuidString.prefix(8).lowercased()).test.furrow"
         _ = try SharedAWS.route53().createHostedZone(name: zone)
-        try script.check(environment: SharedAWS.environment(aws, zone: zone))
+        let mismatches = try script.run(environment: SharedAWS.environment(aws, zone: zone))
+        #expect(mismatches.isEmpty, "\(mismatches.joined(separator: "\n"))")
     }
 
-    @Test(arguments: DNSScript.all())
-    func rfc2136(_ script: DNSScript) throws {
+    @Test(arguments: GoldenScript.scripts(in: "dns"))
+    func rfc2136(_ script: GoldenScript) throws {
         let knot = try KnotServer()
         defer { knot.stop() }
-        try script.check(environment: try Knot.environment(knot))
+        let mismatches = try script.run(environment: try Knot.environment(knot))
+        #expect(mismatches.isEmpty, "\(mismatches.joined(separator: "\n"))")
     }
 
     @Test func everyScriptIsFound() {
-        #expect(DNSScript.all().count >= 8)
+        #expect(GoldenScript.scripts(in: "dns").count >= 8)
     }
 }
 

@@ -2,7 +2,7 @@ import Foundation
 import FurrowAWS
 import FurrowDNS
 import FurrowDNSWire
-import FurrowLibrary
+import FurrowDNSRoute53
 import FurrowTestSupport
 import Testing
 

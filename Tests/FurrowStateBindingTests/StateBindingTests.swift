@@ -10,22 +10,14 @@ import Testing
 /// (a local AWS server; ScriptTests runs them on SQLite), and on both stores racing processes, lost leases and
 /// broken storage.
 @Suite struct StateBindingTests {
-    @Test(arguments: StateScript.all)
-    func goldenScriptOnDynamoDB(_ script: StateScript) throws {
-        let expected = script.expectations
-        let result = try runFurrow(
-            ["run", script.path.path], environment: try Backend.dynamodb.environment(), directory: try Paths.scratchDirectory())
-        #expect(result.status == expected.expectedExit, "exit status \(result.status), expected \(expected.expectedExit); stderr:\n\(result.stderr)")
-        #expect(
-            result.lines == expected.lines,
-            "standard output differs:\n--- got\n\(result.stdout)--- expected\n\(expected.lines.joined(separator: "\n"))\nstderr:\n\(result.stderr)")
-        for message in expected.errors {
-            #expect(result.stderr.contains(message), "standard error lacks '\(message)':\n\(result.stderr)")
-        }
+    @Test(arguments: GoldenScript.scripts(in: "state"))
+    func goldenScriptOnDynamoDB(_ script: GoldenScript) throws {
+        let mismatches = try script.run(environment: try Backend.dynamodb.environment(), clearing: ["FURROW_", "AWS_"])
+        #expect(mismatches.isEmpty, "\(mismatches.joined(separator: "\n"))")
     }
 
     @Test func everyStateScriptIsFound() {
-        #expect(StateScript.all.count >= 5)
+        #expect(GoldenScript.scripts(in: "state").count >= 5)
     }
 
     /// Two processes start at once and race for one lease: exactly one runs its block.

@@ -2,25 +2,7 @@ import Foundation
 import FurrowTestSupport
 import Testing
 
-/// A golden script of `Tests/Scripts/state/`: its `# expect:` lines are standard output, `# expect error:`
-/// what standard error contains, `# expect exit:` the exit status (as in ScriptTests).
-struct StateScript: CustomTestStringConvertible, Sendable {
-    let path: URL
-    var testDescription: String { "Tests/Scripts/state/" + path.lastPathComponent }
-
-    var expectations: ScriptExpectations { ScriptExpectations(source: (try? String(contentsOf: path, encoding: .utf8)) ?? "") }
-
-    static var all: [StateScript] {
-        let directory = Paths.root.appendingPathComponent("Tests/Scripts/state")
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        return names.filter { $0.hasSuffix(".furrow") }.sorted().map { StateScript(path: directory.appendingPathComponent($0)) }
-    }
-}
-
 enum Paths {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-
     static func scratchDirectory() throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("furrow-state-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

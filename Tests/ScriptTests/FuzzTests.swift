@@ -30,7 +30,7 @@ import FurrowTestSupport
     }
 
     @Test func mutatedScriptsNeverCrashTheInterpreter() throws {
-        let scripts = Paths.scripts().filter { !$0.source.contains("os.exec") && !$0.source.contains("sleep") }
+        let scripts = GoldenScript.scripts().filter { !$0.source.contains("os.exec") && !$0.source.contains("sleep") }
         var rng = SplitMix(seed: 0xF0_22_0F)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("furrow-fuzz-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -1,5 +1,4 @@
 import Foundation
-import FurrowDNS
 import FurrowDNSWire
 import FurrowSQLite
 
