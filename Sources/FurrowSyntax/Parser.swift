@@ -227,7 +227,7 @@ public struct Parser {
         ignoreNewlines = saved
         allowTrailingBlock = savedTrailing
         guard tokens[index].kind == .rbrace else {
-            let line = file.lineAndColumn(of: open.span.start).line
+            let line = file.line(of: open.span.start)
             if tokens[index].kind == .eof {
                 throw ParseError(message: "expected '}' to close the block opened at line \(line)", span: tokens[index].span)
             }
@@ -604,7 +604,7 @@ public struct Parser {
             defer { depth -= 1 }
             let operand = try parseUnary()
             switch operand.kind {
-            case .int(let i): return Expr(.int(-i), token.span.to(operand.span))
+            case .int(let i) where i != Int64.min: return Expr(.int(-i), token.span.to(operand.span))
             case .float(let d): return Expr(.float(-d), token.span.to(operand.span))
             case .duration(let d): return Expr(.duration(-d), token.span.to(operand.span))
             default: return Expr(.unary(.negate, operand), token.span.to(operand.span))
