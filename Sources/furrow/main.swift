@@ -44,6 +44,11 @@ func terminate(_ code: Int32) -> Never {
     _exit(code)
 }
 
+/// What a run made (interpreter, compiled script, session), kept until the process ends:
+/// the process exits without freeing the script's values, so even a value nested millions
+/// of levels deep costs nothing at the end.
+nonisolated(unsafe) var keptUntilExit: [Any] = []
+
 let stderrIsTTY = isatty(2) == 1
 let stdoutIsTTY = isatty(1) == 1
 let noColor = ProcessInfo.processInfo.environment["NO_COLOR"].map { !$0.isEmpty } ?? false
@@ -167,6 +172,7 @@ func runScript(_ arguments: [String]) -> Int32 {
     let file = readSource(path)
     let configuration = loadConfiguration()
     let interpreter = Library.makeInterpreter(options: options, configuration: configuration)
+    keptUntilExit.append(interpreter)
     let script: CompiledScript
     do {
         script = try interpreter.compile(file)
@@ -234,6 +240,7 @@ func runScript(_ arguments: [String]) -> Int32 {
     } catch {
         return report(error)
     }
+    keptUntilExit.append(runnable)
 
     do {
         try interpreter.run(runnable)
@@ -249,7 +256,9 @@ func runCode(_ code: String, name: String) -> Int32 {
     options.color = stderrIsTTY && !noColor
     options.interactive = isatty(0) == 1
     let interpreter = Library.makeInterpreter(options: options, configuration: loadConfiguration())
+    keptUntilExit.append(interpreter)
     let session = interpreter.makeSession(name: name)
+    keptUntilExit.append(session)
     do {
         if let value = try session.evaluate(code), name == "-c", !value.isNull {
             StandardOutput.write(Format.display(value, color: stdoutIsTTY && !noColor) + "\n")
