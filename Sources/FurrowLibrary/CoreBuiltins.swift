@@ -74,8 +74,8 @@ struct CoreBuiltins: BuiltinModule {
             .list(Array(try b[0]!.map("values()'s argument").values))
         })
         interpreter.register("range", builtin("range", ["a", "b"], required: 1, doc: "range(n) or range(a, b) → range\nHalf-open integer ranges, as in Python: range(3) is 0, 1, 2.") { b, _ throws(FurrowError) in
-            if let hi = b[1] { return .range(try b[0]!.int("range start"), try hi.int("range end")) }
-            return .range(0, try b[0]!.int("range end"))
+            if let hi = b[1] { return try Operations.range(try b[0]!.int("range start"), try hi.int("range end")) }
+            return try Operations.range(0, try b[0]!.int("range end"))
         })
         interpreter.register("now", builtin("now", [], doc: "now() → time\nThe current UTC time.") { _, _ throws(FurrowError) in
             .time(TimeFormat.now())
@@ -96,10 +96,15 @@ struct CoreBuiltins: BuiltinModule {
         })
         interpreter.register("sorted", builtin("sorted", ["xs", "key", "desc"], required: 1, doc: "sorted(xs, key: fn, desc: false) → list\nA sorted copy; stable.") { b, args throws(FurrowError) in
             let items = try Operations.iterate(b[0]!, args.fiber)
+            var keyFunction: Callable?
+            if let key = b[1], !key.isNull {
+                guard case .function(let fn) = key else { throw FurrowError.type("sorted()'s key must be a function, got \(key.typeName)") }
+                keyFunction = fn
+            }
             var keyed: [(Value, Value)] = []
             for item in items {
-                if let key = b[1], case .function(let fn) = key {
-                    keyed.append((try args.fiber.call(fn, [item]), item))
+                if let keyFunction {
+                    keyed.append((try args.fiber.call(keyFunction, [item]), item))
                 } else {
                     keyed.append((item, item))
                 }
@@ -112,13 +117,23 @@ struct CoreBuiltins: BuiltinModule {
         })
         interpreter.register("split", builtin("split", ["s", "separator", "limit"], required: 1, doc: "split(s, separator = whitespace, limit: -1) → list\nSplits a string; without a separator splits on runs of whitespace.") { b, _ throws(FurrowError) in
             let s = try b[0]!.string("split()'s string")
+            // At most `limit` splits; a negative limit (the default) splits everywhere.
+            var limit = -1
+            if let limitValue = b[2], !limitValue.isNull { limit = try limitValue.int("split()'s limit") }
             guard let sepValue = b[1], !sepValue.isNull else {
-                return .list(s.split(whereSeparator: { $0.isWhitespace }).map { .string(String($0)) })
+                let maxSplits = limit < 0 ? Int.max : limit
+                var parts = s.split(maxSplits: maxSplits, whereSeparator: { $0.isWhitespace }).map(String.init)
+                // The rest after the last split keeps its text but not the leading whitespace.
+                if limit >= 0, parts.count == maxSplits + 1 {
+                    parts[maxSplits] = String(parts[maxSplits].drop(while: { $0.isWhitespace }))
+                    if parts[maxSplits].isEmpty { parts.removeLast() }
+                }
+                return .list(parts.map { .string($0) })
             }
             let sep = try sepValue.string("split()'s separator")
             guard !sep.isEmpty else { throw FurrowError.value("split() separator must not be empty") }
             var parts = TextSearch.split(s, sep)
-            if let limitValue = b[2], case .int(let limit) = limitValue, limit >= 0, parts.count > limit + 1 {
+            if limit >= 0, parts.count - 1 > limit {
                 parts = Array(parts[0..<limit]) + [parts[limit...].joined(separator: sep)]
             }
             return .list(parts.map { .string($0) })
@@ -150,7 +165,7 @@ struct CoreBuiltins: BuiltinModule {
         })
         interpreter.register("matches", builtin("matches", ["s", "pattern"], doc: "matches(s, pattern) → list or null\nThe first regular-expression match: [whole, group1, ...], or null.") { b, _ throws(FurrowError) in
             let regex = try Regex.compile(try b[1]!.string("the pattern"))
-            guard let groups = regex.firstMatch(try b[0]!.string("matches()'s string")) else { return .null }
+            guard let groups = try regex.firstMatch(try b[0]!.string("matches()'s string")) else { return .null }
             return .list(groups)
         })
         interpreter.register("format", .function(NativeFunction("format", doc: "format(template, values...) → string\nprintf-style: %s %d %f %5.2f %-10s %x %%.") { (args: Arguments) throws(FurrowError) -> Value in
@@ -217,6 +232,8 @@ struct CoreBuiltins: BuiltinModule {
 public enum StandardOutput {
     nonisolated(unsafe) static var buffer: [UInt8] = []
     static let lock = NSLock()
+    /// The error number of the first write that failed; what followed was dropped.
+    nonisolated(unsafe) public private(set) static var writeError: Int32?
 
     public static func write(_ s: String) {
         lock.lock()
@@ -232,9 +249,10 @@ public enum StandardOutput {
         guard !buffer.isEmpty else { return }
         buffer.withUnsafeBytes { raw in
             var offset = 0
-            while offset < raw.count {
+            while offset < raw.count, writeError == nil {
                 let n = Foundation.write(1, raw.baseAddress! + offset, raw.count - offset)
-                if n <= 0 { break }
+                if n < 0, errno == EINTR { continue }
+                if n <= 0 { writeError = n < 0 ? errno : EIO; break }
                 offset += n
             }
         }
@@ -359,7 +377,9 @@ enum Printf {
                 let n: Int
                 switch v {
                 case .int(let i): n = i
-                case .float(let d): n = Int(d)
+                case .float(let d):
+                    guard d.isFinite, d.magnitude < 9.2e18 else { throw FurrowError.value("format(): %d of \(Format.formatFloat(d)), which does not fit in an int") }
+                    n = Int(d)
                 default: throw FurrowError.type("format(): %d needs a number, got \(v.typeName)")
                 }
                 out += String(format: "%\(spec)ld", n)

@@ -21,7 +21,7 @@ extension Value {
     }
 
     func list(_ what: String) throws(FurrowError) -> [Value] {
-        guard let l = asList() else { throw FurrowError.type("\(what) must be a list, got \(typeName)") }
+        guard let l = try asList() else { throw FurrowError.type("\(what) must be a list, got \(typeName)") }
         return l
     }
 

@@ -269,7 +269,9 @@ final class StateTable: HostObject, @unchecked Sendable {
                 doc: "table.scan(page_size: 100, pushdown: true) → list\nA lazy list of the items, read a page at a time as a pipeline pulls items; `where` tests of fields against constants run in the store unless pushdown is false. Used any other way (len, [i], ==) it is read in full once."
             ) { b, _ throws(FurrowError) in
                 let pageSize = try b[0].map { v throws(FurrowError) in try v.int("scan()'s page_size") } ?? 100
-                guard pageSize > 0 else { throw FurrowError.value("scan()'s page_size must be positive, not \(pageSize)") }
+                guard pageSize > 0, pageSize <= Limits.scanPageSize else {
+                    throw FurrowError.value("scan()'s page_size must be from 1 to \(Limits.scanPageSize), not \(pageSize)")
+                }
                 return .host(StateScan(table: self, pageSize: pageSize, pushdown: b[1]?.isTruthy ?? true))
             }
         case "count":

@@ -25,9 +25,17 @@ struct SystemBuiltins: BuiltinModule {
         installOS(interpreter)
         interpreter.register("math", .host(Namespace("math", doc: "math.sqrt floor ceil round abs min max pow, math.pi", members: [
             "sqrt": builtin("math.sqrt", ["x"], doc: "math.sqrt(x) → float") { b, _ throws(FurrowError) in .float((try b[0]!.number("x")).squareRoot()) },
-            "floor": builtin("math.floor", ["x"], doc: "math.floor(x) → int") { b, _ throws(FurrowError) in try toInt((try b[0]!.number("x")).rounded(.down)) },
-            "ceil": builtin("math.ceil", ["x"], doc: "math.ceil(x) → int") { b, _ throws(FurrowError) in try toInt((try b[0]!.number("x")).rounded(.up)) },
+            "floor": builtin("math.floor", ["x"], doc: "math.floor(x) → int") { b, _ throws(FurrowError) in
+                if case .int = b[0]! { return b[0]! }
+                return try toInt((try b[0]!.number("x")).rounded(.down))
+            },
+            "ceil": builtin("math.ceil", ["x"], doc: "math.ceil(x) → int") { b, _ throws(FurrowError) in
+                if case .int = b[0]! { return b[0]! }
+                return try toInt((try b[0]!.number("x")).rounded(.up))
+            },
             "round": builtin("math.round", ["x", "digits"], required: 1, doc: "math.round(x, digits = 0)\nRounds half away from zero; an int without digits.") { b, _ throws(FurrowError) in
+                // An int is already whole: through a float it would lose digits above 2^53.
+                if case .int = b[0]!, b[1] == nil { return b[0]! }
                 let x = try b[0]!.number("x")
                 if let d = b[1] {
                     let p = pow(10.0, Double(min(max(try d.int("digits"), -300), 300)))
@@ -41,7 +49,9 @@ struct SystemBuiltins: BuiltinModule {
                 case .int(let i):
                     guard i != Int.min else { throw FurrowError("integer overflow in math.abs", kind: "overflow") }
                     return .int(abs(i))
-                case .duration(let d): return .duration(abs(d))
+                case .duration(let d):
+                    guard d != Int64.min else { throw FurrowError("duration overflow in math.abs", kind: "overflow") }
+                    return .duration(abs(d))
                 default: return .float(abs(try b[0]!.number("x")))
                 }
             },
@@ -73,7 +83,9 @@ struct SystemBuiltins: BuiltinModule {
             "parse": builtin("time.parse", ["text"], doc: "time.parse(text) → time\nISO-8601 / RFC 3339 (2026-11-22T10:00:00Z, offsets, or a date); a time is returned as it is.") { b, _ throws(FurrowError) in
                 if case .time = b[0]! { return b[0]! }
                 let s = try b[0]!.string("time.parse()'s text")
-                guard let t = TimeFormat.parse(s) else { throw FurrowError.value("time.parse(): '\(s)' is not an ISO-8601 time") }
+                guard let t = TimeFormat.parse(s) else {
+                    throw FurrowError.value("time.parse(): '\(s)' is not an ISO-8601 time from 1677-09-22 to 2262-04-11")
+                }
                 return .time(t)
             },
             "unix": builtin("time.unix", ["seconds"], doc: "time.unix(seconds) → time") { b, _ throws(FurrowError) in
@@ -103,7 +115,7 @@ struct SystemBuiltins: BuiltinModule {
                 throw FurrowError("confirmation needed: \(question) (run with --yes to answer yes non-interactively)", kind: "confirm")
             }
             StandardOutput.flush()
-            FileHandle.standardError.write("\(question) [y/N] ".data(using: .utf8)!)
+            StandardError.write("\(question) [y/N] ")
             guard let answer = readLine() else { return .bool(false) }
             return .bool(["y", "yes"].contains(answer.trimmingCharacters(in: .whitespaces).lowercased()))
         })
@@ -169,7 +181,11 @@ struct SystemBuiltins: BuiltinModule {
             },
             "read": builtin("os.read", ["path"], doc: "os.read(path) → string") { b, _ throws(FurrowError) in
                 let path = try b[0]!.string("os.read()'s path")
-                guard let data = FileManager.default.contents(atPath: path) else { throw FurrowError("cannot read '\(path)': no such file or not readable", kind: "io") }
+                let data: [UInt8]
+                switch FileContents.read(path) {
+                case .success(let bytes): data = bytes
+                case .failure(let error): throw FurrowError("cannot read '\(path)': \(error)", kind: "io")
+                }
                 guard let s = String(validating: data, as: UTF8.self) else { throw FurrowError("'\(path)' is not UTF-8 text", kind: "io") }
                 return .string(s)
             },
@@ -216,7 +232,7 @@ func toInt(_ d: Double) throws(FurrowError) -> Value {
 
 func extreme(_ args: Arguments, _ sign: Int) throws(FurrowError) -> Value {
     var items: [Value] = []
-    if args.count == 1, let l = args[0].asList() { items = l } else { for i in 0..<args.count { items.append(args[i]) } }
+    if args.count == 1, let l = try args[0].asList() { items = l } else { for i in 0..<args.count { items.append(args[i]) } }
     guard var best = items.first else { throw FurrowError.value("min/max of nothing") }
     for x in items.dropFirst() where try Operations.compare(x, best) * sign > 0 { best = x }
     return best

@@ -147,9 +147,9 @@ extension Compiler {
                 }
                 if inclusive {
                     guard y < Int.max else { throw FurrowError.value("range upper bound is too large").locate(where_) }
-                    return .range(x, y + 1)
+                    do throws(FurrowError) { return try Operations.range(x, y + 1) } catch { throw error.locate(where_) }
                 }
-                return .range(x, y)
+                do throws(FurrowError) { return try Operations.range(x, y) } catch { throw error.locate(where_) }
             }
         case .pipe(let input, let stage):
             switch stage {
@@ -282,7 +282,7 @@ extension Compiler {
                         guard case .string(let s) = l else {
                             throw FurrowError.type("=~ needs a string on the left, got \(l.typeName)").locate(where_)
                         }
-                        return .bool(regex.matches(s))
+                        do throws(FurrowError) { return .bool(try regex.matches(s)) } catch { throw error.locate(where_) }
                     }
                 } catch {
                     self.error(error.message, rhs.span)

@@ -192,7 +192,7 @@ final class Compiler {
     /// functions can call each other whatever their order.
     func hoist(_ statements: [Stmt]) {
         for statement in statements {
-            let line = file.lineAndColumn(of: statement.span.start).line
+            let line = file.line(of: statement.span.start)
             switch statement.kind {
             case .function(let decl):
                 if function.declaresGlobals {
@@ -240,19 +240,23 @@ final class Compiler {
     /// Runs steps in order until one ends the flow. Steps are captured one by one (in
     /// groups of three, chained), not iterated from an array: loading each step from an
     /// array would retain and release it on every run.
-    func sequence(_ steps: [StepBox]) -> Step {
+    func sequence(_ steps: [StepBox]) -> Step { sequence(steps[...]) }
+
+    /// A slice, so that a long block is chained without copying its tail at every link.
+    func sequence(_ steps: ArraySlice<StepBox>) -> Step {
+        let first = steps.startIndex
         switch steps.count {
         case 0: return { _ in .next }
-        case 1: return steps[0].run
+        case 1: return steps[first].run
         case 2:
-            let a = steps[0].run, b = steps[1].run
+            let a = steps[first].run, b = steps[first + 1].run
             return { (f: Fiber) throws(FurrowError) -> Flow in
                 let flow = try a(f)
                 if flow != .next { return flow }
                 return try b(f)
             }
         case 3:
-            let a = steps[0].run, b = steps[1].run, c = steps[2].run
+            let a = steps[first].run, b = steps[first + 1].run, c = steps[first + 2].run
             return { (f: Fiber) throws(FurrowError) -> Flow in
                 var flow = try a(f)
                 if flow != .next { return flow }
@@ -261,8 +265,8 @@ final class Compiler {
                 return try c(f)
             }
         default:
-            let a = steps[0].run, b = steps[1].run, c = steps[2].run
-            let rest = sequence(Array(steps[3...]))
+            let a = steps[first].run, b = steps[first + 1].run, c = steps[first + 2].run
+            let rest = sequence(steps.dropFirst(3))
             return { (f: Fiber) throws(FurrowError) -> Flow in
                 var flow = try a(f)
                 if flow != .next { return flow }

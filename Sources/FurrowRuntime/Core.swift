@@ -14,8 +14,12 @@ public final class StructuredLog: @unchecked Sendable {
         self.color = color
     }
 
+    /// The fields every line has; a script's field of the same name is written as
+    /// `field.NAME`, so it can neither replace nor repeat them.
+    static let reservedFields: Set<String> = ["time", "level", "msg"]
+
     public func write(level: String, message: String, fields: [(String, Value)]) {
-        let all = context + fields
+        let all = (context + fields).map { StructuredLog.reservedFields.contains($0.0) ? ("field." + $0.0, $0.1) : $0 }
         var line: String
         if json {
             var object: [(String, JSONValue)] = [
@@ -32,7 +36,7 @@ public final class StructuredLog: @unchecked Sendable {
         }
         line += "\n"
         lock.lock()
-        FileHandle.standardError.write(line.data(using: .utf8)!)
+        StandardError.write(line)
         lock.unlock()
     }
 
@@ -56,6 +60,10 @@ enum Core {
     static func install(into interpreter: Interpreter) {
         interpreter.register("fail", .function(NativeFunction("fail", doc: "fail(message, kind: \"error\", data: null)\nRaises an error; `catch err` sees err.message, err.kind, err.data.", parameters: ["message", "kind", "data"]) { (args: Arguments) throws(FurrowError) -> Value in
             let b = try args.bind("fail", ["message", "kind", "data"], required: 1)
+            // fail(err) in a catch re-raises the caught error as it was.
+            if case .error(let caught) = b[0]! {
+                throw FurrowError(caught.message, kind: b[1]?.stringValue ?? caught.kind, data: b[2] ?? caught.data)
+            }
             var kind = "error"
             if case .string(let k)? = b[1] { kind = k }
             throw FurrowError(Format.str(b[0]!), kind: kind, data: b[2] ?? .null)
@@ -131,46 +139,104 @@ enum Core {
         let shared = Shared(list.count)
         let workers = min(limit, list.count)
         let stopOnFailure = failFast
-        let group = DispatchGroup()
-        for _ in 0..<workers {
-            group.enter()
-            let fiber = parent.spawn()
-            let thread = Thread {
-                defer { group.leave() }
-                while true {
-                    shared.lock.lock()
-                    if shared.stop || shared.next >= list.count {
-                        shared.lock.unlock()
-                        return
-                    }
-                    let index = shared.next
-                    shared.next += 1
+        let worker = { (fiber: Fiber) in
+            while true {
+                shared.lock.lock()
+                if shared.stop || shared.next >= list.count {
                     shared.lock.unlock()
-                    let result: Value
-                    do throws(FurrowError) {
-                        result = try fiber.call(function, [list[index]])
-                    } catch {
-                        result = .error(error.asValue)
-                        shared.lock.lock()
-                        if shared.firstError == nil { shared.firstError = error }
-                        if stopOnFailure { shared.stop = true }
-                        shared.lock.unlock()
-                        if error.exitCode != nil || error.kind == "parallel" {
-                            shared.lock.lock()
-                            shared.stop = true
-                            shared.lock.unlock()
-                        }
-                    }
+                    return
+                }
+                let index = shared.next
+                shared.next += 1
+                shared.lock.unlock()
+                let result: Value
+                do throws(FurrowError) {
+                    result = try fiber.call(function, [list[index]])
+                } catch {
+                    result = .error(error.asValue)
                     shared.lock.lock()
-                    shared.results[index] = result
+                    if shared.firstError == nil { shared.firstError = error }
+                    if stopOnFailure || error.exitCode != nil || error.kind == "parallel" { shared.stop = true }
                     shared.lock.unlock()
                 }
+                shared.lock.lock()
+                shared.results[index] = result
+                shared.lock.unlock()
             }
-            thread.stackSize = 1 << 28
-            thread.start()
         }
+        // Threads beyond the process-wide bound are not started: with none to spare (a
+        // parallel inside parallel tasks) this call's tasks run one by one on this thread.
+        let permits = ParallelThreads.acquire(workers)
+        var started = 0
+        var failure: Int32 = 0
+        let group = DispatchGroup()
+        for _ in 0..<permits {
+            let fiber = parent.spawn()
+            group.enter()
+            let status = NativeThread.start(stackSize: 1 << 28) {
+                worker(fiber)
+                ParallelThreads.release(1)
+                group.leave()
+            }
+            if status != 0 {
+                group.leave()
+                failure = status
+                break
+            }
+            started += 1
+        }
+        ParallelThreads.release(permits - started)
+        if started == 0 && permits > 0 {
+            throw FurrowError("parallel could not start a thread: \(String(cString: strerror(failure)))", kind: "parallel")
+        }
+        if started == 0 { worker(parent.spawn()) }
         group.wait()
         if let error = shared.firstError, failFast || error.exitCode != nil || error.kind == "parallel" { throw error }
         return .list(shared.results)
+    }
+}
+
+/// The bound on `parallel` threads alive at once in the process, whatever the nesting.
+enum ParallelThreads {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var running = 0
+
+    /// Takes up to `wanted` of the threads still free; returns how many it took.
+    static func acquire(_ wanted: Int) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        let granted = max(0, min(wanted, Limits.parallelThreads - running))
+        running += granted
+        return granted
+    }
+
+    static func release(_ count: Int) {
+        lock.lock()
+        running -= count
+        lock.unlock()
+    }
+}
+
+/// A POSIX thread, so that a thread that cannot be made (no memory for its stack) is an
+/// error to report rather than a task that never runs.
+enum NativeThread {
+    private final class Body { let run: () -> Void; init(_ run: @escaping () -> Void) { self.run = run } }
+
+    /// Starts `body` on a detached thread; returns 0 or the error number of pthread_create.
+    static func start(stackSize: Int, _ body: @escaping () -> Void) -> Int32 {
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        defer { pthread_attr_destroy(&attributes) }
+        pthread_attr_setstacksize(&attributes, stackSize)
+        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+        let context = Unmanaged.passRetained(Body(body)).toOpaque()
+        var thread = pthread_t()
+        let status = pthread_create(&thread, &attributes, { raw in
+            let body = Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue()
+            body.run()
+            return nil
+        }, context)
+        if status != 0 { Unmanaged<Body>.fromOpaque(context).release() }
+        return status
     }
 }

@@ -108,9 +108,12 @@ public final class Fiber: @unchecked Sendable {
     }
 
     /// A new fiber for a parallel task, sharing this one's interpreter and dry-run mode.
+    /// It starts at this fiber's call depth, so recursion through `parallel` meets the
+    /// same depth limit as any other.
     func spawn() -> Fiber {
         let fiber = Fiber(interpreter: interpreter, dryRun: dryRun)
         fiber.inParallelTask = true
+        fiber.depth = depth
         return fiber
     }
 }

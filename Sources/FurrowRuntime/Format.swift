@@ -12,6 +12,41 @@ public enum Format {
     }
 
     public static func repr(_ v: Value) -> String {
+        var out = ""
+        repr(v, into: &out, depth: 0)
+        return out
+    }
+
+    /// Appends to one buffer (nested lists cost linear time), showing containers nested
+    /// deeper than `Limits.valueNesting` as `[…]` and `{…}`.
+    static func repr(_ v: Value, into out: inout String, depth: Int) {
+        switch v {
+        case .list(let l):
+            if depth >= Limits.valueNesting { out += "[…]"; return }
+            out += "["
+            for (i, x) in l.enumerated() {
+                if i > 0 { out += ", " }
+                repr(x, into: &out, depth: depth + 1)
+            }
+            out += "]"
+        case .map(let m):
+            if m.isEmpty { out += "{}"; return }
+            if depth >= Limits.valueNesting { out += "{…}"; return }
+            out += "{"
+            var first = true
+            for (k, x) in m {
+                if !first { out += ", " }
+                first = false
+                out += key(k) + ": "
+                repr(x, into: &out, depth: depth + 1)
+            }
+            out += "}"
+        case .cell(let c): repr(c.value, into: &out, depth: depth)
+        default: out += scalarRepr(v)
+        }
+    }
+
+    static func scalarRepr(_ v: Value) -> String {
         switch v {
         case .null: return "null"
         case .bool(let b): return b ? "true" : "false"
@@ -20,15 +55,11 @@ public enum Format {
         case .string(let s): return quote(s)
         case .duration(let d): return TimeFormat.duration(d)
         case .time(let t): return TimeFormat.iso(t)
-        case .list(let l): return "[" + l.map(repr).joined(separator: ", ") + "]"
-        case .map(let m):
-            if m.isEmpty { return "{}" }
-            return "{" + m.map { "\(key($0.key)): \(repr($0.value))" }.joined(separator: ", ") + "}"
         case .range(let lo, let hi): return "\(lo)..<\(hi)"
         case .function(let f): return "<fn \(f.name)>"
         case .error(let e): return "<error \(e.kind): \(e.message)>"
         case .host(let h): return h.summary
-        case .cell(let c): return repr(c.value)
+        case .list, .map, .cell: return repr(v)
         }
     }
 
@@ -89,10 +120,10 @@ public enum Format {
     }
 
     static func keyValueLines(_ m: FurrowMap, color: Bool) -> String {
-        let width = m.keys.map(\.count).max() ?? 0
+        let width = m.keys.map(displayWidth).max() ?? 0
         let dim = color ? "\u{1B}[2m" : "", reset = color ? "\u{1B}[0m" : ""
         return m.map { k, v in
-            dim + k + ":" + reset + String(repeating: " ", count: width - k.count + 1) + cell(v)
+            dim + k + ":" + reset + String(repeating: " ", count: width - displayWidth(k) + 1) + cell(v)
         }.joined(separator: "\n")
     }
 
@@ -109,11 +140,22 @@ public enum Format {
         var columns = OrderedSet<String>()
         for row in rows { for k in row.keys { columns.append(k) } }
         let cells = rows.map { row in columns.map { name in row[name].flatMap { $0.isNull ? nil : cell($0) } ?? "" } }
-        var widths = columns.map(\.count)
-        for row in cells { for (i, c) in row.enumerated() { widths[i] = max(widths[i], min(c.count, 60)) } }
+        var widths = columns.map(displayWidth)
+        for row in cells { for (i, c) in row.enumerated() { widths[i] = max(widths[i], min(displayWidth(c), 60)) } }
         func pad(_ s: String, _ w: Int) -> String {
-            let clipped = s.count > w ? String(s.prefix(w - 1)) + "…" : s
-            return clipped + String(repeating: " ", count: max(0, w - clipped.count))
+            var clipped = s
+            if displayWidth(s) > w {
+                clipped = ""
+                var used = 0
+                for ch in s {
+                    let width = displayWidth(ch)
+                    if used + width > w - 1 { break }
+                    clipped.append(ch)
+                    used += width
+                }
+                clipped += "…"
+            }
+            return clipped + String(repeating: " ", count: max(0, w - displayWidth(clipped)))
         }
         let bold = color ? "\u{1B}[1m" : "", reset = color ? "\u{1B}[0m" : ""
         var lines = [bold + zip(columns, widths).map { pad($0, $1) }.joined(separator: "  ").trimmingTrailing() + reset]
@@ -122,10 +164,44 @@ public enum Format {
         return lines.joined(separator: "\n")
     }
 
+    /// Terminal columns of a text: East Asian wide and fullwidth characters and emoji take
+    /// two, combining marks (part of the character before them) and controls none.
+    public static func displayWidth(_ s: String) -> Int {
+        var width = 0
+        for ch in s { width += displayWidth(ch) }
+        return width
+    }
+
+    static func displayWidth(_ ch: Character) -> Int {
+        guard let first = ch.unicodeScalars.first else { return 0 }
+        if first.isASCII { return first.value < 0x20 || first.value == 0x7F ? 0 : 1 }
+        switch first.properties.generalCategory {
+        case .nonspacingMark, .enclosingMark, .format, .control: return 0
+        default: break
+        }
+        if first.properties.isEmojiPresentation || ch.unicodeScalars.contains(where: { $0.value == 0xFE0F }) { return 2 }
+        return wideRanges.contains { $0.contains(first.value) } ? 2 : 1
+    }
+
+    /// The East Asian Wide (W) and Fullwidth (F) blocks of Unicode's EastAsianWidth.txt.
+    static let wideRanges: [ClosedRange<UInt32>] = [
+        0x1100...0x115F, 0x231A...0x231B, 0x2329...0x232A, 0x2E80...0x303E, 0x3041...0x33FF,
+        0x3400...0x4DBF, 0x4E00...0x9FFF, 0xA000...0xA4CF, 0xA960...0xA97F, 0xAC00...0xD7A3,
+        0xF900...0xFAFF, 0xFE10...0xFE19, 0xFE30...0xFE6F, 0xFF00...0xFF60, 0xFFE0...0xFFE6,
+        0x16FE0...0x18CFF, 0x1B000...0x1B2FF, 0x1F200...0x1F2FF, 0x20000...0x2FFFD, 0x30000...0x3FFFD,
+    ]
+
     // MARK: JSON
 
     /// The JSON form of a value; functions cannot be encoded. Redacted values stay redacted.
     public static func toJSON(_ v: Value) throws(FurrowError) -> JSONValue {
+        try toJSON(v, depth: 0)
+    }
+
+    static func toJSON(_ v: Value, depth: Int) throws(FurrowError) -> JSONValue {
+        if depth > Limits.valueNesting {
+            throw FurrowError.value("the value is nested more than \(Limits.valueNesting) levels deep, too deep to encode as JSON")
+        }
         switch v {
         case .null: return .null
         case .bool(let b): return .bool(b)
@@ -139,17 +215,19 @@ public enum Format {
         case .list(let l):
             var out: [JSONValue] = []
             out.reserveCapacity(l.count)
-            for x in l { out.append(try toJSON(x)) }
+            for x in l { out.append(try toJSON(x, depth: depth + 1)) }
             return .array(out)
-        case .range(let lo, let hi): return .array((lo..<max(lo, hi)).map { .int(Int64($0)) })
+        case .range(let lo, let hi):
+            try Operations.checkListable(lo, hi)
+            return .array((lo..<max(lo, hi)).map { .int(Int64($0)) })
         case .map(let m):
             var out = OrderedDictionary<String, JSONValue>()
-            for (k, x) in m { out[k] = try toJSON(x) }
+            for (k, x) in m { out[k] = try toJSON(x, depth: depth + 1) }
             return .object(out)
-        case .error(let e): return try toJSON(.map(e.fields))
-        case .host(let h): return try toJSON(h.jsonValue ?? .map(h.fields))
+        case .error(let e): return try toJSON(.map(e.fields), depth: depth)
+        case .host(let h): return try toJSON(h.jsonValue ?? .map(h.fields), depth: depth)
         case .function(let f): throw FurrowError.type("a function (\(f.name)) cannot be encoded as JSON")
-        case .cell(let c): return try toJSON(c.value)
+        case .cell(let c): return try toJSON(c.value, depth: depth)
         }
     }
 

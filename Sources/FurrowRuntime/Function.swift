@@ -126,10 +126,17 @@ final class Closure: Callable, @unchecked Sendable {
         }
         fiber.ensureCapacity(base + proto.frameSize)
         if arguments.count < parameterCount || missing != nil {
-            // Defaults run in the callee's frame, so they may read the earlier parameters.
+            // Defaults run in the callee's frame, so they may read the earlier parameters;
+            // they count as a call level, so a default that calls its own function is
+            // runaway recursion like any other.
+            if fiber.depth >= Fiber.maxDepth {
+                throw FurrowError("recursion is too deep (more than \(Fiber.maxDepth) nested calls) in \(name)()", kind: "recursion")
+            }
             let savedBase = fiber.base
             fiber.base = base
             fiber.top = base + proto.frameSize
+            fiber.depth += 1
+            defer { fiber.depth -= 1 }
             do throws(FurrowError) {
                 for i in 0..<parameterCount where missing?.contains(i) ?? (i >= arguments.count) {
                     guard let defaultCode = proto.defaults[i] else {

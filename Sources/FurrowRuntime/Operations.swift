@@ -7,6 +7,10 @@ public enum Operations {
         FurrowError("integer overflow in '\(op)' (ints are 64-bit)", kind: "overflow")
     }
 
+    static func timeOverflow(_ op: String) -> FurrowError {
+        FurrowError("duration or time overflow in '\(op)' (durations and times are 64-bit nanoseconds, about ±292 years)", kind: "overflow")
+    }
+
     public static func binary(_ op: BinaryOp, _ l: Value, _ r: Value) throws(FurrowError) -> Value {
         if case .host(let object as ValueSequence) = l { return try binary(op, .list(object.items(nil)), r) }
         if case .host(let object as ValueSequence) = r { return try binary(op, l, .list(object.items(nil))) }
@@ -22,8 +26,14 @@ public enum Operations {
             case (.map(var a), .map(let b)):
                 for (k, v) in b { a[k] = v }
                 return .map(a)
-            case (.duration(let a), .duration(let b)): return .duration(a &+ b)
-            case (.time(let t), .duration(let d)), (.duration(let d), .time(let t)): return .time(t &+ d)
+            case (.duration(let a), .duration(let b)):
+                let (v, o) = a.addingReportingOverflow(b)
+                if o { throw timeOverflow("+") }
+                return .duration(v)
+            case (.time(let t), .duration(let d)), (.duration(let d), .time(let t)):
+                let (v, o) = t.addingReportingOverflow(d)
+                if o { throw timeOverflow("+") }
+                return .time(v)
             default:
                 if let (a, b) = floats(l, r) { return .float(a + b) }
             }
@@ -33,9 +43,18 @@ public enum Operations {
                 let (v, o) = a.subtractingReportingOverflow(b)
                 if o { throw overflow("-") }
                 return .int(v)
-            case (.duration(let a), .duration(let b)): return .duration(a &- b)
-            case (.time(let a), .time(let b)): return .duration(a &- b)
-            case (.time(let t), .duration(let d)): return .time(t &- d)
+            case (.duration(let a), .duration(let b)):
+                let (v, o) = a.subtractingReportingOverflow(b)
+                if o { throw timeOverflow("-") }
+                return .duration(v)
+            case (.time(let a), .time(let b)):
+                let (v, o) = a.subtractingReportingOverflow(b)
+                if o { throw timeOverflow("-") }
+                return .duration(v)
+            case (.time(let t), .duration(let d)):
+                let (v, o) = t.subtractingReportingOverflow(d)
+                if o { throw timeOverflow("-") }
+                return .time(v)
             default:
                 if let (a, b) = floats(l, r) { return .float(a - b) }
             }
@@ -47,16 +66,17 @@ public enum Operations {
                 return .int(v)
             case (.duration(let d), .int(let n)), (.int(let n), .duration(let d)):
                 let (v, o) = d.multipliedReportingOverflow(by: Int64(n))
-                if o { throw overflow("*") }
+                if o { throw timeOverflow("*") }
                 return .duration(v)
             case (.duration(let d), .float(let x)), (.float(let x), .duration(let d)):
-                guard let n = nanoseconds(Double(d), scale: x) else { throw overflow("*") }
+                guard let n = nanoseconds(Double(d), scale: x) else { throw timeOverflow("*") }
                 return .duration(n)
             case (.string(let s), .int(let n)):
-                guard n >= 0, n.multipliedReportingOverflow(by: s.utf8.count).partialValue < 100_000_000 else {
-                    throw FurrowError.value("string repetition count \(n) is out of range")
+                let (bytes, o) = n.multipliedReportingOverflow(by: s.utf8.count)
+                guard n >= 0, !o, bytes <= Limits.repeatedStringBytes else {
+                    throw FurrowError.value("string repetition \(n) × \(s.utf8.count) bytes is out of range (at most \(Limits.repeatedStringBytes) bytes)")
                 }
-                return .string(String(repeating: s, count: n))
+                return .string(s.isEmpty ? "" : String(repeating: s, count: n))
             default:
                 if let (a, b) = floats(l, r) { return .float(a * b) }
             }
@@ -67,6 +87,7 @@ public enum Operations {
                 return .float(Double(a) / Double(b))
             case (.duration(let d), .int(let n)):
                 guard n != 0 else { throw FurrowError("division by zero", kind: "arithmetic") }
+                if d == Int64.min && n == -1 { throw timeOverflow("/") }
                 return .duration(d / Int64(n))
             default:
                 if let (a, b) = floats(l, r) {
@@ -96,6 +117,7 @@ public enum Operations {
                 return .int(m != 0 && (m < 0) != (b < 0) ? m + b : m)
             case (.duration(let a), .duration(let b)):
                 guard b != 0 else { throw FurrowError("modulo by zero", kind: "arithmetic") }
+                if b == -1 { return .duration(0) }
                 return .duration(a % b)
             default:
                 if let (a, b) = floats(l, r) {
@@ -106,10 +128,10 @@ public enum Operations {
             }
         case .eq: return .bool(l.equals(r))
         case .ne: return .bool(!l.equals(r))
-        case .lt: return .bool(try compare(l, r, "<") < 0)
-        case .le: return .bool(try compare(l, r, "<=") <= 0)
-        case .gt: return .bool(try compare(l, r, ">") > 0)
-        case .ge: return .bool(try compare(l, r, ">=") >= 0)
+        case .lt: return .bool(isOrdered(l, r) ? try compare(l, r, "<") < 0 : false)
+        case .le: return .bool(isOrdered(l, r) ? try compare(l, r, "<=") <= 0 : false)
+        case .gt: return .bool(isOrdered(l, r) ? try compare(l, r, ">") > 0 : false)
+        case .ge: return .bool(isOrdered(l, r) ? try compare(l, r, ">=") >= 0 : false)
         case .contains: return .bool(try contains(r, l))
         case .notContains: return .bool(!(try contains(r, l)))
         case .match:
@@ -172,13 +194,42 @@ public enum Operations {
             if i == Int.min { throw overflow("-") }
             return .int(-i)
         case .float(let d): return .float(-d)
-        case .duration(let d): return .duration(-d)
+        case .duration(let d):
+            if d == Int64.min { throw timeOverflow("-") }
+            return .duration(-d)
         default: throw FurrowError.type("cannot negate \(v.typeName)")
         }
     }
 
-    /// Ordering for `<`, sorting, min and max: numbers, strings, durations, times, and
-    /// lists lexicographically; null sorts first.
+    /// False when `<`, `<=`, `>` and `>=` compare a number with NaN: those are all false,
+    /// as in IEEE 754, although sorting puts NaN after every number.
+    static func isOrdered(_ l: Value, _ r: Value) -> Bool {
+        if case .float(let a) = l, a.isNaN, r.isNumber { return false }
+        if case .float(let b) = r, b.isNaN, l.isNumber { return false }
+        return true
+    }
+
+    /// Ints and floats by exact value: `9007199254740993 > 9007199254740992.0`, although
+    /// the int has no exact float. NaN sorts after every number and equals itself.
+    static func compareNumbers(_ a: Int, _ b: Double) -> Int {
+        if b.isNaN { return -1 }
+        // 2^63 is exact as a float; every int is below it and at or above -2^63.
+        if b >= 9_223_372_036_854_775_808.0 { return -1 }
+        if b < -9_223_372_036_854_775_808.0 { return 1 }
+        let whole = Int(b.rounded(.down))
+        if a != whole { return a < whole ? -1 : 1 }
+        return b > b.rounded(.down) ? -1 : 0
+    }
+
+    static func compareFloats(_ a: Double, _ b: Double) -> Int {
+        if a < b { return -1 }
+        if a > b { return 1 }
+        if a == b { return 0 }
+        return a.isNaN ? (b.isNaN ? 0 : 1) : -1
+    }
+
+    /// Ordering for sorting, min, max and (except for NaN) `<`: numbers by value with NaN
+    /// last, strings, durations, times, and lists lexicographically; null sorts first.
     public static func compare(_ l: Value, _ r: Value, _ op: String = "compare") throws(FurrowError) -> Int {
         switch (l, r) {
         case (.int(let a), .int(let b)): return a < b ? -1 : (a == b ? 0 : 1)
@@ -194,8 +245,10 @@ public enum Operations {
                 if c != 0 { return c }
             }
             return a.count < b.count ? -1 : (a.count == b.count ? 0 : 1)
+        case (.float(let a), .float(let b)): return compareFloats(a, b)
+        case (.int(let a), .float(let b)): return compareNumbers(a, b)
+        case (.float(let a), .int(let b)): return -compareNumbers(b, a)
         default:
-            if let (a, b) = floats(l, r) { return a < b ? -1 : (a == b ? 0 : 1) }
             throw FurrowError.type("cannot compare \(l.typeName) with \(r.typeName) using \(op)")
         }
     }
@@ -321,7 +374,7 @@ public enum Operations {
             return .null
         case "extend":
             try arity(name, args, 1)
-            guard let items = args[0].asList() else { throw FurrowError.type("extend() needs a list, got \(args[0].typeName)") }
+            guard let items = try args[0].asList() else { throw FurrowError.type("extend() needs a list, got \(args[0].typeName)") }
             l.append(contentsOf: items)
             return .null
         case "insert":
@@ -373,6 +426,28 @@ public enum Operations {
         }
     }
 
+    /// The range `lo..<hi`; its length must fit in an int, so that `len`, indexing and
+    /// every stage can count it.
+    public static func range(_ lo: Int, _ hi: Int) throws(FurrowError) -> Value {
+        if hi > lo, hi.subtractingReportingOverflow(lo).overflow {
+            throw FurrowError("the range \(lo)..<\(hi) is too long (its length must fit in a 64-bit int)", kind: "overflow")
+        }
+        return .range(lo, hi)
+    }
+
+    /// The items of a range as a list, within `Limits.rangeListItems`.
+    public static func rangeItems(_ lo: Int, _ hi: Int) throws(FurrowError) -> [Value] {
+        try checkListable(lo, hi)
+        return lo < hi ? (lo..<hi).map { .int($0) } : []
+    }
+
+    /// Fails when a list of the range's items would be longer than `Limits.rangeListItems`.
+    public static func checkListable(_ lo: Int, _ hi: Int) throws(FurrowError) {
+        guard hi <= lo || hi - lo <= Limits.rangeListItems else {
+            throw FurrowError.value("the range \(lo)..<\(hi) has \(hi - lo) items, too many to make a list of (at most \(Limits.rangeListItems))")
+        }
+    }
+
     /// A lazy list (a table scan or a query over one) as its items, read once and kept;
     /// other values as they are. Everything but query stages and `for` sees lazy lists so.
     @inline(__always)
@@ -385,7 +460,7 @@ public enum Operations {
     public static func iterate(_ v: Value, _ f: Fiber) throws(FurrowError) -> [Value] {
         switch v {
         case .list(let l): return l
-        case .range(let lo, let hi): return lo < hi ? (lo..<hi).map { .int($0) } : []
+        case .range(let lo, let hi): return try rangeItems(lo, hi)
         case .map(let m): return m.map { .list([.string($0.key), $0.value]) }
         case .string(let s): return s.map { .string(String($0)) }
         case .host(let object as ValueSequence): return try object.items(f)
@@ -466,20 +541,51 @@ public final class Regex: @unchecked Sendable {
         return regex
     }
 
-    public func matches(_ s: String) -> Bool {
-        expression.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)) != nil
+    public func matches(_ s: String) throws(FurrowError) -> Bool {
+        try firstResult(s) != nil
     }
 
     /// The first match's groups (index 0 is the whole match), or nil.
-    public func firstMatch(_ s: String) -> [Value]? {
-        guard let m = expression.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)) else { return nil }
+    public func firstMatch(_ s: String) throws(FurrowError) -> [Value]? {
+        guard let m = try firstResult(s) else { return nil }
         return (0..<m.numberOfRanges).map { i in
             guard let r = Range(m.range(at: i), in: s) else { return .null }
             return .string(String(s[r]))
         }
     }
 
-    public func replace(_ s: String, with template: String) -> String {
-        expression.stringByReplacingMatches(in: s, range: NSRange(s.startIndex..., in: s), withTemplate: template)
+    public func replace(_ s: String, with template: String) throws(FurrowError) -> String {
+        let found = try results(s, all: true)
+        let text = NSMutableString(string: s)
+        for m in found.reversed() {
+            let replacement = expression.replacementString(for: m, in: s, offset: 0, template: template)
+            text.replaceCharacters(in: m.range, with: replacement)
+        }
+        return String(text)
+    }
+
+    func firstResult(_ s: String) throws(FurrowError) -> NSTextCheckingResult? {
+        try results(s, all: false).first
+    }
+
+    /// Matches with a deadline: the matcher reports progress while it backtracks, and a
+    /// match that takes longer than `Limits.regexMatchTime` stops with a `timeout` error.
+    func results(_ s: String, all: Bool) throws(FurrowError) -> [NSTextCheckingResult] {
+        var found: [NSTextCheckingResult] = []
+        var timedOut = false
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(Limits.regexMatchTime * 1e9)
+        expression.enumerateMatches(in: s, options: [.reportProgress], range: NSRange(s.startIndex..., in: s)) { result, _, stop in
+            if let result {
+                found.append(result)
+                if !all { stop.pointee = true }
+            } else if DispatchTime.now().uptimeNanoseconds > deadline {
+                timedOut = true
+                stop.pointee = true
+            }
+        }
+        if timedOut {
+            throw FurrowError("the regular expression took longer than \(Limits.regexMatchTime)s to match (nested repetition such as '(a+)+' can take exponential time)", kind: "timeout")
+        }
+        return found
     }
 }

@@ -98,6 +98,28 @@ final class LazySequence: HostObject, ValueSequence, @unchecked Sendable {
     var keptItems: [Value]? { cache.kept }
 }
 
+/// What the eager stages read: a list, or the ints of a range computed one by one.
+protocol StageItems: RandomAccessCollection where Element == Value, Index == Int {
+    /// Fails when keeping `count` of the items would build a list longer than the limits allow.
+    func checkKeeping(_ count: Int) throws(FurrowError)
+}
+
+extension Array: StageItems where Element == Value {
+    func checkKeeping(_ count: Int) {}
+}
+
+struct RangeItems: StageItems {
+    let lo: Int
+    let count: Int
+    var startIndex: Int { 0 }
+    var endIndex: Int { count }
+    subscript(position: Int) -> Value { .int(lo + position) }
+
+    func checkKeeping(_ count: Int) throws(FurrowError) {
+        try Operations.checkListable(lo, lo + count)
+    }
+}
+
 enum Stages {
     /// Calls a one-parameter function with `item`, without building an argument array.
     @inline(__always)
@@ -174,15 +196,22 @@ enum Stages {
                 return try run(stage, .list(sequence.items(f)), f, pushdown: nil)
             }
         }
-        let items = try Operations.iterate(input, f)
+        // A range's ints are computed as the stage reads them, never built into a list.
+        if case .range(let lo, let hi) = input { return try run(stage, RangeItems(lo: lo, count: max(0, hi - lo)), f) }
+        return try run(stage, try Operations.iterate(input, f), f)
+    }
+
+    static func run(_ stage: QueryStage, _ items: some StageItems, _ f: Fiber) throws(FurrowError) -> Value {
         switch stage {
         case .plain(let name, let codes):
             switch name {
             case .take:
                 let n = try count(codes, "take", f)
+                try items.checkKeeping(min(n, items.count))
                 return .list(Array(items.prefix(n)))
             case .skip:
                 let n = try count(codes, "skip", f)
+                try items.checkKeeping(max(0, items.count - n))
                 return .list(Array(items.dropFirst(n)))
             default:  // join
                 var separator = ""
@@ -190,12 +219,14 @@ enum Stages {
                     guard case .string(let s) = try code.run(f) else { throw FurrowError.type("join needs a string separator") }
                     separator = s
                 }
+                try items.checkKeeping(items.count)
                 return .string(items.map(Format.str).joined(separator: separator))
             }
         case .select(let fields):
             var evaluators: [(String, ItemEvaluator)] = []
             for (name, code) in fields { evaluators.append((name, try ItemEvaluator(code, f))) }
             defer { for (_, e) in evaluators { e.finish() } }
+            try items.checkKeeping(items.count)
             var out: [Value] = []
             out.reserveCapacity(items.count)
             for item in items {
@@ -224,10 +255,14 @@ enum Stages {
         return .map(row)
     }
 
-    static func itemStage(_ kind: QueryStageKind, _ fn: ItemEvaluator?, _ descending: Bool, _ items: [Value], _ f: Fiber) throws(FurrowError) -> Value {
+    static func itemStage(_ kind: QueryStageKind, _ fn: ItemEvaluator?, _ descending: Bool, _ items: some StageItems, _ f: Fiber) throws(FurrowError) -> Value {
         func key(_ v: Value) throws(FurrowError) -> Value {
             guard let fn else { return v }
             return try fn(v)
+        }
+        switch kind {
+        case .map, .each, .sortBy, .groupBy, .uniqBy: try items.checkKeeping(items.count)
+        default: break
         }
         switch kind {
         case .where, .reject:
@@ -244,13 +279,13 @@ enum Stages {
             var out: [Value] = []
             for item in items {
                 let r = try fn!(item)
-                guard let l = r.asList() else { throw FurrowError.type("flat_map's expression must give a list, got \(r.typeName)") }
+                guard let l = try r.asList() else { throw FurrowError.type("flat_map's expression must give a list, got \(r.typeName)") }
                 out.append(contentsOf: l)
             }
             return .list(out)
         case .each:
             for item in items { _ = try fn!(item) }
-            return .list(items)
+            return .list(Array(items))
         case .sortBy:
             var keys: [Value] = []
             keys.reserveCapacity(items.count)

@@ -52,6 +52,13 @@ public enum Value: @unchecked Sendable {
         }
     }
 
+    public var isNumber: Bool {
+        switch self {
+        case .int, .float: return true
+        default: return false
+        }
+    }
+
     public var isNull: Bool {
         if case .null = self { return true }
         return false
@@ -133,8 +140,8 @@ extension Value {
         case (.bool(let a), .bool(let b)): return a == b
         case (.int(let a), .int(let b)): return a == b
         case (.float(let a), .float(let b)): return a == b
-        case (.int(let a), .float(let b)): return Double(a) == b
-        case (.float(let a), .int(let b)): return a == Double(b)
+        case (.int(let a), .float(let b)): return !b.isNaN && Operations.compareNumbers(a, b) == 0
+        case (.float(let a), .int(let b)): return !a.isNaN && Operations.compareNumbers(b, a) == 0
         case (.string(let a), .string(let b)): return a == b
         case (.duration(let a), .duration(let b)): return a == b
         case (.time(let a), .time(let b)): return a == b
@@ -149,7 +156,11 @@ extension Value {
             }
             return true
         case (.range(let a1, let a2), .range(let b1, let b2)): return a1 == b1 && a2 == b2
-        case (.range, .list), (.list, .range): return Value.list(self.asList()!).equals(.list(other.asList()!))
+        case (.range(let lo, let hi), .list(let l)), (.list(let l), .range(let lo, let hi)):
+            // Walks the range without building it: it may be far longer than the list.
+            guard hi <= lo ? l.isEmpty : hi - lo == l.count else { return false }
+            for (offset, item) in l.enumerated() where !item.equals(.int(lo + offset)) { return false }
+            return true
         case (.function(let a), .function(let b)): return a === b
         case (.error(let a), .error(let b)): return a === b || (a.message == b.message && a.kind == b.kind)
         case (.host(let a), .host(let b)): return a === b
@@ -158,11 +169,12 @@ extension Value {
     }
 
 
-    /// Lists and ranges as a list; nil for other kinds.
-    public func asList() -> [Value]? {
+    /// Lists and ranges as a list; nil for other kinds. A range longer than
+    /// `Limits.rangeListItems` is an error.
+    public func asList() throws(FurrowError) -> [Value]? {
         switch self {
         case .list(let l): return l
-        case .range(let lo, let hi): return lo < hi ? (lo..<hi).map { .int($0) } : []
+        case .range(let lo, let hi): return try Operations.rangeItems(lo, hi)
         default: return nil
         }
     }
@@ -217,7 +229,7 @@ public enum TimeFormat {
             return true
         }
         guard let year = number(4), expect("-"), let month = number(2), expect("-"), let day = number(2) else { return nil }
-        guard (1...12).contains(month), (1...31).contains(day) else { return nil }
+        guard (1...12).contains(month), (1...daysInMonth(year, month)).contains(day) else { return nil }
         var hour = 0, minute = 0, second = 0
         var nanos: Int64 = 0
         var offset = 0
@@ -248,20 +260,37 @@ public enum TimeFormat {
                 i += 1
                 guard let oh = number(2) else { return nil }
                 _ = expect(":")
-                guard let om = number(2) else { return nil }
+                guard let om = number(2), oh < 24, om < 60 else { return nil }
                 offset = sign * (oh * 3600 + om * 60)
             }
         }
         guard i == s.count else { return nil }
-        var parts = tm()
-        parts.tm_year = Int32(year - 1900)
-        parts.tm_mon = Int32(month - 1)
-        parts.tm_mday = Int32(day)
-        parts.tm_hour = Int32(hour)
-        parts.tm_min = Int32(minute)
-        parts.tm_sec = Int32(second)
-        let seconds = Int64(timegm(&parts)) - Int64(offset)
-        return seconds * 1_000_000_000 + nanos
+        let seconds = Int64(daysSinceEpoch(year, month, day)) * 86_400 + Int64(hour * 3600 + minute * 60 + second - offset)
+        // Times are Int64 nanoseconds: 1677-09-21 to 2262-04-11.
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        let (total, overflow2) = scaled.addingReportingOverflow(nanos)
+        return overflow || overflow2 ? nil : total
+    }
+
+    static func isLeapYear(_ year: Int) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }
+
+    static func daysInMonth(_ year: Int, _ month: Int) -> Int {
+        switch month {
+        case 2: return isLeapYear(year) ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    /// Days from 1970-01-01 to a date of the proleptic Gregorian calendar (exact integer
+    /// arithmetic, so no year of four digits can overflow).
+    static func daysSinceEpoch(_ year: Int, _ month: Int, _ day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
     }
 
     /// `1h30m`, `250ms`, `2d3h`, `1.5s`, `1m30.25s`, `0s`: whole units as in literals, a

@@ -48,23 +48,26 @@ struct SQLiteFilterCompiler {
         // `json_type` is NULL for an absent field; `IS` and `coalesce` keep every test true or false.
         let test: String
         let values: [SQLiteValue]
+        // An ordering keeps every item whose field is of another kind (see `StateComparison.matches`).
         switch comparison.value {
         case .string(let s):
-            test = "(json_type(item, ?) IS 'text' AND json_extract(item, ?) \(sqlOperator) ?)"
+            test = isEquality
+                ? "(json_type(item, ?) IS 'text' AND json_extract(item, ?) \(sqlOperator) ?)"
+                : "(json_type(item, ?) IS NOT 'text' OR json_extract(item, ?) \(sqlOperator) ?)"
             values = [p, p, .text(s)]
         case .int(let i):
-            test = "(coalesce(json_type(item, ?), '') IN ('integer', 'real') AND json_extract(item, ?) \(sqlOperator) ?)"
+            test = numberTest(isEquality, sqlOperator)
             values = [p, p, .integer(i)]
         case .double(let d):
             guard d.isFinite else { return nil }
-            test = "(coalesce(json_type(item, ?), '') IN ('integer', 'real') AND json_extract(item, ?) \(sqlOperator) ?)"
+            test = numberTest(isEquality, sqlOperator)
             values = [p, p, .real(d)]
         case .bool(let b):
-            guard isEquality else { return ("0", []) }
+            guard isEquality else { return ("1", []) }
             test = b ? "(json_type(item, ?) IS 'true')" : "(json_type(item, ?) IS 'false')"
             values = [p]
         case .null:
-            guard isEquality else { return ("0", []) }
+            guard isEquality else { return ("1", []) }
             test = "(coalesce(json_type(item, ?), 'null') = 'null')"
             values = [p]
         case .array, .object:
@@ -75,6 +78,12 @@ struct SQLiteFilterCompiler {
             return ("(instr(item, ?) > 0 AND \(test))", [.text(needle)] + values)
         }
         return (comparison.comparison == .notEqual ? "NOT \(test)" : test, values)
+    }
+
+    private static func numberTest(_ isEquality: Bool, _ sqlOperator: String) -> String {
+        isEquality
+            ? "(coalesce(json_type(item, ?), '') IN ('integer', 'real') AND json_extract(item, ?) \(sqlOperator) ?)"
+            : "(coalesce(json_type(item, ?), '') NOT IN ('integer', 'real') OR json_extract(item, ?) \(sqlOperator) ?)"
     }
 
     /// Text that the stored (canonical, compact) JSON of every item matching `comparison` contains:

@@ -29,17 +29,19 @@ public struct StateComparison: Sendable, Equatable {
 
     /// Whether `item` satisfies the comparison. This is the meaning every store must reproduce:
     /// - `==` / `!=`: value equality (numbers by value, strings by bytes); an absent field equals null.
-    /// - `<` `<=` `>` `>=`: true only when both sides are numbers or both are strings; anything else
-    ///   (absent, null, bools, mixed kinds, lists, maps) is simply not matched.
+    /// - `<` `<=` `>` `>=`: when both sides are numbers or both are strings, their order; anything
+    ///   else (absent, null, bools, mixed kinds, lists, maps) is matched, because the script's own
+    ///   test decides those items (null sorts first; mixed kinds are a type error) and a store
+    ///   must never hide an item that would change the result.
     public func matches(_ item: StateItem) -> Bool {
         let field = lookup(item) ?? .null
         switch comparison {
         case .equal: return StateValueComparison.equal(field, value)
         case .notEqual: return !StateValueComparison.equal(field, value)
-        case .less: return StateValueComparison.order(field, value).map { $0 < 0 } ?? false
-        case .lessOrEqual: return StateValueComparison.order(field, value).map { $0 <= 0 } ?? false
-        case .greater: return StateValueComparison.order(field, value).map { $0 > 0 } ?? false
-        case .greaterOrEqual: return StateValueComparison.order(field, value).map { $0 >= 0 } ?? false
+        case .less: return StateValueComparison.order(field, value).map { $0 < 0 } ?? true
+        case .lessOrEqual: return StateValueComparison.order(field, value).map { $0 <= 0 } ?? true
+        case .greater: return StateValueComparison.order(field, value).map { $0 > 0 } ?? true
+        case .greaterOrEqual: return StateValueComparison.order(field, value).map { $0 >= 0 } ?? true
         }
     }
 

@@ -419,7 +419,10 @@ enum DynamoDBFilterCompiler {
             // An absent field equals null, which differs from any non-null constant.
             case (.notEqual, let value): terms.append("(attribute_not_exists(\(path)) OR \(path) <> \(builder.value(value)))")
             case (_, .null), (_, .bool): continue
-            case (let order, let value): terms.append("\(path) \(order.rawValue) \(builder.value(value))")
+            // An ordering keeps every item whose field is of another kind (see `StateComparison.matches`).
+            case (let order, let value):
+                let type = builder.value(.string(value.stringValue != nil ? "S" : "N"))
+                terms.append("(NOT attribute_type(\(path), \(type)) OR \(path) \(order.rawValue) \(builder.value(value)))")
             }
         }
         return terms.isEmpty ? nil : builder.expression(terms.joined(separator: " AND "))

@@ -60,7 +60,15 @@ public struct Diagnostic: Error, Sendable {
 public struct DiagnosticList: Error, Sendable {
     public let diagnostics: [Diagnostic]
     public init(_ diagnostics: [Diagnostic]) { self.diagnostics = diagnostics }
+
+    /// Errors shown in full: past the first few, more carets help no one, and a broken
+    /// generated file could otherwise print megabytes. The rest are counted.
+    public static let shownErrors = 20
+
     public func rendered(color: Bool = false) -> String {
-        diagnostics.map { $0.rendered(color: color) }.joined(separator: "\n")
+        var text = diagnostics.prefix(DiagnosticList.shownErrors).map { $0.rendered(color: color) }.joined(separator: "\n")
+        let hidden = diagnostics.count - DiagnosticList.shownErrors
+        if hidden > 0 { text += "\n… and \(hidden) more error\(hidden == 1 ? "" : "s")" }
+        return text
     }
 }

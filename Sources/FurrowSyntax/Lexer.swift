@@ -55,6 +55,8 @@ public struct Lexer {
         self.bytes = file.bytes
         self.pos = range?.start ?? 0
         self.end = range?.end ?? file.bytes.count
+        // A UTF-8 byte order mark at the start of a file is not part of the program.
+        if range == nil, bytes.starts(with: [0xEF, 0xBB, 0xBF]) { pos = 3 }
     }
 
     mutating func error(_ message: String, _ span: Span) {
@@ -231,6 +233,8 @@ public struct Lexer {
             }
             return .float(d)
         }
+        // 2^63 is allowed only after a minus (Int64.min stands for it; the parser checks).
+        if text == "9223372036854775808" { return .int(Int64.min) }
         guard let i = Int64(text) else {
             error("integer literal is too large (the limit is \(Int64.max))", Span(start, pos))
             return .int(0)
@@ -253,7 +257,8 @@ public struct Lexer {
     }
 
     /// Scans `${ ... }` starting after `${`; returns the span of the expression inside.
-    mutating func scanInterpolation(stringStart: Int) -> Span? {
+    /// Only in a `"""` string may the expression span lines.
+    mutating func scanInterpolation(stringStart: Int, multiline: Bool = false) -> Span? {
         let exprStart = pos
         var depth = 0
         while pos < end {
@@ -273,7 +278,7 @@ public struct Lexer {
             } else if c == UInt8(ascii: "'") {
                 _ = lexRawString()
                 continue
-            } else if c == 0x0A {
+            } else if c == 0x0A, !multiline {
                 break
             }
             pos += 1
@@ -366,7 +371,7 @@ public struct Lexer {
             if c == UInt8(ascii: "$"), peek(1) == UInt8(ascii: "{") {
                 rawParts.append(.text(text)); text = ""
                 pos += 2
-                if let span = scanInterpolation(stringStart: start) { rawParts.append(.interpolation(span)) }
+                if let span = scanInterpolation(stringStart: start, multiline: true) { rawParts.append(.interpolation(span)) }
                 continue
             }
             text.unicodeScalars.append(Unicode.Scalar(c))

@@ -280,7 +280,7 @@ public struct Parser {
         ignoreNewlines = saved
         allowTrailingBlock = savedTrailing
         guard tokens[index].kind == .rbrace else {
-            let line = file.lineAndColumn(of: open.span.start).line
+            let line = file.line(of: open.span.start)
             if tokens[index].kind == .eof {
                 throw ParseError(message: "expected '}' to close the block opened at line \(line)", span: tokens[index].span)
             }
@@ -649,11 +649,17 @@ public struct Parser {
         let token = peekToken()
         if token.kind == .minus {
             advance()
+            // The lexer gives 9223372036854775808 as Int64.min: here it is -2^63.
+            if case .int(Int64.min) = peekToken().kind {
+                let literal = peekToken()
+                advance()
+                return Expr(.int(Int64.min), token.span.to(literal.span))
+            }
             try nest()
             defer { depth -= 1 }
             let operand = try parseUnary()
             switch operand.kind {
-            case .int(let i): return Expr(.int(-i), token.span.to(operand.span))
+            case .int(let i) where i != Int64.min: return Expr(.int(-i), token.span.to(operand.span))
             case .float(let d): return Expr(.float(-d), token.span.to(operand.span))
             case .duration(let d): return Expr(.duration(-d), token.span.to(operand.span))
             default: return Expr(.unary(.negate, operand), token.span.to(operand.span))
@@ -749,7 +755,10 @@ public struct Parser {
     mutating func parsePrimary() throws(ParseError) -> Expr {
         let token = peekToken()
         switch token.kind {
-        case .int(let i): advance(); return Expr(.int(i), token.span)
+        case .int(let i):
+            if i == Int64.min { throw ParseError(message: "integer literal is too large (the limit is \(Int64.max))", span: token.span) }
+            advance()
+            return Expr(.int(i), token.span)
         case .float(let d): advance(); return Expr(.float(d), token.span)
         case .duration(let d): advance(); return Expr(.duration(d), token.span)
         case .kwTrue: advance(); return Expr(.bool(true), token.span)
@@ -844,14 +853,21 @@ public struct Parser {
 
     mutating func parseIf() throws(ParseError) -> Expr {
         let start = advance().span
+        // The blocks count one level each (`parseBlock`); the `if` itself counts only while
+        // its condition is read and for an `else if`, so `if` blocks nest as deep as others.
         try nest()
-        defer { depth -= 1 }
-        let condition = try parseHeaderExpression()
+        let condition: Expr
+        do {
+            defer { depth -= 1 }
+            condition = try parseHeaderExpression()
+        }
         let thenBlock = try withNewlines(ignored: false) { (p: inout Parser) throws(ParseError) -> Block in try p.parseBlock() }
         var elseBlock: Block?
         skipNewlinesBefore(.kwElse)
         if match(.kwElse) {
             if check(.kwIf) {
+                try nest()
+                defer { depth -= 1 }
                 let nested = try parseIf()
                 elseBlock = Block(statements: [Stmt(.expr(nested), nested.span)], span: nested.span)
             } else {
@@ -888,6 +904,9 @@ public struct Parser {
             let decl = FunctionDecl(name: nil, parameters: parameters, body: body, span: start.to(body.span), isExpressionBody: false)
             return Expr(.function(decl), decl.span)
         }
+        // An expression body is a level of nesting, as a block body is.
+        try nest()
+        defer { depth -= 1 }
         let value = try parseExpression()
         let body = Block(statements: [Stmt(.expr(value), value.span)], span: value.span)
         let decl = FunctionDecl(name: nil, parameters: parameters, body: body, span: start.to(value.span), isExpressionBody: true)

@@ -22,15 +22,21 @@ public final class SourceFile: @unchecked Sendable {
         return starts
     }
 
-    /// 1-based line and column (in characters) of a byte offset.
-    public func lineAndColumn(of offset: Int) -> (line: Int, column: Int) {
+    /// 1-based line of a byte offset; unlike the column, it costs no scan of the line.
+    public func line(of offset: Int) -> Int {
         let starts = lineStarts
         var lo = 0, hi = starts.count - 1
         while lo < hi {
             let mid = (lo + hi + 1) / 2
             if starts[mid] <= offset { lo = mid } else { hi = mid - 1 }
         }
-        let start = starts[lo]
+        return lo + 1
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    public func lineAndColumn(of offset: Int) -> (line: Int, column: Int) {
+        let lo = line(of: offset) - 1
+        let start = lineStarts[lo]
         let end = min(max(offset, start), bytes.count)
         let column = String(decoding: bytes[start..<end], as: UTF8.self).count + 1
         return (lo + 1, column)

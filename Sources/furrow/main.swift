@@ -25,7 +25,7 @@ let usage = """
 
 func fail(_ message: String, code: Int32 = ExitCode.usage) -> Never {
     StandardOutput.flush()
-    FileHandle.standardError.write("furrow: \(message)\n".data(using: .utf8)!)
+    StandardError.write("furrow: \(message)\n")
     terminate(code)
 }
 
@@ -33,9 +33,21 @@ func fail(_ message: String, code: Int32 = ExitCode.usage) -> Never {
 /// inside the TLS library, whose exit-time cleanup would then crash under them.
 func terminate(_ code: Int32) -> Never {
     StandardOutput.flush()
-    fflush(nil)  // every C stdio stream (print writes through stdout)
+    let stdioFailed = fflush(nil) != 0  // every C stdio stream (print writes through stdout)
+    let stdioError = errno
+    // Output that could not be written (a full disk, a closed descriptor) fails the run:
+    // what the script printed is lost, so it did not succeed.
+    if let error = StandardOutput.writeError ?? (stdioFailed ? stdioError : nil) {
+        StandardError.write("furrow: cannot write standard output: \(String(cString: strerror(error)).lowercased())\n")
+        _exit(code == ExitCode.ok ? ExitCode.failure : code)
+    }
     _exit(code)
 }
+
+/// What a run made (interpreter, compiled script, session), kept until the process ends:
+/// the process exits without freeing the script's values, so even a value nested millions
+/// of levels deep costs nothing at the end.
+nonisolated(unsafe) var keptUntilExit: [Any] = []
 
 let stderrIsTTY = isatty(2) == 1
 let stdoutIsTTY = isatty(1) == 1
@@ -49,10 +61,10 @@ func readSource(_ path: String) -> SourceFile {
         }
         return SourceFile(name: path, text: text)
     }
-    guard let data = FileManager.default.contents(atPath: path) else {
-        fail("cannot read '\(path)': no such file or not readable", code: ExitCode.failure)
+    switch FileContents.read(path) {
+    case .success(let bytes): return decode(bytes, name: path)
+    case .failure(let error): fail("cannot read '\(path)': \(error)", code: ExitCode.failure)
     }
-    return decode(Array(data), name: path)
 }
 
 func decode(_ bytes: [UInt8], name: String) -> SourceFile {
@@ -89,14 +101,14 @@ func report(_ error: Error) -> Int32 {
     let color = stderrIsTTY && !noColor
     switch error {
     case let list as DiagnosticList:
-        FileHandle.standardError.write((list.rendered(color: color) + "\n").data(using: .utf8)!)
+        StandardError.write((list.rendered(color: color) + "\n"))
         return ExitCode.syntax
     case let e as FurrowError:
         if let code = e.exitCode { return code }
-        FileHandle.standardError.write((e.rendered(color: color) + "\n").data(using: .utf8)!)
+        StandardError.write((e.rendered(color: color) + "\n"))
         return ExitCode.failure
     default:
-        FileHandle.standardError.write("furrow: internal error: \(error)\n".data(using: .utf8)!)
+        StandardError.write("furrow: internal error: \(error)\n")
         return ExitCode.internal
     }
 }
@@ -160,6 +172,7 @@ func runScript(_ arguments: [String]) -> Int32 {
     let file = readSource(path)
     let configuration = loadConfiguration()
     let interpreter = Library.makeInterpreter(options: options, configuration: configuration)
+    keptUntilExit.append(interpreter)
     let script: CompiledScript
     do {
         script = try interpreter.compile(file)
@@ -227,6 +240,7 @@ func runScript(_ arguments: [String]) -> Int32 {
     } catch {
         return report(error)
     }
+    keptUntilExit.append(runnable)
 
     do {
         try interpreter.run(runnable)
@@ -242,7 +256,9 @@ func runCode(_ code: String, name: String) -> Int32 {
     options.color = stderrIsTTY && !noColor
     options.interactive = isatty(0) == 1
     let interpreter = Library.makeInterpreter(options: options, configuration: loadConfiguration())
+    keptUntilExit.append(interpreter)
     let session = interpreter.makeSession(name: name)
+    keptUntilExit.append(session)
     do {
         if let value = try session.evaluate(code), name == "-c", !value.isNull {
             StandardOutput.write(Format.display(value, color: stdoutIsTTY && !noColor) + "\n")
@@ -279,8 +295,12 @@ func main() -> Int32 {
             let interpreter = Library.makeInterpreter(options: options, configuration: loadConfiguration())
             return REPL(interpreter: interpreter).run()
         }
-        let data = FileHandle.standardInput.readDataToEndOfFile()
-        let file = decode(Array(data), name: "<stdin>")
+        let data: [UInt8]
+        switch FileContents.read(descriptor: 0) {
+        case .success(let bytes): data = bytes
+        case .failure(let error): fail("cannot read the script from standard input: \(error)", code: ExitCode.failure)
+        }
+        let file = decode(data, name: "<stdin>")
         return runCode(file.text, name: "<stdin>")
     }
     switch first {
