@@ -287,6 +287,90 @@ final class JobWorld {
         #expect(try world.field("feat-img", "tyk") == "c0ffee", "the triggering repo gets the sha")
         #expect(try world.field("feat-img", "tyk-analytics") == "feat-img", "a repo with the branch's image gets its tag")
         #expect(try world.field("feat-img", "tyk-pump") == "master", "a repo without it gets master")
+
+        // a later report upgrades a repo from master to a branch image that now exists
+        _ = try ecr.putImage(repository: "tyk-pump", tag: "feat-img", manifest: LocalAWSServer.imageManifest)
+        try world.newbuild("feat-img", repo: "tyk", sha: "c0ffee2")
+        #expect(try world.field("feat-img", "tyk-pump") == "feat-img")
+        // and never takes a repo's own build back to its branch tag or master
+        try world.newbuild("feat-img", repo: "tyk-analytics", sha: "a11a11")
+        #expect(try world.field("feat-img", "tyk") == "c0ffee2")
+        #expect(try world.field("feat-img", "tyk-analytics") == "a11a11")
+        #expect(try world.field("feat-img", "tyk-pump") == "feat-img")
+    }
+
+    @Test func aBuildOfOneRepositoryKeepsTheBuildsOfTheOthers() throws {
+        let world = try JobWorld()
+        try world.newbuild("feat-login", repo: "tyk-pump", sha: "abc999")
+        try world.newbuild("feat-login", repo: "tyk-analytics", sha: "def888")
+        #expect(try world.field("feat-login", "tyk-pump") == "abc999", "the first build is kept")
+        #expect(try world.field("feat-login", "tyk-analytics") == "def888")
+        #expect(try world.field("feat-login", "tyk") == "master")
+        #expect(try world.field("feat-login", "version") == "2")
+    }
+
+    @Test func newbuildTakesWhatBuildPipelinesSend() throws {
+        let world = try JobWorld()
+        // GitHub Actions: github.repository is owner/name
+        let r = try world.run("run", "std/newbuild", "--repo", "TykTechnologies/Tyk", "--ref", "refs/heads/feat-gh", "--sha", "9a9a")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == "feat-gh: tyk at 9a9a; state new\n")
+        #expect(try world.field("feat-gh", "tyk") == "9a9a")
+        // a pull request's merge ref gets an environment of its own
+        try world.run("run", "std/newbuild", "--repo", "tyk", "--ref", "refs/pull/42/merge", "--sha", "4242")
+        #expect(try world.field("pr-42", "tyk") == "4242")
+        // a bare branch name (github.ref_name) is a branch
+        try world.run("run", "std/newbuild", "--repo", "tyk", "--ref", "Feat-Bare", "--sha", "b4b4")
+        #expect(try world.state("feat-bare") == "new")
+    }
+
+    @Test func newbuildArgumentErrorsAreUsageErrors() throws {
+        let world = try JobWorld()
+        let cases: [([String], String)] = [
+            (["--repo", "tyk", "--ref", "refs/heads/feat-u"], "newbuild needs --repo, --ref and --sha"),
+            (["--repo", "Org/nope", "--ref", "refs/heads/feat-u", "--sha", "1"], "unknown repo 'Org/nope' (configured: tyk, tyk-analytics, tyk-pump)"),
+            (["--repo", "tyk", "--ref", "refs/tags/v1.2.3", "--sha", "1"], "refs/tags/v1.2.3 is a tag"),
+            (["--repo", "tyk", "--ref", "refs/remotes/origin/x", "--sha", "1"], "neither a branch"),
+            (["--repo", "tyk", "--ref", "refs/heads/feat_under", "--sha", "1"], "is not a DNS label"),
+        ]
+        for (arguments, message) in cases {
+            let r = try world.run(["run", "std/newbuild"] + arguments)
+            #expect(r.status == 2, "\(arguments): status \(r.status)\n\(r.stderr)")
+            let lines = r.stderr.split(separator: "\n")
+            #expect(lines.count == 2, "a message and a usage line:\n\(r.stderr)")
+            #expect(lines.first?.hasPrefix("furrow: ") == true && r.stderr.contains(message), "\(arguments):\n\(r.stderr)")
+            #expect(lines.last?.hasPrefix("usage: furrow run std/newbuild [--repo STRING]") == true, "\(r.stderr)")
+        }
+        #expect(try world.query("state.table(\"DeveloperEnvironments\").scan() | count") == "0", "nothing was recorded")
+    }
+
+    @Test func theBuildsModuleGivesResultsAndErrorKinds() throws {
+        let world = try JobWorld()
+        let r = try world.run(["-c", """
+            import "std/builds" as builds
+            let t = state.table(config.jobs.table)
+            print(builds.environment_name("refs/heads/release-3.1.0"), builds.environment_name("refs/pull/7/head"))
+            let first = builds.record(t, "Org/tyk-pump", "refs/heads/feat-m", "p1")
+            print(first.environment, first.version, first.state, first.repos)
+            print(builds.record(t, "tyk", "refs/heads/feat-m", "t1").repos)
+            print(builds.mark_deleted(t, "feat-m"), builds.mark_deleted(t, "feat-m"))
+            for call in [() => builds.mark_deleted(t, "nope"), () => builds.record(t, "x", "refs/heads/a", "1"),
+                         () => builds.record(t, "tyk", "refs/tags/v1", "1"), () => builds.environment_name("")] {
+              try { call() } catch err { print(err.kind) }
+            }
+            """])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == """
+            release-310 pr-7
+            feat-m 1 new {tyk: "master", "tyk-analytics": "master", "tyk-pump": "p1"}
+            {tyk: "t1", "tyk-analytics": "master", "tyk-pump": "p1"}
+            {environment: "feat-m", state: "deleted"} {environment: "feat-m", state: "deleted"}
+            lookup
+            usage
+            usage
+            usage
+
+            """, "\(r.stdout)")
     }
 
     @Test func jobsWriteReportsAndMetrics() throws {
