@@ -39,7 +39,7 @@ fn environment_name(git_ref) {
 # The configured repository a build names: `tyk`, or GitHub's `owner/name` by its last
 # element, matched without regard to case.
 fn repository(repo) {
-  let repos = config.jobs.repos ?? []
+  let repos = config.jobs.repos
   if len(repos) == 0 {
     fail("no repositories are configured: set jobs.repos in furrow.toml", kind: "usage")
   }
@@ -60,9 +60,9 @@ fn image_tag(git_ref) {
 
 # The image tag a ref publishes for a repository, if the configured image lookup finds it.
 fn branch_tag(repo, git_ref) {
-  if (config.jobs.image_lookup ?? "none") == "ecr" {
+  if config.jobs.image_lookup == "ecr" {
     let tag = image_tag(git_ref)
-    if aws.ecr_image_exists((config.jobs.ecr_prefix ?? "") + repo, tag) { return tag }
+    if aws.ecr_image_exists(config.jobs.ecr_prefix + repo, tag) { return tag }
   }
   return null
 }
@@ -159,7 +159,7 @@ param metrics = "" "write Prometheus textfile metrics to this file"
 
 let envs = state.table(config.jobs.table)
 let dir = config.terraform.dir
-let ttl = config.jobs.ttl ?? 60
+let ttl = config.jobs.ttl
 
 fn record_type(address) {
   if address =~ "^[0-9]+(\\.[0-9]+){3}$" { return "A" }
@@ -332,7 +332,7 @@ fn variables(row) {
   for repo in config.jobs.repos {
     vars[repo] = row[repo] ?? "master"
   }
-  for key, value in config.jobs.extra_vars ?? {} {
+  for key, value in config.jobs.extra_vars {
     vars[key] = value
   }
   return vars

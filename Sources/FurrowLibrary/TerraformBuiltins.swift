@@ -13,7 +13,7 @@ struct TerraformBuiltins: BuiltinModule {
     /// configuration `terraform.bin` (default `terraform`) and `terraform.cli_config`.
     static func makeTerraform(_ configuration: Configuration) -> Terraform {
         Terraform(TerraformSettings(
-            executable: configuration.string("terraform", "bin") ?? "terraform",
+            executable: configuration.setting("terraform", "bin"),
             furrowDirectory: ".furrow",
             cliConfigFile: configuration.string("terraform", "cli_config")))
     }
@@ -36,7 +36,10 @@ struct TerraformBuiltins: BuiltinModule {
                 _ = try terraformCall { () throws(TerraformError) in try terraform.initialize(dir, backendConfig: settings) }
                 return .null
             },
-            "check": builtin("tf.check", ["dir"], doc: "tf.check(dir) → null\nA `config` error unless dir exists and holds terraform configuration (*.tf, *.tf.json); runs no terraform. Jobs call it before they touch any row.") { b, _ throws(FurrowError) in
+            "check": builtin("tf.check", ["dir"], doc: "tf.check(dir) → null\nA `config` error unless dir (config.terraform.dir, say) is set, exists and holds terraform configuration (*.tf, *.tf.json); runs no terraform. Jobs call it before they touch any row.") { b, _ throws(FurrowError) in
+                if b[0]!.isNull {
+                    throw FurrowError("terraform.dir is not set: furrow.toml names the terraform configuration the jobs apply ([terraform] dir = \"...\")", kind: "config")
+                }
                 let dir = try b[0]!.string("tf.check()'s dir")
                 do throws(TerraformError) {
                     try terraform.checkConfiguration(dir)

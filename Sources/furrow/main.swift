@@ -75,13 +75,16 @@ func decode(_ bytes: [UInt8], name: String) -> SourceFile {
     fail("\(name):\(line): invalid UTF-8 at byte \(offset); Furrow sources must be UTF-8 text", code: ExitCode.syntax)
 }
 
+/// The configuration, its warnings (unknown keys) written once to standard error.
 func loadConfiguration() -> Configuration {
     do {
-        return try Configuration.load()
-    } catch let error as FurrowError {
-        fail(error.message, code: ExitCode.usage)
+        let configuration = try Configuration.load()
+        for warning in configuration.warnings {
+            FileHandle.standardError.write("furrow: warning: \(warning)\n".data(using: .utf8)!)
+        }
+        return configuration
     } catch {
-        fail("\(error)", code: ExitCode.usage)
+        fail(error.message, code: ExitCode.usage)
     }
 }
 
@@ -315,7 +318,6 @@ func runCommandLine(_ arguments: [String]) -> Int32 {
 
 func runCode(_ code: String, name: String, options: RunOptions = commandLineOptions()) -> Int32 {
     let interpreter = Library.makeInterpreter(options: options, configuration: loadConfiguration())
-    interpreter.register("args", .list(options.scriptArguments.map { .string($0) }))
     let session = interpreter.makeSession(name: name)
     do {
         if let value = try session.evaluate(code), name == "-c", !value.isNull {
