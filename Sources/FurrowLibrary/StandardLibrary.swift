@@ -314,10 +314,35 @@ fn backoff(attempts) {
 
 fn max_of(a, b) { return if a > b { a } else { b } }
 
-# The line of an error message that says what went wrong, for summaries.
+# What went wrong, in one line, for summaries. For terraform's diagnostic
+#   Error: SUMMARY            then an indented source excerpt, then the DETAIL paragraph
+# that is "SUMMARY: DETAIL" (a precondition's error_message is its detail).
 fn headline(message) {
-  let lines = split(message, "\n") | map trim(it) | where it != ""
+  let raw = split(message, "\n")
+  for i in range(len(raw)) {
+    let found = matches(trim(raw[i]), "^Error: (.+)$")
+    if found != null {
+      let detail = diagnostic_detail(raw, i + 1)
+      return if detail == "" { found[1] } else { "${found[1]}: ${detail}" }
+    }
+  }
+  let lines = raw | map trim(it) | where it != ""
   return (lines | first matches(it, "(?i)error") != null and not starts_with(it, "terraform ")) ?? (lines | first) ?? ""
+}
+
+# The first unindented paragraph after a diagnostic's summary line, as one line.
+fn diagnostic_detail(lines, from) {
+  var detail = []
+  for j in range(from, len(lines)) {
+    let line = lines[j]
+    if starts_with(trim(line), "Error:") or starts_with(line, "(log: ") { break }
+    if trim(line) == "" or starts_with(line, " ") or starts_with(line, "\t") {
+      if len(detail) > 0 { break }
+    } else {
+      detail.append(trim(line))
+    }
+  }
+  return join(detail, " ")
 }
 
 # The last lines of an error message, for the row's `error` attribute.

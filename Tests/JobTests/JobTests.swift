@@ -392,4 +392,95 @@ final class JobWorld {
         #expect(!r.stderr.isEmpty && r.stderr.split(separator: "\n").allSatisfy { $0.contains("job=sow") && $0.contains("run=") },
             "every log line names the job and the run")
     }
+
+    @Test func everyJobWritesOneJSONDocumentUnderJSON() throws {
+        let world = try JobWorld()
+        try world.newbuild("feat-j")
+        try world.newbuild("broken-j")
+        try world.newbuild("feat-gone")
+        try world.run("run", "std/sow", "--only", "feat-gone")
+        try world.run("run", "std/newbuild", "--delete", "feat-gone")
+        let runs: [([String], String)] = [
+            (["run", "std/sow", "--json"], "sow"), (["run", "std/chitragupta", "--json"], "chitragupta"),
+            (["run", "std/reap", "--json"], "reap"), (["run", "std/reap", "--json", "--yes"], "reap"),
+            (["run", "std/newbuild", "--json", "--repo", "tyk", "--ref", "refs/heads/feat-k", "--sha", "1"], "newbuild"),
+            (["run", "std/newbuild", "--json", "--delete", "feat-k"], "newbuild"),
+            (["run", "std/newbuild", "--json", "--show", "feat-j"], "newbuild"),
+            (["run", "std/sow", "--json", "--dry-run"], "sow"),
+        ]
+        for (arguments, job) in runs {
+            let r = try world.run(arguments)
+            #expect(r.status < 2, "\(arguments): \(r.stderr)")
+            let document: JSONValue
+            do { document = try JSONValue.parse(r.stdout) } catch {
+                Issue.record("\(arguments): standard output is not one JSON document (\(error)):\n\(r.stdout)")
+                continue
+            }
+            #expect(document["job"]?.stringValue == job, "\(arguments)")
+            for field in ["run", "started", "finished", "environments", "totals", "failed"] {
+                #expect(document[field] != nil, "\(arguments): no \(field) in \(r.stdout)")
+            }
+            #expect(r.stderr.split(separator: "\n").allSatisfy { $0.hasPrefix("time=") }, "only logs on standard error: \(r.stderr)")
+        }
+        let chitragupta = try JSONValue.parse(try world.run("run", "std/chitragupta", "--json").stdout)
+        #expect(chitragupta["zone"] != nil, "chitragupta's report holds the zone plan")
+
+        // as an operator pipes it
+        let pipe = Process()
+        pipe.executableURL = URL(fileURLWithPath: "/bin/sh")
+        pipe.arguments = ["-c", "'\(FurrowProcess.binary.path)' run std/sow --json 2>/dev/null | python3 -c 'import json,sys; json.load(sys.stdin)'"]
+        pipe.environment = FurrowProcess.environment(world.runEnvironment)
+        pipe.currentDirectoryURL = world.directory
+        try pipe.run()
+        pipe.waitUntilExit()
+        #expect(pipe.terminationStatus == 0)
+    }
+
+    @Test func chitraguptaTimesEachEnvironmentOnItsOwn() throws {
+        let world = try JobWorld()
+        for name in ["feat-t1", "feat-t2", "feat-t3"] { try world.newbuild(name) }
+        try world.run("run", "std/sow")
+        let report = world.directory.appendingPathComponent("chitragupta.json").path
+        let r = try world.run("run", "std/chitragupta", "--report", report)
+        #expect(r.status == 0, "\(r.stderr)")
+        let document = try JSONValue.parse(String(contentsOfFile: report, encoding: .utf8))
+        let durations = try #require(document["environments"]?.arrayValue).compactMap { $0["duration"]?.stringValue }
+        #expect(durations.count == 3)
+        // disjoint intervals of one run add up to no more than the run; cumulative ones do not
+        let run = "time.parse(\(document["finished"]!.encoded())) - time.parse(\(document["started"]!.encoded()))"
+        let sum = durations.map { "duration(\"\($0)\")" }.joined(separator: " + ")
+        #expect(try world.query("\(sum) <= \(run)") == "true", "durations \(durations) add up to more than the run")
+    }
+
+    @Test func aSummaryGivesTerraformsReasonAndTheLogLineTheError() throws {
+        let world = try JobWorld()
+        try world.newbuild("broken-r")
+        let r = try world.run("run", "std/sow")
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("Resource precondition failed: environment broken-r was asked to fail"), "\(r.stdout)")
+        let logLine = r.stderr.split(separator: "\n").first { $0.contains("msg=\"apply failed\"") }
+        #expect(logLine?.contains("error=") == true && logLine?.contains("asked to fail") == true, "\(r.stderr)")
+    }
+
+    @Test func aWrongTerraformDirStopsTheJobBeforeAnyRowIsTouched() throws {
+        let world = try JobWorld()
+        try world.newbuild("feat-w")
+        let before = try world.snapshot()
+        world.environment = ["FURROW_TERRAFORM_DIR": "no-such-dir"]
+        for job in ["std/sow", "std/chitragupta", "std/reap"] {
+            let r = try world.run("run", job, "--yes")
+            #expect(r.status == 2, "\(job): \(r.status)\n\(r.stdout)\n\(r.stderr)")
+            #expect(r.stderr.contains("terraform.dir 'no-such-dir': no such directory"), "\(job): \(r.stderr)")
+            #expect(!r.stderr.contains(" in run"), "no call stack: \(r.stderr)")
+        }
+        #expect(try world.snapshot() == before)
+        #expect(try world.state("feat-w") == "new")
+    }
+
+    @Test func aTerraformErrorIsNamedAfterTheStepThatFailed() throws {
+        let world = try JobWorld()
+        let r = try world.run(["-c", "try { tf.workspace(\"devenv\", \"gone\").plan() } catch err {\n  print(err.data.reason)\n  print(err.message)\n}"])
+        #expect(r.stdout.hasPrefix("workspace_not_found\nterraform plan failed in "), "\(r.stdout)\n\(r.stderr)")
+        #expect(r.stdout.contains("workspace gone does not exist"))
+    }
 }

@@ -114,3 +114,29 @@ import Testing
         #expect { try load(path) } throws: { ($0 as? FurrowError)?.message.hasPrefix("\(path):2:") == true }
     }
 }
+
+/// Tables fill the width they are given (a terminal's), cutting the widest columns first.
+@Suite struct TableWidthTests {
+    let rows: [FurrowMap] = [
+        ["name": .string("feat-a"), "state": .string("failed"), "detail": .string(String(repeating: "why ", count: 50))],
+        ["name": .string("feat-long-name"), "state": .string("deployed"), "detail": .string("ok")],
+    ]
+
+    @Test func withoutALimitNothingIsCut() {
+        let text = Format.table(rows, width: nil)
+        #expect(text.contains(String(repeating: "why ", count: 49) + "why"))
+        #expect(!text.contains("…"))
+    }
+
+    @Test(arguments: [40, 80, 200])
+    func aLimitIsKeptByNarrowingTheWidestColumn(_ width: Int) {
+        let lines = Format.table(rows, width: width).split(separator: "\n")
+        #expect(lines.allSatisfy { $0.count <= width }, "\(lines)")
+        #expect(lines.contains { $0.hasPrefix("feat-long-name  deployed") }, "narrow columns stay whole: \(lines)")
+        #expect(lines[2].hasSuffix("…"))
+    }
+
+    @Test func aWideLimitCutsNothing() {
+        #expect(Format.table(rows, width: 500) == Format.table(rows, width: nil))
+    }
+}
