@@ -181,6 +181,7 @@ fn desired_for(row) {
 }
 
 fn run() {
+  if max_deletes < 0 { fail("--max-deletes must not be negative, got ${max_deletes}", kind: "usage") }
   if not jobs.start("chitragupta") { return 0 }
   tf.check(dir)
   let running = envs.scan() | where .state == "deployed" | sort_by .name
@@ -479,6 +480,8 @@ fn reap_one(row) {
 }
 
 fn run() {
+  if limit < 1 { fail("--limit must be at least 1, got ${limit}", kind: "usage") }
+  if max_age < 0s { fail("--max-age must not be negative", kind: "usage") }
   if not jobs.start("reap") { return 0 }
   tf.check(dir)
   return state.lock("reap", ttl: lease_ttl) {
@@ -588,6 +591,7 @@ fn sow_one(row) {
 }
 
 fn run() {
+  if parallel < 1 { fail("--parallel must be at least 1, got ${parallel}", kind: "usage") }
   if not jobs.start("sow") { return 0 }
   tf.check(dir)
   let rows = state.lock("sow", ttl: lease_ttl) {

@@ -344,6 +344,16 @@ final class JobWorld {
         #expect(try world.query("state.table(\"DeveloperEnvironments\").scan() | count") == "0", "nothing was recorded")
     }
 
+    @Test func argumentErrorsOfEveryJobAreUsageErrors() throws {
+        let world = try JobWorld()
+        for arguments in [["std/sow", "--parallel", "0"], ["std/reap", "--limit", "0"], ["std/chitragupta", "--max-deletes", "-1"]] {
+            let r = try world.run(["run"] + arguments)
+            #expect(r.status == 2, "\(arguments): \(r.status)\n\(r.stderr)")
+            #expect(r.stderr.hasPrefix("furrow: --") && r.stderr.contains("\nusage: furrow run \(arguments[0]) "), "\(arguments): \(r.stderr)")
+            #expect(!r.stderr.contains("called at"), "no call stack through the job: \(r.stderr)")
+        }
+    }
+
     @Test func theBuildsModuleGivesResultsAndErrorKinds() throws {
         let world = try JobWorld()
         let r = try world.run(["-c", """
