@@ -248,7 +248,7 @@ public struct ConfigurationSection: Sendable {
         ConfigurationKey("zone", .string, default: .string("dev.example.com"), doc: "the zone the jobs manage"),
         ConfigurationKey("server", .string, doc: "host:port of the RFC 2136 server"),
         ConfigurationKey("tsig_key", .string, doc: "the TSIG key file for RFC 2136"),
-        ConfigurationKey("wait", .bool, doc: "wait until a Route53 change is in sync"),
+        ConfigurationKey("wait", .bool, default: .bool(false), doc: "wait until a Route53 change is in sync"),
     ])
 
     public static let jobs = ConfigurationSection("jobs", [

@@ -109,6 +109,25 @@ import Testing
         #expect(configuration.warnings.count == 1 && configuration.warnings[0].hasSuffix("unknown key serve.prot (did you mean serve.port?)"))
     }
 
+    /// The reference lists every key with the default its section declares.
+    @Test func theReferenceListsEveryKeyWithItsDefault() throws {
+        let docs = try String(contentsOf: Paths.root.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
+        let rows = docs.split(separator: "\n").filter { $0.hasPrefix("| `") }
+        for section in ConfigurationSection.known {
+            for key in section.keys {
+                let row = rows.first { $0.hasPrefix("| `\(section.name).\(key.name)` |") }
+                #expect(row != nil, "docs/configuration.md has no row for \(section.name).\(key.name)")
+                guard let row else { continue }
+                let cell = row.split(separator: "|", omittingEmptySubsequences: false)[2].trimmingCharacters(in: .whitespaces)
+                if let value = key.defaultValue {
+                    #expect(cell == "`\(Format.repr(value))`", "\(section.name).\(key.name): the docs say \(cell), the default is \(Format.repr(value))")
+                } else {
+                    #expect(!cell.hasPrefix("`"), "\(section.name).\(key.name) has no default, the docs say \(cell)")
+                }
+            }
+        }
+    }
+
     @Test func aNULCharacterIsRefused() throws {
         let path = try write("a = 1\nb = \"x\0y\"\n")
         #expect { try load(path) } throws: { ($0 as? FurrowError)?.message.hasPrefix("\(path):2:") == true }
