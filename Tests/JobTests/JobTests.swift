@@ -457,7 +457,8 @@ final class JobWorld {
         let durations = try #require(document["environments"]?.arrayValue).compactMap { $0["duration"]?.stringValue }
         #expect(durations.count == 3)
         // disjoint intervals of one run add up to no more than the run; cumulative ones do not
-        let run = "time.parse(\(document["finished"]!.encoded())) - time.parse(\(document["started"]!.encoded()))"
+        let started = try #require(document["started"]), finished = try #require(document["finished"])
+        let run = "time.parse(\(finished.encoded())) - time.parse(\(started.encoded()))"
         let sum = durations.map { "duration(\"\($0)\")" }.joined(separator: " + ")
         #expect(try world.query("\(sum) <= \(run)") == "true", "durations \(durations) add up to more than the run")
     }
