@@ -60,6 +60,8 @@ public struct Configuration: Sendable {
                 }
                 root[sectionName] = .map(merged)
             }
+            // in the order of the file (TOMLKit gives a table's keys sorted)
+            warnings.sort { Self.line(of: $0, in: path) < Self.line(of: $1, in: path) }
         } else if environment["FURROW_CONFIG"] != nil {
             throw FurrowError("configuration file \(path) (from FURROW_CONFIG) does not exist", kind: "config")
         }
@@ -105,6 +107,11 @@ public struct Configuration: Sendable {
     public func section(_ name: String) -> FurrowMap {
         guard case .map(let root) = value, case .map(let table)? = root[name] else { return [:] }
         return table
+    }
+
+    /// The line a `path:LINE: ...` message points at (0 when it names none).
+    private static func line(of message: String, in path: String) -> Int {
+        Int(message.dropFirst(path.count + 1).prefix { $0.isNumber }) ?? 0
     }
 
     /// The closest name within two edits, for did-you-mean.

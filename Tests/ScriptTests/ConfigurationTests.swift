@@ -73,6 +73,7 @@ import Testing
         #expect(configuration.warnings.contains("\(path):5: unknown section [job] (did you mean [jobs]?)"), "\(configuration.warnings)")
         #expect(configuration.warnings.contains("FURROW_JOBS_REPSO: unknown key jobs.repso (did you mean FURROW_JOBS_REPOS?)"), "\(configuration.warnings)")
         #expect(configuration.warnings.count == 3, "a section of the scripts' own is no mistake: \(configuration.warnings)")
+        #expect(configuration.warnings.first?.hasPrefix("\(path):3:") == true, "in the order of the file: \(configuration.warnings)")
         #expect(configuration.string("jobs", "tabel") == "typo")
         #expect(Format.repr(configuration.section("report")["recipients"]!) == "[\"ops\"]")
     }
