@@ -200,8 +200,9 @@ fn run() {
   }
   if rows | any .result == "failed" {
     # without every environment's outputs a sync would delete records that are still true
-    print("chitragupta: some outputs could not be read; the zone is left as it is")
-    return jobs.finish("chitragupta", rows, report: report, metrics: metrics)
+    let left = "chitragupta: some outputs could not be read; the zone is left as it is"
+    if not json_output() { print(left) }
+    return jobs.finish("chitragupta", rows, report: report, metrics: metrics, extra: {zone: null, error: left})
   }
   let zone = dns.zone(config.dns.zone)
   let plan = zone.sync(desired, owner: "chitragupta", max_deletes: max_deletes)

@@ -446,6 +446,16 @@ final class JobWorld {
         #expect(pipe.terminationStatus == 0)
     }
 
+    @Test func chitraguptaThatLeavesTheZoneStillWritesOneDocument() throws {
+        let world = try JobWorld()
+        try world.run("-c", "state.table(\"DeveloperEnvironments\").put({name: \"ghost\", state: \"deployed\", version: 1})")
+        let r = try world.run("run", "std/chitragupta", "--json")
+        #expect(r.status == 1)
+        let document = try JSONValue.parse(r.stdout)
+        #expect(document["error"]?.stringValue?.contains("the zone is left as it is") == true, "\(r.stdout)")
+        #expect(document["failed"] == 1)
+    }
+
     @Test func chitraguptaTimesEachEnvironmentOnItsOwn() throws {
         let world = try JobWorld()
         for name in ["feat-t1", "feat-t2", "feat-t3"] { try world.newbuild(name) }
