@@ -33,6 +33,8 @@ public enum ErrorKind: String, CaseIterable, Sendable {
     case confirm
     /// A configuration value (furrow.toml, FURROW_*) that is missing or wrong.
     case config
+    /// A script called with arguments it refuses: exit 2 with its usage line, no stack.
+    case usage
     /// A terraform command that failed; `data` names the directory, workspace and command.
     case terraform
     /// An environment or stack layout that cannot be used.
