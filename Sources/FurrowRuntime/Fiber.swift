@@ -106,8 +106,9 @@ public final class Fiber: @unchecked Sendable {
         return try call(f, values)
     }
 
-    /// A new fiber for a parallel task, sharing this one's interpreter and dry-run mode.
-    func spawn() -> Fiber {
+    /// A new fiber for a parallel task (or a request handler of `furrow serve`), sharing this
+    /// one's interpreter and dry-run mode; it may read shared variables but not assign them.
+    public func spawn() -> Fiber {
         let fiber = Fiber(interpreter: interpreter, dryRun: dryRun)
         fiber.inParallelTask = true
         return fiber

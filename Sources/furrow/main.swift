@@ -20,6 +20,7 @@ let usage = """
            furrow run FILE|std/NAME [--PARAM VALUE]... [--dry-run] [--yes] [--json] [--log-format json] [--help]
            furrow -c CODE              run code given on the command line
            furrow check FILE...        parse and resolve scripts without running them
+           furrow serve FILE|std/NAME [--port N] [--host H]   answer HTTP(S) requests with the script's handlers
            furrow --version
     """
 
@@ -297,6 +298,8 @@ func main() -> Int32 {
         return runCode(arguments[1], name: "-c")
     case "check":
         return check(Array(arguments.dropFirst()))
+    case "serve":
+        return serve(Array(arguments.dropFirst()))
     default:
         if first.hasSuffix(".furrow") || first.hasPrefix("std/") { return runScript(arguments) }
         fail("unknown command '\(first)'\n\(usage)")
