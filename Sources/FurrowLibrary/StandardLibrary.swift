@@ -3,6 +3,98 @@
 /// The standard library's Furrow sources, embedded in the binary.
 public enum StandardLibrary {
     public static let sources: [String: String] = [
+        "std/builds": #"""
+# builds: the rules of a build report, shared by std/newbuild and std/intake.
+#
+#   builds.environment_name(git_ref)          refs/heads/release-3.1.0 → release-310
+#   builds.record(table, repo, ref, sha)      → {environment, version, state: "new", repos: {...}}
+#   builds.mark_deleted(table, name)          → {environment, state}
+#
+# `table` is state.table(config.jobs.table). record raises kind `usage` for bad input and
+# `conflict` when the row kept changing; mark_deleted raises kind `lookup` when absent.
+
+let _attempts = 20
+
+fn environment_name(git_ref) {
+  return replace(split(git_ref, "/")[-1], ".", "")
+}
+
+# The image tag a branch publishes, if the configured image lookup finds it.
+fn _branch_tag(repository, git_ref) {
+  let tag = replace(replace(git_ref, "refs/heads/", ""), "/", "-")
+  if (config.jobs.image_lookup ?? "none") == "ecr" {
+    let registry = (config.jobs.ecr_prefix ?? "") + repository
+    if aws.ecr_image_exists(registry, tag) { return tag }
+    return null
+  }
+  return null
+}
+
+fn _repo_versions(row) {
+  var versions = {}
+  for r in config.jobs.repos { versions[r] = row[r] }
+  return versions
+}
+
+# A new environment takes every other repository's branch image (or master); a later
+# report changes only its own repository's version. One conditional write per attempt: a
+# concurrent writer makes it read the row again.
+fn record(table, repo, ref, sha) {
+  if type(repo) != "string" or type(ref) != "string" or type(sha) != "string" or repo == "" or ref == "" or sha == "" {
+    fail("a build report needs repo, ref and sha (strings)", kind: "usage")
+  }
+  let name_of_repo = split(repo, "/")[-1]      # owner/name → name
+  if name_of_repo not in config.jobs.repos {
+    fail("unknown repo '${repo}' (configured: ${join(config.jobs.repos, ", ")})", kind: "usage")
+  }
+  let name = environment_name(ref)
+  if name == "" { fail("cannot name an environment after ref '${ref}'", kind: "usage") }
+  for attempt in range(_attempts) {
+    let row = table.get(name)
+    try {
+      if row == null {
+        var item = {name: name, state: "new", version: 1, created: now(), updated: now(), attempts: 0}
+        for other in config.jobs.repos {
+          item[other] = if other == name_of_repo { sha } else { _branch_tag(other, ref) ?? "master" }
+        }
+        table.put(item, if_absent: true)
+        log.info("new environment", environment: name, repo: name_of_repo, sha: sha)
+        return {environment: name, version: 1, state: "new", repos: _repo_versions(item)}
+      }
+      let version = (row.version ?? 0) + 1
+      var update = {state: "new", updated: now(), version: version, attempts: 0, error: null, retry_at: null}
+      update[name_of_repo] = sha
+      table.update(name, update, if: {version: row.version})
+      log.info("new build", environment: name, repo: name_of_repo, sha: sha, version: version)
+      return {environment: name, version: version, state: "new", repos: _repo_versions(row + update)}
+    } catch err {
+      if err.kind != "conflict" { fail(err.message, kind: err.kind) }
+      log.debug("concurrent change, retrying", environment: name, attempt: attempt + 1)
+      sleep(attempt * 3ms)
+    }
+  }
+  fail("could not record the build of ${name}: the row kept changing", kind: "conflict")
+}
+
+fn mark_deleted(table, name) {
+  for attempt in range(_attempts) {
+    let row = table.get(name)
+    if row == null { fail("no such environment '${name}'", kind: "lookup") }
+    if row.state == "deleted" or row.state == "reaping" {
+      return {environment: name, state: row.state}
+    }
+    try {
+      table.update(name, {state: "deleted", updated: now(), version: (row.version ?? 0) + 1}, if: {version: row.version})
+      log.info("marked deleted", environment: name)
+      return {environment: name, state: "deleted"}
+    } catch err {
+      if err.kind != "conflict" { fail(err.message, kind: err.kind) }
+      sleep(attempt * 3ms)
+    }
+  }
+  fail("could not mark ${name} deleted: the row kept changing", kind: "conflict")
+}
+"""#,
         "std/chitragupta": #"""
 # chitragupta, the record keeper: every 13 minutes, make the DNS zone say where every
 # running environment's services are.
@@ -69,6 +161,76 @@ fn run() {
 }
 
 exit(run())
+"""#,
+        "std/intake": #"""
+# intake: the build intake service, the state table's only writer for build pipelines.
+#
+#   furrow serve std/intake            (mutual TLS: see docs/serve.md and docs/jobs.md)
+#
+#   POST   /newbuild             {repo, ref, sha}: record a build (as std/newbuild does)
+#   DELETE /environments/NAME    mark an environment deleted (its branch is gone)
+#   GET    /environments         every environment (?state=new to filter)
+#   GET    /environments/NAME    one environment's row
+#
+# A client reports builds only of the repositories its certificate's name is given in
+# [serve.clients]; any listed client may read and mark environments deleted.
+import "std/builds" as builds
+
+let envs = state.table(config.jobs.table)
+
+fn _client(req) {
+  if req.client == null { serve.fail(403, "a client certificate is required") }
+  if len(req.client.repos) == 0 { serve.fail(403, "client ${req.client.cn ?? req.client.subject} is not in [serve.clients]") }
+  return req.client
+}
+
+# Runs a builds.* call, answering its usage, lookup and conflict errors with 400, 404, 409.
+fn _answer(call) {
+  var outcome = null
+  try {
+    outcome = {value: call()}
+  } catch err {
+    if err.kind not in ["usage", "lookup", "conflict"] { fail(err.message, kind: err.kind, data: err.data) }
+    outcome = {error: err}
+  }
+  if outcome.error == null { return outcome.value }
+  let status = {usage: 400, lookup: 404, conflict: 409}[outcome.error.kind]
+  serve.fail(status, outcome.error.message)
+}
+
+fn report(req) {
+  let client = _client(req)
+  let f = serve.fields(req, ["repo", "ref", "sha"])
+  if type(f.repo) != "string" { serve.fail(400, "repo must be a string") }
+  let repo = split(f.repo, "/")[-1]
+  if repo not in client.repos {
+    serve.fail(403, "client ${client.cn ?? client.subject} may not report builds of '${f.repo}'")
+  }
+  return _answer(() => builds.record(envs, f.repo, f.ref, f.sha))
+}
+
+fn mark_deleted(req) {
+  _client(req)
+  return _answer(() => builds.mark_deleted(envs, req.params.name))
+}
+
+fn list_environments(req) {
+  _client(req)
+  let wanted = req.query.state
+  return envs.scan() | where wanted == null or .state == wanted
+}
+
+fn show_environment(req) {
+  _client(req)
+  let row = envs.get(req.params.name)
+  if row == null { serve.fail(404, "no such environment '${req.params.name}'") }
+  return row
+}
+
+serve.route("POST", "/newbuild", report)
+serve.route("DELETE", "/environments/{name}", mark_deleted)
+serve.route("GET", "/environments", list_environments)
+serve.route("GET", "/environments/{name}", show_environment)
 """#,
         "std/jobs": ##"""
 # Shared parts of the scheduled jobs (sow, reap, chitragupta, newbuild): the run
@@ -188,6 +350,7 @@ fn variables(row) {
 #   furrow run std/newbuild --delete feat-x        (the branch is gone: reap will tear it down)
 #   furrow run std/newbuild --show feat-x
 import "std/jobs" as jobs
+import "std/builds" as builds
 
 param repo = "" "repository that was built (one of config.jobs.repos)"
 param ref = "" "git ref that was built, e.g. refs/heads/release-3.1.0"
@@ -197,71 +360,23 @@ param show = "" "print this environment's row"
 
 let envs = state.table(config.jobs.table)
 
-# refs/heads/release-3.1.0 → release-310
-fn environment_name(git_ref) {
-  return replace(split(git_ref, "/")[-1], ".", "")
-}
-
-# The image tag a branch publishes, if the configured image lookup finds it.
-fn branch_tag(repository, git_ref) {
-  let tag = replace(replace(git_ref, "refs/heads/", ""), "/", "-")
-  if (config.jobs.image_lookup ?? "none") == "ecr" {
-    let registry = (config.jobs.ecr_prefix ?? "") + repository
-    if aws.ecr_image_exists(registry, tag) { return tag }
-    return null
-  }
-  return null
-}
-
 fn report_build() {
   assert(repo != "" and ref != "" and sha != "", "newbuild needs --repo, --ref and --sha (or --delete NAME, --show NAME)")
-  assert(repo in config.jobs.repos, "unknown repo '${repo}' (configured: ${join(config.jobs.repos, ", ")})")
-  let name = environment_name(ref)
-  assert(name != "", "cannot name an environment after ref '${ref}'")
-  var changes = {state: "new", updated: now()}
-  for other in config.jobs.repos {
-    if other == repo {
-      changes[other] = sha
-    } else {
-      changes[other] = branch_tag(other, ref) ?? "master"
-    }
-  }
-  # One conditional write; a concurrent writer makes it retry with what that writer wrote.
-  for attempt in range(5) {
-    let row = envs.get(name)
-    try {
-      if row == null {
-        envs.put({name: name, version: 1, created: now(), attempts: 0} + changes, if_absent: true)
-        log.info("new environment", environment: name, repo: repo, sha: sha)
-      } else {
-        let update = changes + {version: (row.version ?? 0) + 1, attempts: 0, error: null, retry_at: null}
-        envs.update(name, update, if: {version: row.version})
-        log.info("new build", environment: name, repo: repo, sha: sha, version: update.version)
-      }
-      print("${name}: ${repo} at ${sha}; state new")
-      return 0
-    } catch err {
-      if err.kind != "conflict" { fail(err.message, kind: err.kind) }
-      log.warn("concurrent change, retrying", environment: name, attempt: attempt + 1)
-    }
-  }
-  fail("could not record the build of ${name}: the row kept changing", kind: "conflict")
+  let result = builds.record(envs, repo, ref, sha)
+  print("${result.environment}: ${repo} at ${sha}; state new")
+  return 0
 }
 
 fn mark_deleted(name) {
-  let row = envs.get(name)
-  if row == null {
+  try {
+    let result = builds.mark_deleted(envs, name)
+    print(if result.state == "deleted" { "${name}: state deleted; reap will tear it down" } else { "${name}: already ${result.state}" })
+    return 0
+  } catch err {
+    if err.kind != "lookup" { fail(err.message, kind: err.kind) }
     print("${name}: no such environment")
     return 1
   }
-  if row.state == "deleted" or row.state == "reaping" {
-    print("${name}: already ${row.state}")
-    return 0
-  }
-  envs.update(name, {state: "deleted", updated: now(), version: (row.version ?? 0) + 1}, if: {version: row.version})
-  log.info("marked deleted", environment: name)
-  print("${name}: state deleted; reap will tear it down")
-  return 0
 }
 
 fn show_row(name) {
