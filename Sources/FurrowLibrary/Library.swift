@@ -15,6 +15,7 @@ public enum Library {
             StateBuiltins(configuration: configuration),
             DNSBuiltins(configuration: configuration),
             ConfigBuiltin(configuration: configuration),
+            ServeBuiltins(), HTTPBuiltins(),
         ]
     }
 

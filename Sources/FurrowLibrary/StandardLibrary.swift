@@ -212,6 +212,76 @@ fn run() {
 
 exit(run())
 """#,
+        "std/intake": #"""
+# intake: the build intake service, the state table's only writer for build pipelines.
+#
+#   furrow serve std/intake            (mutual TLS: see docs/serve.md and docs/jobs.md)
+#
+#   POST   /newbuild             {repo, ref, sha}: record a build (as std/newbuild does)
+#   DELETE /environments/NAME    mark an environment deleted (its branch is gone)
+#   GET    /environments         every environment (?state=new to filter)
+#   GET    /environments/NAME    one environment's row
+#
+# A client reports builds only of the repositories its certificate's name is given in
+# [serve.clients]; any listed client may read and mark environments deleted.
+import "std/builds" as builds
+
+let envs = state.table(config.jobs.table)
+
+fn _client(req) {
+  if req.client == null { serve.fail(403, "a client certificate is required") }
+  if len(req.client.repos) == 0 { serve.fail(403, "client ${req.client.cn ?? req.client.subject} is not in [serve.clients]") }
+  return req.client
+}
+
+# Runs a builds.* call, answering its usage, lookup and conflict errors with 400, 404, 409.
+fn _answer(call) {
+  var outcome = null
+  try {
+    outcome = {value: call()}
+  } catch err {
+    if err.kind not in ["usage", "lookup", "conflict"] { fail(err.message, kind: err.kind, data: err.data) }
+    outcome = {error: err}
+  }
+  if outcome.error == null { return outcome.value }
+  let status = {usage: 400, lookup: 404, conflict: 409}[outcome.error.kind]
+  serve.fail(status, outcome.error.message)
+}
+
+fn report(req) {
+  let client = _client(req)
+  let f = serve.fields(req, ["repo", "ref", "sha"])
+  if type(f.repo) != "string" { serve.fail(400, "repo must be a string") }
+  let repo = split(f.repo, "/")[-1]
+  if repo not in client.repos {
+    serve.fail(403, "client ${client.cn ?? client.subject} may not report builds of '${f.repo}'")
+  }
+  return _answer(() => builds.record(envs, f.repo, f.ref, f.sha))
+}
+
+fn mark_deleted(req) {
+  _client(req)
+  return _answer(() => builds.mark_deleted(envs, req.params.name))
+}
+
+fn list_environments(req) {
+  _client(req)
+  let wanted = req.query.state
+  return envs.scan() | where wanted == null or .state == wanted
+}
+
+fn show_environment(req) {
+  _client(req)
+  let row = envs.get(req.params.name)
+  if row == null { serve.fail(404, "no such environment '${req.params.name}'") }
+  return row
+}
+
+serve.route("POST", "/newbuild", report)
+serve.route("DELETE", "/environments/{name}", mark_deleted)
+serve.route("GET", "/environments", list_environments)
+serve.route("GET", "/environments/{name}", show_environment)
+"""#,
         "std/jobs": ##"""
 # Shared parts of the scheduled jobs (sow, reap, chitragupta, newbuild): the run
 # summary, the JSON report, Prometheus textfile metrics, and retry backoff.

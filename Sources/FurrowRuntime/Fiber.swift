@@ -107,10 +107,11 @@ public final class Fiber: @unchecked Sendable {
         return try call(f, values)
     }
 
-    /// A new fiber for a parallel task, sharing this one's interpreter and dry-run mode.
+    /// A new fiber for a parallel task (or a request handler of `furrow serve`), sharing this
+    /// one's interpreter and dry-run mode; it may read shared variables but not assign them.
     /// It starts at this fiber's call depth, so recursion through `parallel` meets the
     /// same depth limit as any other.
-    func spawn() -> Fiber {
+    public func spawn() -> Fiber {
         let fiber = Fiber(interpreter: interpreter, dryRun: dryRun)
         fiber.inParallelTask = true
         fiber.depth = depth

@@ -21,6 +21,7 @@ let usage = """
            furrow -c CODE [WORD]... [--dry-run] [--yes] [--json] [--log-format json]
                                        run code given on the command line (`args` holds the words)
            furrow check FILE...        parse and resolve scripts without running them
+           furrow serve FILE|std/NAME [--port N] [--host H]   answer HTTP(S) requests with the script's handlers
            furrow --version
     """
 
@@ -394,6 +395,8 @@ func main() -> Int32 {
         return runScript(arguments)
     case "check":
         return check(Array(arguments.dropFirst()))
+    case "serve":
+        return serve(Array(arguments.dropFirst()))
     default:
         if first.hasSuffix(".furrow") || first.hasPrefix("std/") { return runScript(arguments) }
         fail("unknown command '\(first)'\n\(usage)")
