@@ -158,7 +158,7 @@ enum Core {
                         if shared.firstError == nil { shared.firstError = error }
                         if stopOnFailure { shared.stop = true }
                         shared.lock.unlock()
-                        if error.exitCode != nil || error.kind == "parallel" {
+                        if error.exitCode != nil || error.kind == "parallel" || error.kind == "interrupted" {
                             shared.lock.lock()
                             shared.stop = true
                             shared.lock.unlock()
@@ -173,7 +173,8 @@ enum Core {
             thread.start()
         }
         group.wait()
-        if let error = shared.firstError, failFast || error.exitCode != nil || error.kind == "parallel" { throw error }
+        if let error = shared.firstError, failFast || error.exitCode != nil || error.kind == "parallel" || error.kind == "interrupted" { throw error }
+        try parent.checkInterrupt()
         return .list(shared.results)
     }
 }
