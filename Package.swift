@@ -151,3 +151,19 @@ let package = Package(
         .testTarget(name: "ServeTests", dependencies: ["furrow", "FurrowHTTP", "FurrowTestSupport"]),
     ]
 )
+
+// libFuzzer targets (docs/fuzzing.md). They have no `main` of their own — libFuzzer's runtime
+// supplies it — so they only link when built with `--sanitize=fuzzer -Xswiftc -parse-as-library`,
+// which scripts/fuzz does, in its own scratch path, with FURROW_FUZZ=1. Every other build
+// leaves them out and stays uninstrumented.
+if Context.environment["FURROW_FUZZ"] == "1" {
+    package.targets += [
+        .executableTarget(
+            name: "FurrowFuzzLanguage", dependencies: ["FurrowLibrary", "FurrowRuntime", "FurrowSyntax"]
+        ),
+        .executableTarget(
+            name: "FurrowFuzzFormats",
+            dependencies: ["FurrowJSON", "FurrowHCL", "FurrowDNSWire", "FurrowLibrary", "FurrowRuntime"]
+        ),
+    ]
+}

@@ -84,7 +84,7 @@ struct CoreBuiltins: BuiltinModule {
         interpreter.register("now", builtin("now", [], doc: "now() → time\nThe current UTC time.") { _, _ throws(FurrowError) in
             .time(TimeFormat.now())
         })
-        interpreter.register("sleep", builtin("sleep", ["d"], doc: "sleep(duration)\nPauses this thread (sleep(2s), sleep(250ms)).") { b, _ throws(FurrowError) in
+        interpreter.register("sleep", builtin("sleep", ["d"], doc: "sleep(duration)\nPauses this thread (sleep(2s), sleep(250ms)); an interrupt ends it early.") { b, args throws(FurrowError) in
             let nanos: Int64
             switch b[0]! {
             case .duration(let d): nanos = d
@@ -92,10 +92,7 @@ struct CoreBuiltins: BuiltinModule {
             case .float(let d): nanos = nanoseconds(min(max(d, 0), 4e9)) ?? 0
             case let v: throw FurrowError.type("sleep() needs a duration, got \(v.typeName)")
             }
-            if nanos > 0 {
-                var ts = timespec(tv_sec: Int(nanos / 1_000_000_000), tv_nsec: Int(nanos % 1_000_000_000))
-                nanosleep(&ts, nil)
-            }
+            try args.fiber.sleep(nanoseconds: nanos)
             return .null
         })
         interpreter.register("sorted", builtin("sorted", ["xs", "key", "desc"], required: 1, doc: "sorted(xs, key: fn, desc: false) → list\nA sorted copy; stable.") { b, args throws(FurrowError) in

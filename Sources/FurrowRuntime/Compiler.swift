@@ -324,8 +324,10 @@ final class Compiler {
             function.loopDepth += 1
             let bodyStep = block(body)
             function.loopDepth -= 1
+            let where_ = location(stmt.span)
             return { (f: Fiber) throws(FurrowError) -> Flow in
                 while try condition(f) {
+                    do throws(FurrowError) { try f.checkInterrupt() } catch { throw error.locate(where_) }
                     switch try bodyStep(f) {
                     case .breakLoop: return .next
                     case .returned: return .returned
@@ -371,6 +373,8 @@ final class Compiler {
                         f.pop(to: savedTop)
                         f.depth = savedDepth
                         if let errorVariable { try self.storeValue(errorVariable, .error(error.asValue), f) }
+                        f.handlerDepth += 1
+                        defer { f.handlerDepth -= 1 }
                         return try handlerStep(f)
                     }
                 }
@@ -597,6 +601,7 @@ final class Compiler {
     func forLoop(_ key: String, _ valueName: String?, _ iterableExpr: Expr, _ body: Block, span: Span) -> Step {
         let iterable = expression(iterableExpr)
         let iterLocation = location(iterableExpr.span)
+        let where_ = location(span)
         let scope = enterScope()
         defer { leaveScope(scope) }
         do {
@@ -617,6 +622,7 @@ final class Compiler {
                 case .range(let lo, let hi) where !hasValue:
                     var i = lo
                     while i < hi {
+                        do throws(FurrowError) { try f.checkInterrupt() } catch { throw error.locate(where_) }
                         set(f, keySlot, keyBoxed, .int(i))
                         let flow = try bodyStep(f)
                         if flow == .breakLoop { break }
@@ -626,6 +632,7 @@ final class Compiler {
                     return .next
                 case .map(let m):
                     for (k, v) in m {
+                        do throws(FurrowError) { try f.checkInterrupt() } catch { throw error.locate(where_) }
                         set(f, keySlot, keyBoxed, .string(k))
                         if hasValue { set(f, valueSlot, valueBoxed, v) }
                         let flow = try bodyStep(f)
@@ -637,6 +644,7 @@ final class Compiler {
                     let items: [Value]
                     do throws(FurrowError) { items = try Operations.iterate(collection, f) } catch { throw error.locate(iterLocation) }
                     for (index, item) in items.enumerated() {
+                        do throws(FurrowError) { try f.checkInterrupt() } catch { throw error.locate(where_) }
                         if hasValue {
                             set(f, keySlot, keyBoxed, .int(index))
                             set(f, valueSlot, valueBoxed, item)

@@ -156,7 +156,7 @@ enum Core {
                     result = .error(error.asValue)
                     shared.lock.lock()
                     if shared.firstError == nil { shared.firstError = error }
-                    if stopOnFailure || error.exitCode != nil || error.kind == "parallel" { shared.stop = true }
+                    if stopOnFailure || error.exitCode != nil || error.kind == "parallel" || error.kind == "interrupted" { shared.stop = true }
                     shared.lock.unlock()
                 }
                 shared.lock.lock()
@@ -191,7 +191,8 @@ enum Core {
         }
         if started == 0 { worker(parent.spawn()) }
         group.wait()
-        if let error = shared.firstError, failFast || error.exitCode != nil || error.kind == "parallel" { throw error }
+        if let error = shared.firstError, failFast || error.exitCode != nil || error.kind == "parallel" || error.kind == "interrupted" { throw error }
+        try parent.checkInterrupt()
         return .list(shared.results)
     }
 }

@@ -6,6 +6,8 @@ import FurrowSyntax
 /// allocates nothing: arguments are evaluated straight into the callee's first slots.
 public final class Fiber: @unchecked Sendable {
     public let interpreter: Interpreter
+    /// The interpreter's stop request, read at every safe point (see `checkInterrupt`).
+    let interruption: Interruption
     var stack: UnsafeMutablePointer<Value>
     var capacity: Int
     /// Index of the current frame's slot 0.
@@ -24,11 +26,14 @@ public final class Fiber: @unchecked Sendable {
     public internal(set) var dryRun: Bool
     /// Inside a `parallel` task: shared variables are read-only.
     public internal(set) var inParallelTask = false
+    /// How many `catch` handlers are running: they finish despite an interrupt (not a forced one).
+    var handlerDepth = 0
 
     public static let maxDepth = 2_000
 
     init(interpreter: Interpreter, dryRun: Bool) {
         self.interpreter = interpreter
+        self.interruption = interpreter.interruption
         self.dryRun = dryRun
         capacity = 4096
         stack = .allocate(capacity: capacity)

@@ -56,6 +56,7 @@ final class FunctionProto: @unchecked Sendable {
         if fiber.depth >= Fiber.maxDepth {
             throw FurrowError("recursion is too deep (more than \(Fiber.maxDepth) nested calls) in \(name)()", kind: "recursion")
         }
+        try fiber.checkInterrupt()
         let frameTop = base + frameSize
         if frameTop > fiber.capacity { fiber.grow(frameTop) }
         let savedBase = fiber.base

@@ -93,6 +93,8 @@ public final class Interpreter: @unchecked Sendable {
     private let loadLock = NSRecursiveLock()
     /// The fiber of the main thread.
     public private(set) var fiber: Fiber!
+    /// Stops running code from another thread: `interrupt(reason:)`, `clearInterrupt()`.
+    public let interruption = Interruption()
 
     public init(options: RunOptions = RunOptions(), modules: [BuiltinModule], standardLibrary: [String: String] = [:]) {
         self.options = options
@@ -120,6 +122,15 @@ public final class Interpreter: @unchecked Sendable {
         hostTypes.append(type)
         for member in type.members where !member.doc.isEmpty { docs["\(type.name).\(member.name)"] = member.doc }
     }
+
+    /// Asks every fiber to stop at its next safe point with an `interrupted` error; `force`
+    /// also stops `catch` handlers. Safe from any thread (not from a signal handler itself).
+    public func interrupt(reason: String = "interrupted", force: Bool = false) {
+        interruption.request(reason, force: force)
+    }
+
+    /// Withdraws an interrupt, so the next run (the REPL's next input) starts clean.
+    public func clearInterrupt() { interruption.clear() }
 
     // MARK: compiling
 
