@@ -30,7 +30,7 @@ let package = Package(
         .target(
             name: "FurrowLibrary",
             dependencies: [
-                "FurrowRuntime", "FurrowSyntax", "FurrowJSON", "FurrowHCL", "FurrowAWS", "FurrowTerraform",
+                "FurrowRuntime", "FurrowSyntax", "FurrowJSON", "FurrowHCL", "FurrowAWS", "FurrowProcess", "FurrowTerraform",
                 "FurrowState", "FurrowStateDynamoDB", "FurrowDNS", "FurrowDNSWire", "FurrowSQLite",
                 .product(name: "OrderedCollections", package: "swift-collections"),
             ]
@@ -41,16 +41,19 @@ let package = Package(
             name: "FurrowREPL", dependencies: ["CReadline", "FurrowLibrary", "FurrowRuntime", "FurrowSyntax"],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
-        .executableTarget(name: "furrow", dependencies: ["FurrowREPL", "FurrowLibrary", "FurrowRuntime", "FurrowSyntax"]),
+        .executableTarget(name: "furrow", dependencies: ["FurrowREPL", "FurrowLibrary", "FurrowRuntime", "FurrowSyntax", "FurrowProcess"]),
         .testTarget(name: "ScriptTests", dependencies: ["furrow", "FurrowLibrary", "FurrowTestSupport"]),
         .testTarget(name: "JobTests", dependencies: ["furrow", "FurrowAWS", "FurrowJSON", "FurrowTestSupport"]),
         .testTarget(
             name: "FurrowEnvironmentTests", dependencies: ["furrow", "FurrowTestSupport"],
             exclude: ["Scripts"]
         ),
+        // Child processes for os.exec and terraform: process groups, timeouts, stop requests.
+        .target(name: "FurrowProcess"),
+        .testTarget(name: "FurrowProcessTests", dependencies: ["FurrowProcess"]),
         .target(
             name: "FurrowTerraform",
-            dependencies: ["FurrowJSON", .product(name: "OrderedCollections", package: "swift-collections")]
+            dependencies: ["FurrowProcess", "FurrowJSON", .product(name: "OrderedCollections", package: "swift-collections")]
         ),
         .testTarget(
             name: "FurrowTerraformTests",
