@@ -160,6 +160,7 @@ func runScript(_ arguments: [String]) -> Int32 {
     let file = readSource(path)
     let configuration = loadConfiguration()
     let interpreter = Library.makeInterpreter(options: options, configuration: configuration)
+    GracefulStop.shared.install(interpreter, grace: GracefulStop.grace(configuration))
     let script: CompiledScript
     do {
         script = try interpreter.compile(file)
@@ -231,9 +232,10 @@ func runScript(_ arguments: [String]) -> Int32 {
     do {
         try interpreter.run(runnable)
         StandardOutput.flush()
-        return ExitCode.ok
+        return GracefulStop.shared.exitCode ?? ExitCode.ok
     } catch {
-        return report(error)
+        let code = report(error)
+        return GracefulStop.shared.exitCode ?? code
     }
 }
 
@@ -241,16 +243,19 @@ func runCode(_ code: String, name: String) -> Int32 {
     var options = RunOptions()
     options.color = stderrIsTTY && !noColor
     options.interactive = isatty(0) == 1
-    let interpreter = Library.makeInterpreter(options: options, configuration: loadConfiguration())
+    let configuration = loadConfiguration()
+    let interpreter = Library.makeInterpreter(options: options, configuration: configuration)
+    GracefulStop.shared.install(interpreter, grace: GracefulStop.grace(configuration))
     let session = interpreter.makeSession(name: name)
     do {
         if let value = try session.evaluate(code), name == "-c", !value.isNull {
             StandardOutput.write(Format.display(value, color: stdoutIsTTY && !noColor) + "\n")
         }
         StandardOutput.flush()
-        return ExitCode.ok
+        return GracefulStop.shared.exitCode ?? ExitCode.ok
     } catch {
-        return report(error)
+        let code = report(error)
+        return GracefulStop.shared.exitCode ?? code
     }
 }
 
