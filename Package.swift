@@ -38,7 +38,7 @@ let package = Package(
         .systemLibrary(name: "CReadline", path: "Sources/CReadline"),
         // readline is a C library of global variables: this target uses Swift 5 mode for them.
         .target(
-            name: "FurrowREPL", dependencies: ["CReadline", "FurrowLibrary", "FurrowRuntime", "FurrowSyntax"],
+            name: "FurrowREPL", dependencies: ["CReadline", "FurrowLibrary", "FurrowProcess", "FurrowRuntime", "FurrowSyntax"],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .executableTarget(name: "furrow", dependencies: ["FurrowREPL", "FurrowLibrary", "FurrowRuntime", "FurrowSyntax", "FurrowProcess"]),

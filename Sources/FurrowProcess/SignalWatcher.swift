@@ -33,6 +33,12 @@ public enum SignalWatcher {
             thread.name = "furrow signals"
             thread.start()
         }
+        // A parent may have started us with these signals blocked (the mask is inherited):
+        // unblock them in this thread, which the kernel then chooses to deliver them to.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        for signal in signals { sigaddset(&unblock, signal) }
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         for signal in signals {
             handlers[signal] = onSignal
             var action = sigaction()
