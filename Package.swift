@@ -36,7 +36,7 @@ let package = Package(
         .target(
             name: "FurrowLibrary",
             dependencies: [
-                "FurrowRuntime", "FurrowSyntax", "FurrowJSON", "FurrowHCL", "FurrowAWS", "FurrowTerraform", "FurrowEnvironment",
+                "FurrowRuntime", "FurrowSyntax", "FurrowJSON", "FurrowHCL", "FurrowAWS", "FurrowProcess", "FurrowTerraform", "FurrowEnvironment",
                 "FurrowState", "FurrowStateDynamoDB", "FurrowDNS", "FurrowDNSRoute53", "FurrowDNSWire",
                 "FurrowHTTP",
                 .product(name: "OrderedCollections", package: "swift-collections"),
@@ -46,19 +46,22 @@ let package = Package(
         .systemLibrary(name: "CReadline", path: "Sources/CReadline"),
         // readline is a C library of global variables: this target uses Swift 5 mode for them.
         .target(
-            name: "FurrowREPL", dependencies: ["CReadline", "FurrowLibrary", "FurrowRuntime", "FurrowSyntax"],
+            name: "FurrowREPL", dependencies: ["CReadline", "FurrowLibrary", "FurrowProcess", "FurrowRuntime", "FurrowSyntax"],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
-        .executableTarget(name: "furrow", dependencies: ["FurrowREPL", "FurrowLibrary", "FurrowRuntime", "FurrowSyntax", "FurrowHTTP"]),
+        .executableTarget(name: "furrow", dependencies: ["FurrowREPL", "FurrowLibrary", "FurrowRuntime", "FurrowSyntax", "FurrowHTTP", "FurrowProcess"]),
         .testTarget(
             name: "ScriptTests", dependencies: ["furrow", "FurrowLibrary", "FurrowRuntime", "FurrowTestSupport"],
             exclude: ["TOML"]
         ),
         .testTarget(name: "JobTests", dependencies: ["furrow", "FurrowAWS", "FurrowJSON", "FurrowTestSupport"]),
         .testTarget(name: "FurrowEnvironmentTests", dependencies: ["furrow", "FurrowTestSupport"]),
+        // Child processes for os.exec and terraform: process groups, timeouts, stop requests.
+        .target(name: "FurrowProcess"),
+        .testTarget(name: "FurrowProcessTests", dependencies: ["FurrowProcess"]),
         .target(
             name: "FurrowTerraform",
-            dependencies: ["FurrowJSON", .product(name: "OrderedCollections", package: "swift-collections")]
+            dependencies: ["FurrowProcess", "FurrowJSON", .product(name: "OrderedCollections", package: "swift-collections")]
         ),
         .testTarget(
             name: "FurrowTerraformTests",

@@ -267,6 +267,8 @@ public struct ConfigurationSection: Sendable {
         ConfigurationKey("extra_vars", .table, default: .map([:]), doc: "extra terraform variables for every environment"),
         ConfigurationKey("image_lookup", .string, default: .string("none"), doc: "how newbuild finds a branch's image: none or ecr"),
         ConfigurationKey("ecr_prefix", .string, default: .string(""), doc: "prefix of the ECR repository of each repo"),
+        ConfigurationKey("stop_grace", .int, default: .int(20), doc: "seconds a run stopped by SIGINT or SIGTERM has to finish cleanly before its children are killed"),
+        ConfigurationKey("on_overlap", .string, default: .string("skip"), doc: "what a job does when another run holds its lease: skip, fail or wait"),
     ])
 }
 

@@ -309,7 +309,7 @@ fn start(job) {
 
 # The job's report: one JSON document under --json, and the --report file.
 fn document(job, rows, extra = {}) {
-  let failed = rows | where .result == "failed" | count
+  let failed = rows | where .result == "failed" or .result == "interrupted" | count
   return {job: job, run: run, started: started_at, finished: now(), environments: rows,
     totals: rows | count_by .result, failed: failed} + extra
 }
@@ -318,6 +318,46 @@ fn document(job, rows, extra = {}) {
 # document; logs stay on stderr).
 fn say(text, job, rows, extra = {}) {
   if json_output() { print(document(job, rows, extra)) } else { print(text) }
+}
+
+# Runs body() holding the job's lease and gives its value. When another run holds the
+# lease (an overlapping scheduled run), prints one line, logs it and ends the run: exit 0,
+# or per `jobs.on_overlap`: "fail" exits 1 (to alert), "wait" waits up to ttl for it.
+fn with_lease(job, ttl, body) {
+  let mode = config.jobs.on_overlap ?? "skip"
+  if mode == "wait" { return state.lock(job, ttl: ttl, wait: ttl, body) }
+  var ran = false
+  let value = state.try_lock(job, ttl: ttl) {
+    ran = true
+    body()
+  }
+  if ran { return value }
+  let held = state.leases() | first .name == job
+  let holder = if held == null { "a run that has just finished" } else { "${held.holder}, until ${held.expires}" }
+  say("${job}: another run holds the lease (${holder}); nothing done", job, [], {skipped: "overlap", holder: held?.holder})
+  log.warn("overlap: the lease is held", lease: job, holder: held?.holder)
+  exit(if mode == "fail" { 1 } else { 0 })
+}
+
+# When a run is interrupted (Ctrl-C, SIGTERM): what became of each environment of `todo`,
+# read back from the state table, since the interrupted workers' results are gone.
+# `done` is the result for rows now in `final_state` (updated since `started`).
+fn interrupted_outcomes(table, todo, action, done, final_state, started, reason) {
+  var rows = []
+  for row in todo {
+    let now_row = table.get(row.name)
+    let finished = if now_row == null { final_state == "gone" } else {
+      now_row.state == final_state and now_row.updated != null and now_row.updated >= started
+    }
+    if finished {
+      rows.append(outcome(row.name, action, done, started))
+    } else if now_row != null and starts_with(now_row.error ?? "", "interrupted") {
+      rows.append(outcome(row.name, action, "interrupted", started, reason))
+    } else {
+      rows.append(outcome(row.name, action, "not started", started, reason))
+    }
+  }
+  return rows
 }
 
 # One row of the summary: what happened to one environment.
@@ -542,11 +582,14 @@ fn reap_one(row) {
     log.info("reaped", environment: row.name, took: now() - started)
     return jobs.outcome(row.name, "destroy", "reaped", started)
   } catch err {
-    log.error("reap failed", environment: row.name, error: err.message)
+    # An interrupted destroy leaves the row `reaping`: the next run resumes it.
+    let interrupted = err.kind == "interrupted"
+    let message = if interrupted { "interrupted: ${err.message}" } else { err.message }
+    log.error("reap failed", environment: row.name, error: message)
     try {
-      envs.update(row.name, {error: jobs.tail(err.message), updated: now()}, if: {state: "reaping"})
+      envs.update(row.name, {error: jobs.tail(message), updated: now()}, if: {state: "reaping"})
     } catch ignored {}
-    return jobs.outcome(row.name, "destroy", "failed", started, jobs.headline(err.message))
+    return jobs.outcome(row.name, "destroy", if interrupted { "interrupted" } else { "failed" }, started, jobs.headline(message))
   }
 }
 
@@ -555,7 +598,7 @@ fn run() {
   if max_age < 0s { fail("--max-age must not be negative", kind: "usage") }
   if not jobs.start("reap") { return 0 }
   tf.check(dir)
-  return state.lock("reap", ttl: lease_ttl) {
+  return jobs.with_lease("reap", lease_ttl) {
     let todo = envs.scan() | where candidate(it) | sort_by .name
     if len(todo) > limit {
       let refusal = "reap: ${len(todo)} environments are candidates, more than --limit ${limit}; nothing done"
@@ -580,7 +623,18 @@ fn run() {
           todo | map jobs.outcome(.name, "destroy", "unconfirmed", now(), "run with --yes to destroy"))
       }
       if go {
-        jobs.finish("reap", todo | map reap_one(it), report: report, metrics: metrics)
+        let started = now()
+        var rows = []
+        try {
+          rows = todo | map reap_one(it)
+        } catch err {
+          if err.kind != "interrupted" { fail(err.message, kind: err.kind) }
+          # The summary, report and metrics still tell what was done (this handler runs to its end).
+          log.warn("interrupted", reason: err.message)
+          return jobs.finish("reap", jobs.interrupted_outcomes(envs, todo, "destroy", "reaped", "gone", started, err.message),
+            report: report, metrics: metrics)
+        }
+        jobs.finish("reap", rows, report: report, metrics: metrics)
       } else {
         if asked { jobs.say("reap: not confirmed; nothing done", "reap", todo | map jobs.outcome(.name, "destroy", "unconfirmed", now())) }
         0
@@ -636,6 +690,18 @@ fn sow_one(row) {
     ws.select_or_create()
     ws.apply(vars: vars)
   } catch err {
+    if err.kind == "interrupted" {
+      # Ctrl-C or SIGTERM: terraform was asked to stop cleanly; the next run applies this
+      # environment again at once (no backoff, no attempt counted).
+      log.warn("apply interrupted", environment: row.name)
+      try {
+        envs.update(row.name, {state: "failed", error: "interrupted: ${err.message}", retry_at: now(), updated: now()},
+          if: {state: "deploying", version: row.version})
+      } catch conflict {
+        if conflict.kind != "conflict" { fail(conflict.message, kind: conflict.kind) }
+      }
+      return jobs.outcome(row.name, "apply", "interrupted", started, err.message)
+    }
     let attempts = (row.attempts ?? 0) + 1
     let wait = jobs.backoff(attempts)
     log.error("apply failed", environment: row.name, attempts: attempts, retry_in: wait, error: err.message)
@@ -665,17 +731,27 @@ fn run() {
   if parallel < 1 { fail("--parallel must be at least 1, got ${parallel}", kind: "usage") }
   if not jobs.start("sow") { return 0 }
   tf.check(dir)
-  let rows = state.lock("sow", ttl: lease_ttl) {
+  return jobs.with_lease("sow", lease_ttl) {
+    let started = now()
     let todo = envs.scan() | where due(it) | sort_by .name
-    if dry_run() {
-      todo | map jobs.outcome(.name, "apply", "planned", now(), "state ${.state}")
-    } else {
-      jobs.run_parallel(todo, limit: parallel, sow_one) | map if type(it) == "error" {
-        {environment: "?", action: "apply", result: "failed", duration: 0s, detail: it.message}
-      } else { it }
+    var rows = []
+    try {
+      rows = if dry_run() {
+        todo | map jobs.outcome(.name, "apply", "planned", now(), "state ${.state}")
+      } else {
+        jobs.run_parallel(todo, limit: parallel, sow_one) | map if type(it) == "error" {
+          {environment: "?", action: "apply", result: "failed", duration: 0s, detail: it.message}
+        } else { it }
+      }
+    } catch err {
+      if err.kind != "interrupted" { fail(err.message, kind: err.kind) }
+      # The summary, report and metrics still tell what was done (this handler runs to its end).
+      log.warn("interrupted", reason: err.message)
+      rows = jobs.interrupted_outcomes(envs, todo, "apply", "deployed", "deployed", started, err.message)
+      return jobs.finish("sow", rows, report: report, metrics: metrics)
     }
+    jobs.finish("sow", rows, report: report, metrics: metrics)
   }
-  return jobs.finish("sow", rows, report: report, metrics: metrics)
 }
 
 exit(run())

@@ -36,6 +36,37 @@ struct StateBuiltins: BuiltinModule {
             ) { (args: Arguments) throws(FurrowError) -> Value in
                 try LeaseCall(args, function: "state.lock", allowsWait: true).run(connection, waitsOrFails: true)
             }),
+            "leases": builtin(
+                "state.leases", [], doc: "state.leases() → list\nEvery lease on record as {name, holder, expires, expired}, sorted by name."
+            ) { _, _ throws(FurrowError) in
+                let store = try connection.store()
+                let now = Date()
+                return .list(try connection.run { () throws(StateError) in try store.leases() }.map(leaseValue(now)))
+            },
+            "unlock": builtin(
+                "state.unlock", ["name", "force"], required: 1,
+                doc: "state.unlock(name, force: false) → the lease removed, or null\nBreaks the lease `name` of a holder that died (SIGKILL, a lost machine). A lease whose ttl has not run out is refused with kind `locked` unless force: true."
+            ) { b, args throws(FurrowError) in
+                let name = try b[0]!.string("state.unlock()'s name")
+                let force = b[1]?.isTruthy ?? false
+                let store = try connection.store()
+                let now = Date()
+                guard let current = try connection.run({ () throws(StateError) in try store.leases() }).first(where: { $0.name == name }) else {
+                    return .null
+                }
+                if current.expiresAt > now, !force {
+                    throw FurrowError(
+                        "the lease \(name) is held by \(current.owner) until \(LeaseCall.iso(current.expiresAt)); state.unlock(\"\(name)\", force: true) breaks it (only when that holder is gone)",
+                        kind: "locked", data: .map(["lease": .string(name), "holder": .string(current.owner)]))
+                }
+                return try args.fiber.interpreter.mutation(args.fiber, "break the lease \(name) held by \(current.owner)", ["lease": .string(name)]) { () throws(FurrowError) -> Value in
+                    let removed = try connection.run { () throws(StateError) in try store.breakLease(name) }
+                    if let removed {
+                        args.fiber.interpreter.log.write(level: "warn", message: "broke the lease \(name) held by \(removed.owner)", fields: [("lease", .string(name)), ("holder", .string(removed.owner))])
+                    }
+                    return removed.map(leaseValue(now)) ?? .null
+                }
+            },
             "try_lock": .function(NativeFunction(
                 "state.try_lock",
                 doc: "state.try_lock(name, ttl: 15m) { ... } → the block's value, or null\nRuns the block holding the lease `name` when it is free; returns null without running it when another owner holds it.",
@@ -48,7 +79,7 @@ struct StateBuiltins: BuiltinModule {
             "state",
             .host(Namespace(
                 "state",
-                doc: "state.table(name, key: \"name\"), state.tables(), state.lock(name, ttl:) { ... }, state.try_lock(name, ttl:) { ... }",
+                doc: "state.table(name, key: \"name\"), state.tables(), state.lock(name, ttl:) { ... }, state.try_lock(name, ttl:) { ... }, state.leases(), state.unlock(name, force:)",
                 members: members)))
     }
 }
@@ -368,6 +399,14 @@ final class StateScan: HostObject, ValueSequence, @unchecked Sendable {
 
 // MARK: - Leases
 
+/// A lease as `state.leases()` shows it.
+private func leaseValue(_ now: Date) -> (Lease) -> Value {
+    { lease in
+        .map(["name": .string(lease.name), "holder": .string(lease.owner), "expires": .string(LeaseCall.iso(lease.expiresAt)),
+              "expired": .bool(lease.expiresAt <= now)])
+    }
+}
+
 /// One `state.lock` / `state.try_lock` call: its arguments, and the run of its block under the lease.
 struct LeaseCall {
     let function: String
@@ -436,57 +475,54 @@ struct LeaseCall {
         return ranForReal ? result : try fiber.call(body, [])
     }
 
+    /// The block under `FurrowState.withLease`: waits through the fiber's interruptible sleep,
+    /// so Ctrl-C or SIGTERM ends a wait for a lease as it ends any other.
     private func runHoldingLease(_ store: any StateStore, connection: StateConnection, waitsOrFails: Bool) throws(FurrowError)
         -> Value
     {
-        let owner = Lease.uniqueOwner()
-        let deadline = Date().addingTimeInterval(Double(wait) / 1e9)
-        var pause = 0.05
-        var lease: Lease
-        while true {
-            let attempt = try connection.run { () throws(StateError) in
-                try store.acquireLease(name, owner: owner, ttl: ttl, now: Date())
-            }
-            if case .acquired(let acquired) = attempt {
-                lease = acquired
-                break
-            }
-            guard case .held(let holder) = attempt else { continue }
-            if !waitsOrFails { return .null }
-            let remaining = deadline.timeIntervalSinceNow
-            if remaining <= 0 {
-                let waited = wait > 0 ? " after waiting \(TimeFormat.duration(wait))" : ""
-                throw FurrowError(
-                    "the lease \(name) is held by \(holder.owner) until \(TimeFormat.iso(Int64(holder.expiresAt.timeIntervalSince1970 * 1000) * 1_000_000))\(waited)",
-                    kind: "locked", data: .map(["lease": .string(name), "holder": .string(holder.owner)]))
-            }
-            Thread.sleep(forTimeInterval: min(pause, remaining))
-            pause = min(pause * 2, 1)
-        }
-        let value: Value
+        let fiber = self.fiber, body = self.body
+        let run: LeasedRun<Value>
+        var taken: Lease?
         do {
-            value = try fiber.call(body, [])
-        } catch {
-            _ = try? store.releaseLease(lease, now: Date())
+            run = try store.withLease(
+                name, owner: Lease.uniqueOwner(), ttl: ttl, wait: .nanoseconds(waitsOrFails ? wait : 0),
+                pause: { pause in try fiber.sleep(nanoseconds: Int64(pause.components.seconds) * 1_000_000_000 + pause.components.attoseconds / 1_000_000_000) }
+            ) { lease in
+                taken = lease
+                return try fiber.call(body, [])
+            }
+        } catch let error as FurrowError {
             throw error
+        } catch let error as StateError {
+            throw StateConnection.furrowError(error)
+        } catch {
+            throw FurrowError("\(error)", kind: "state")
         }
-        let release = try connection.run { () throws(StateError) in try store.releaseLease(lease, now: Date()) }
-        switch release {
-        case .released: break
-        case .expiredBeforeRelease(let expiredAt):
+        switch run {
+        case .held(let holder):
+            if !waitsOrFails { return .null }
+            let waited = wait > 0 ? " after waiting \(TimeFormat.duration(wait))" : ""
+            throw FurrowError(
+                "the lease \(name) is held by \(holder.owner) until \(isoTime(holder.expiresAt))\(waited)",
+                kind: "locked", data: .map(["lease": .string(name), "holder": .string(holder.owner), "until": .string(isoTime(holder.expiresAt))]))
+        case .ran(let value, release: .released):
+            return value
+        case .ran(let value, release: .expiredBeforeRelease(let expiredAt)):
             fiber.interpreter.log.write(
                 level: "warn",
                 message: "the lease \(name) expired before its block ended: the block outlived its ttl; nobody took the lease meanwhile",
                 fields: [("lease", .string(name)), ("ttl", .duration(ttlNanoseconds)), ("expired", .string(isoTime(expiredAt)))])
-        case .takenOver(let holder):
+            return value
+        case .ran(_, release: .takenOver(let holder)):
             throw FurrowError(
-                "the lease \(name) expired at \(isoTime(lease.expiresAt)) while its block ran (ttl \(TimeFormat.duration(ttlNanoseconds))) and \(holder.owner) took it: the block did not hold it exclusively to the end",
+                "the lease \(name) expired at \(taken.map { isoTime($0.expiresAt) } ?? "?") while its block ran (ttl \(TimeFormat.duration(ttlNanoseconds))) and \(holder.owner) took it: the block did not hold it exclusively to the end",
                 kind: "lease_lost", data: .map(["lease": .string(name), "holder": .string(holder.owner)]))
         }
-        return value
     }
 
-    private func isoTime(_ date: Date) -> String {
+    private func isoTime(_ date: Date) -> String { LeaseCall.iso(date) }
+
+    static func iso(_ date: Date) -> String {
         TimeFormat.iso(Int64((date.timeIntervalSince1970 * 1000).rounded()) * 1_000_000)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import FurrowProcess
 import FurrowJSON
 import FurrowRuntime
 
@@ -167,12 +168,13 @@ struct SystemBuiltins: BuiltinModule {
                     for (k, v) in try envValue.map("os.exec()'s env") { environment[k] = Format.str(v) }
                 }
                 let cwd = try b[2].flatMap { v throws(FurrowError) in v.isNull ? nil : try v.string("cwd") }
-                var timeout: Double?
-                if case .duration(let d)? = b[3] { timeout = Double(d) / 1e9 }
+                var timeout: Int64?
+                if case .duration(let d)? = b[3] { timeout = d }
                 let input = try b[4].flatMap { v throws(FurrowError) in v.isNull ? nil : try v.string("input") }
                 let check = b[5]?.isTruthy ?? false
-                return try args.fiber.interpreter.mutation(args.fiber, "run \(argv.joined(separator: " "))", ["argv": b[0]!]) { () throws(FurrowError) -> Value in
-                    let result = try ProcessRunner.run(argv, environment: environment, cwd: cwd, timeout: timeout, input: input)
+                let fiber = args.fiber
+                return try fiber.interpreter.mutation(fiber, "run \(argv.joined(separator: " "))", ["argv": b[0]!]) { () throws(FurrowError) -> Value in
+                    let result = try ProcessRunner.run(argv, environment: environment, cwd: cwd, timeout: timeout, input: input, fiber: fiber)
                     if check, result.code != 0 {
                         throw FurrowError("\(argv[0]) exited with code \(result.code): \(result.stderr.suffix(500))", kind: "exec", data: .map(result.value))
                     }
@@ -238,7 +240,8 @@ func extreme(_ args: Arguments, _ sign: Int) throws(FurrowError) -> Value {
     return best
 }
 
-/// Runs a program from an argv list, capturing its output without deadlocks.
+/// `os.exec`'s side of the child-process runner: argv and environment from Furrow values,
+/// the fiber's interrupt as the stop request, the outcome as `{code, stdout, stderr}`.
 enum ProcessRunner {
     struct Result {
         let code: Int
@@ -247,75 +250,39 @@ enum ProcessRunner {
         var value: FurrowMap { ["code": .int(code), "stdout": .string(stdout), "stderr": .string(stderr)] }
     }
 
-    static func run(_ argv: [String], environment: [String: String], cwd: String?, timeout: Double?, input: String?) throws(FurrowError) -> Result {
-        let process = Process()
-        if argv[0].contains("/") {
-            process.executableURL = URL(fileURLWithPath: argv[0])
-        } else {
-            guard let resolved = findExecutable(argv[0]) else {
-                throw FurrowError("cannot run '\(argv[0])': not found on PATH", kind: "exec")
-            }
-            process.executableURL = URL(fileURLWithPath: resolved)
-        }
-        process.arguments = Array(argv.dropFirst())
+    static let runner = ChildProcessRunner()
+
+    static func run(_ argv: [String], environment: [String: String], cwd: String?, timeout: Int64?, input: String?, fiber: Fiber) throws(FurrowError) -> Result {
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
-        process.environment = env
-        if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-        let out = Pipe(), err = Pipe(), inPipe = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input == nil ? FileHandle.nullDevice : inPipe
-        final class Collected: @unchecked Sendable { var out = Data(); var err = Data() }
-        let collected = Collected()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            collected.out = out.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
+        guard let executable = ChildProcessRunner.resolveExecutable(argv[0], path: env["PATH"]) else {
+            if argv[0].utf8.contains(0) { throw FurrowError.value("cannot run os.exec(): argument 0 contains a NUL byte, which a program's arguments cannot carry") }
+            throw FurrowError("cannot run '\(argv[0])': \(argv[0].contains("/") ? "no such executable file" : "not found on PATH")", kind: "exec")
         }
-        group.enter()
-        DispatchQueue.global().async {
-            collected.err = err.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
+        let request = ChildProcessRequest(
+            executable: executable, arguments: Array(argv.dropFirst()), environment: env, directory: cwd,
+            input: input.map { Array($0.utf8) }, timeout: timeout.map { .nanoseconds($0) })
+        let outcome: ProcessOutcome
         do {
-            try process.run()
+            outcome = try runner.run(request, stop: {
+                switch fiber.pendingInterrupt {
+                case .none: return .none
+                case .interrupt: return .interrupt
+                case .force: return .kill
+                }
+            })
         } catch {
-            throw FurrowError("cannot run '\(argv[0])': \(error.localizedDescription)", kind: "exec")
+            throw FurrowError.value("cannot run os.exec(): \(error.message)")
         }
-        if let input {
-            inPipe.fileHandleForWriting.write(input.data(using: .utf8)!)
-            try? inPipe.fileHandleForWriting.close()
+        if outcome.interrupted { try fiber.checkInterrupt() }
+        if outcome.timedOut, let timeout {
+            throw FurrowError("'\(argv[0])' did not finish within \(Format.display(.duration(timeout))) and was stopped", kind: "timeout")
         }
-        var timedOut = false
-        if let timeout {
-            let deadline = Date().addingTimeInterval(timeout)
-            while process.isRunning, Date() < deadline { usleep(2000) }
-            if process.isRunning {
-                timedOut = true
-                process.terminate()
-                let grace = Date().addingTimeInterval(2)
-                while process.isRunning, Date() < grace { usleep(2000) }
-                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            }
+        let code: Int
+        switch outcome.termination {
+        case .exited(let status): code = Int(status)
+        case .signaled(let signal): code = 128 + Int(signal)
         }
-        process.waitUntilExit()
-        group.wait()
-        if timedOut {
-            throw FurrowError("'\(argv[0])' did not finish within \(timeout!)s and was stopped", kind: "timeout")
-        }
-        return Result(
-            code: Int(process.terminationStatus), stdout: String(decoding: collected.out, as: UTF8.self),
-            stderr: String(decoding: collected.err, as: UTF8.self))
-    }
-
-    static func findExecutable(_ name: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for dir in path.split(separator: ":") {
-            let candidate = "\(dir)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return nil
+        return Result(code: code, stdout: String(decoding: outcome.stdout, as: UTF8.self), stderr: String(decoding: outcome.stderr, as: UTF8.self))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import FurrowProcess
 import FurrowJSON
 import FurrowRuntime
 import FurrowTerraform
@@ -20,6 +21,14 @@ struct TerraformBuiltins: BuiltinModule {
 
     func install(into interpreter: Interpreter) {
         let terraform = self.terraform
+        let interruption = interpreter.interruption
+        terraform.stopRequest = {
+            switch interruption.level {
+            case .none: .none
+            case .interrupt: .interrupt
+            case .force: .kill
+            }
+        }
         interpreter.register("tf", .host(Namespace("tf", doc: "tf.workspace(dir, name), tf.workspaces(dir), tf.init(dir, backend_config: {}), tf.check(dir), tf.version()", members: [
             "workspace": builtin("tf.workspace", ["dir", "name"], required: 1, doc: "tf.workspace(dir, name = \"default\") → workspace\nA workspace of the terraform configuration in dir (not created by this call): exists create select_or_create delete plan apply destroy outputs resources state_list init.") { b, _ throws(FurrowError) in
                 let dir = try b[0]!.string("tf.workspace()'s dir")
@@ -72,7 +81,8 @@ func furrowError(_ error: TerraformError) -> FurrowError {
     ]
     if let code = error.exitCode { data["exit_code"] = .int(Int(code)) }
     if let log = error.logFile { data["log"] = .string(log) }
-    return FurrowError(error.description, kind: "terraform", data: .map(data))
+    // An interrupted run (Ctrl-C, SIGTERM) raises the interrupt itself, so callers see one kind.
+    return FurrowError(error.description, kind: error.kind == .interrupted ? "interrupted" : "terraform", data: .map(data))
 }
 
 /// `workspaceNotFound` → `workspace_not_found`, the way Furrow spells names.

@@ -1,6 +1,7 @@
 import CReadline
 import Foundation
 import FurrowLibrary
+import FurrowProcess
 import FurrowRuntime
 import FurrowSyntax
 
@@ -20,7 +21,8 @@ public final class REPL {
         self.color = interpreter.options.color
     }
 
-    /// Runs until `:quit` or end of input; returns the exit code.
+    /// Runs until `:quit` or end of input; returns the exit code. Ctrl-C never ends it: at a
+    /// prompt it discards the line, while an input runs it interrupts that input.
     public func run() -> Int32 {
         Completion.install(self)
         // A timestamp line (`#` and the time) before each entry lets a multi-line entry
@@ -30,26 +32,35 @@ public final class REPL {
         history_multiline_entries = 1
         read_history(historyPath)
         print("Furrow \(FurrowVersion.current) — :help for help, :quit to leave")
+        let keys = Keyboard(interpreter: interpreter)
         var buffer = ""
         while true {
             StandardOutput.flush()
             let prompt = buffer.isEmpty ? "furrow> " : "   ...> "
-            guard let raw = readline(prompt) else {
+            var line: String
+            switch keys.readLine(prompt) {
+            case .endOfInput:
                 print("")
-                break
+                StandardOutput.flush()
+                return 0
+            case .interrupted:
+                buffer = ""
+                continue
+            case .line(let text):
+                line = text
             }
-            let line = String(cString: raw)
-            free(raw)
             if buffer.isEmpty, line.trimmingCharacters(in: .whitespaces).hasPrefix(":") {
                 remember(line)
-                if !command(line.trimmingCharacters(in: .whitespaces)) { break }
+                let go = keys.running { command(line.trimmingCharacters(in: .whitespaces)) }
+                if !go { break }
                 continue
             }
             buffer += buffer.isEmpty ? line : "\n" + line
             if buffer.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { buffer = ""; continue }
             if Parser.isIncomplete(SourceFile(name: "<repl>", text: buffer)) { continue }
             remember(buffer)
-            let exitCode = evaluate(buffer)
+            line = buffer
+            let exitCode = keys.running { evaluate(line) }
             buffer = ""
             if let exitCode {
                 print("exit(\(exitCode)): leaving the REPL with status \(exitCode)")
@@ -88,7 +99,9 @@ public final class REPL {
         } catch let error as FurrowError {
             StandardOutput.flush()
             if let code = error.exitCode { return code }
-            FileHandle.standardError.write((error.rendered(color: color) + "\n").data(using: .utf8)!)
+            // After the terminal's own "^C" echo, the report starts on a line of its own.
+            let start = error.kind == "interrupted" ? "\n" : ""
+            FileHandle.standardError.write((start + error.rendered(color: color) + "\n").data(using: .utf8)!)
         } catch {
             FileHandle.standardError.write("error: \(error)\n".data(using: .utf8)!)
         }
@@ -280,6 +293,100 @@ public final class REPL {
 
 public enum FurrowVersion {
     public static let current = "0.1.0"
+}
+
+/// The terminal side of Ctrl-C. SIGINT arrives through `SignalWatcher`; at a prompt it wakes
+/// the line editor (readline's callback interface, polled with a wake-up pipe), which drops
+/// the line; while an input runs it interrupts the interpreter, and a second Ctrl-C within
+/// two seconds forces the stop (children killed, `catch` handlers stopped too).
+final class Keyboard: @unchecked Sendable {
+    enum Event { case line(String), endOfInput, interrupted }
+
+    let interpreter: Interpreter
+    private let lock = NSLock()
+    private var inputRunning = false
+    private var lastInterrupt: Date?
+    private let wake: (read: Int32, write: Int32)
+
+    init(interpreter: Interpreter) {
+        self.interpreter = interpreter
+        var fds: [Int32] = [0, 0]
+        _ = pipe(&fds)
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC); _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+        wake = (fds[0], fds[1])
+        rl_catch_signals = 0
+        SignalWatcher.watch([SIGINT]) { [weak self] _ in self?.interrupt() }
+    }
+
+    private func interrupt() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard inputRunning else {
+            var byte: UInt8 = 1
+            _ = write(wake.write, &byte, 1)
+            return
+        }
+        let again = lastInterrupt.map { Date().timeIntervalSince($0) < 2 } ?? false
+        lastInterrupt = Date()
+        interpreter.interrupt(reason: "interrupted (Ctrl-C)", force: again)
+    }
+
+    /// Runs one input with Ctrl-C interrupting it; the interrupt is withdrawn afterwards.
+    @discardableResult
+    func running<T>(_ body: () -> T) -> T {
+        lock.lock()
+        inputRunning = true
+        lastInterrupt = nil
+        lock.unlock()
+        defer {
+            lock.lock()
+            inputRunning = false
+            interpreter.clearInterrupt()
+            lock.unlock()
+        }
+        return body()
+    }
+
+    nonisolated(unsafe) private static var received: Event?
+
+    /// Reads one line with readline; Ctrl-C gives `.interrupted` and a fresh prompt.
+    func readLine(_ prompt: String) -> Event {
+        var drain = [UInt8](repeating: 0, count: 64)
+        while read(wake.read, &drain, drain.count) > 0 {}
+        Keyboard.received = nil
+        rl_callback_handler_install(prompt) { raw in
+            if let raw {
+                Keyboard.received = .line(String(cString: raw))
+                free(raw)
+            } else {
+                Keyboard.received = .endOfInput
+            }
+            // Leave the terminal as it was while the input runs.
+            rl_callback_handler_remove()
+        }
+        while true {
+            var descriptors = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0), pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0)]
+            let ready = poll(&descriptors, 2, -1)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                rl_callback_handler_remove()
+                return .endOfInput
+            }
+            if descriptors[1].revents != 0 {
+                while read(wake.read, &drain, drain.count) > 0 {}
+                rl_free_line_state()
+                rl_callback_sigcleanup()
+                rl_callback_handler_remove()
+                StandardOutput.write("^C\n")
+                StandardOutput.flush()
+                return .interrupted
+            }
+            if descriptors[0].revents != 0 {
+                rl_callback_read_char()
+                if let event = Keyboard.received { return event }
+            }
+        }
+    }
 }
 
 /// The bridge from readline's C completion callbacks to the REPL.

@@ -35,6 +35,8 @@ public enum ErrorKind: String, CaseIterable, Sendable {
     case config
     /// A script called with arguments it refuses: exit 2 with its usage line, no stack.
     case usage
+    /// Ctrl-C, SIGINT or SIGTERM, raised at the next safe point (`Interpreter.interrupt`).
+    case interrupted
     /// A terraform command that failed; `data` names the directory, workspace and command.
     case terraform
     /// An environment or stack layout that cannot be used.

@@ -21,16 +21,29 @@ extension Lease {
 
 extension StateStore {
     /// Runs `body` holding the lease `name` for `owner`, and releases it afterwards, also when `body`
-    /// throws (its error is then rethrown). Returns `.held` without running `body` when another owner
-    /// holds the lease. `clock` gives the current time (tests pass their own).
+    /// throws (its error is then rethrown). While another owner holds the lease it tries again for up
+    /// to `wait`, pausing through `pause` (the caller's interruptible sleep) with a backoff from 50 ms
+    /// to 1 s; returns `.held` without running `body` when the lease is still held after that.
+    /// `clock` gives the current time (tests pass their own).
     public func withLease<Result>(
-        _ name: String, owner: String, ttl: Duration, clock: () -> Date = Date.init,
+        _ name: String, owner: String, ttl: Duration, wait: Duration = .zero, clock: () -> Date = Date.init,
+        pause: (Duration) throws -> Void = { Thread.sleep(forTimeInterval: Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18) },
         _ body: (Lease) throws -> Result
     ) throws -> LeasedRun<Result> {
+        let deadline = clock().addingTimeInterval(Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18)
+        var backoff = Duration.milliseconds(50)
         let lease: Lease
-        switch try acquireLease(name, owner: owner, ttl: ttl, now: clock()) {
-        case .held(let holder): return .held(by: holder)
-        case .acquired(let acquired): lease = acquired
+        while true {
+            let attempt = try acquireLease(name, owner: owner, ttl: ttl, now: clock())
+            if case .acquired(let acquired) = attempt {
+                lease = acquired
+                break
+            }
+            guard case .held(let holder) = attempt else { continue }
+            let remaining = deadline.timeIntervalSince(clock())
+            if remaining <= 0 { return .held(by: holder) }
+            try pause(min(backoff, .milliseconds(Int64(remaining * 1000) + 1)))
+            backoff = min(backoff * 2, .seconds(1))
         }
         let result: Result
         do {

@@ -352,6 +352,28 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
         }
     }
 
+    public func leases() throws(StateError) -> [Lease] {
+        try perform("listing the leases", table: nil, key: nil) {
+            var found: [Lease] = []
+            try database.query("SELECT name, owner, expires_ms FROM furrow_state_leases ORDER BY name") { row in
+                found.append(Lease(name: row.string(0), owner: row.string(1), expiresAt: Date(furrowMilliseconds: row.int64(2))))
+                return true
+            }
+            return found
+        }
+    }
+
+    @discardableResult
+    public func breakLease(_ name: String) throws(StateError) -> Lease? {
+        try perform("breaking the lease \(name)", table: nil, key: nil) {
+            try database.transaction {
+                guard let holder = try readLease(name) else { return nil }
+                _ = try database.run("DELETE FROM furrow_state_leases WHERE name = ?", [.text(name)])
+                return holder
+            }
+        }
+    }
+
     private func readLease(_ name: String) throws -> Lease? {
         try database.firstRow("SELECT owner, expires_ms FROM furrow_state_leases WHERE name = ?", [.text(name)]) {
             Lease(name: name, owner: $0.string(0), expiresAt: Date(furrowMilliseconds: $0.int64(1)))

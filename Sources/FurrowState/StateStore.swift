@@ -118,6 +118,14 @@ public protocol StateStore: AnyObject, Sendable {
 
     /// Extends the lease to `now + ttl`; `.leaseLost` when another owner has taken it over meanwhile.
     func renewLease(_ lease: Lease, ttl: Duration, now: Date) throws(StateError) -> Lease
+
+    /// Every lease on record, held or run out but not yet taken again, sorted by name.
+    func leases() throws(StateError) -> [Lease]
+
+    /// Removes the lease `name` whoever holds it (recovery after a holder died); returns what
+    /// was removed, nil when there was no such lease.
+    @discardableResult
+    func breakLease(_ name: String) throws(StateError) -> Lease?
 }
 
 extension Duration {

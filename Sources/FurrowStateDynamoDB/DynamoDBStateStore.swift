@@ -309,6 +309,29 @@ public final class DynamoDBStateStore: StateStore, @unchecked Sendable {
         return Lease(name: lease.name, owner: lease.owner, expiresAt: Date(millisecondsSince1970: expiresMs))
     }
 
+    public func leases() throws(StateError) -> [Lease] {
+        try ensureLeaseTable()
+        return try perform("listing the leases", table: nil, key: nil) {
+            try client.scanAll(table: leaseTable, consistentRead: true).compactMap { item -> Lease? in
+                guard let name = item["name"]?.stringValue, let owner = item["owner"]?.stringValue,
+                    let expires = item["expires_ms"]?.intValue
+                else { return nil }
+                return Lease(name: name, owner: owner, expiresAt: Date(millisecondsSince1970: expires))
+            }.sorted { $0.name < $1.name }
+        }
+    }
+
+    @discardableResult
+    public func breakLease(_ name: String) throws(StateError) -> Lease? {
+        try ensureLeaseTable()
+        return try perform("breaking the lease \(name)", table: nil, key: nil) {
+            guard let old = try client.deleteItem(table: leaseTable, key: ["name": .string(name)]),
+                let owner = old["owner"]?.stringValue, let expires = old["expires_ms"]?.intValue
+            else { return nil }
+            return Lease(name: name, owner: owner, expiresAt: Date(millisecondsSince1970: expires))
+        }
+    }
+
     private func readLease(_ name: String) throws(StateError) -> Lease? {
         try perform("reading the lease \(name)", table: nil, key: nil) {
             guard let item = try client.getItem(table: leaseTable, key: ["name": .string(name)]),

@@ -1,4 +1,5 @@
 import Foundation
+import FurrowProcess
 import FurrowJSON
 #if canImport(Glibc)
 import Glibc
@@ -72,6 +73,10 @@ public struct TerraformRun: Sendable {
 /// per `Terraform` instance, however many threads ask for it.
 public final class Terraform: @unchecked Sendable {
     public let settings: TerraformSettings
+    /// Asked while a run waits (the interpreter's interrupt): SIGINT to terraform's process
+    /// group, so it saves its state and releases its lock, or SIGKILL when the stop is forced.
+    /// Set once, before the first run.
+    public var stopRequest: @Sendable () -> StopRequest = { .none }
     /// Absolute form of `settings.furrowDirectory`.
     public let furrowDirectory: String
 
@@ -262,10 +267,10 @@ public final class Terraform: @unchecked Sendable {
         let fullArguments = (chdir ? ["-chdir=\(directory)"] : []) + arguments
         let outcome: ProcessOutcome
         do {
-            outcome = try processes.run(
+            let request = ChildProcessRequest(
                 executable: executable, arguments: fullArguments, environment: environment,
-                timeout: timeout ?? settings.timeout, interruptGrace: settings.interruptGrace
-            ) { channel, bytes in
+                timeout: timeout ?? settings.timeout, timeoutSignal: SIGINT, interruptGrace: settings.interruptGrace)
+            outcome = try processes.run(request, stop: stopRequest) { channel, bytes in
                 if channel == .stderr || logStdout { log.write(bytes) }
             }
         } catch {
@@ -334,18 +339,7 @@ public final class Terraform: @unchecked Sendable {
     }
 
     static func resolveExecutable(_ name: String, path: String?) -> String? {
-        if name.contains("/") {
-            let absolute = absolutePath(name)
-            return access(absolute, X_OK) == 0 ? absolute : nil
-        }
-        for directory in (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") {
-            let candidate = "\(directory)/\(name)"
-            var info = stat()
-            if stat(candidate, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, access(candidate, X_OK) == 0 {
-                return candidate.hasPrefix("/") ? candidate : absolutePath(candidate)
-            }
-        }
-        return nil
+        ChildProcessRunner.resolveExecutable(name, path: path)
     }
 
     /// An argument as shown in logs and errors: backend settings may carry credentials.

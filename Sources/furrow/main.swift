@@ -219,6 +219,7 @@ func runScript(_ arguments: [String]) -> Int32 {
     let configuration = loadConfiguration()
     let interpreter = Library.makeInterpreter(options: options, configuration: configuration)
     keptUntilExit.append(interpreter)
+    GracefulStop.shared.install(interpreter, grace: GracefulStop.grace(configuration))
     let script: CompiledScript
     do {
         script = try interpreter.compile(file)
@@ -291,9 +292,10 @@ func runScript(_ arguments: [String]) -> Int32 {
     do {
         try interpreter.run(runnable)
         StandardOutput.flush()
-        return ExitCode.ok
+        return GracefulStop.shared.exitCode ?? ExitCode.ok
     } catch {
-        return report(error, usageLine: usageLine(path, parameters))
+        let code = report(error, usageLine: usageLine(path, parameters))
+        return GracefulStop.shared.exitCode ?? code
     }
 }
 
@@ -332,8 +334,10 @@ func runCommandLine(_ arguments: [String]) -> Int32 {
 }
 
 func runCode(_ code: String, name: String, options: RunOptions = commandLineOptions()) -> Int32 {
-    let interpreter = Library.makeInterpreter(options: options, configuration: loadConfiguration())
+    let configuration = loadConfiguration()
+    let interpreter = Library.makeInterpreter(options: options, configuration: configuration)
     keptUntilExit.append(interpreter)
+    GracefulStop.shared.install(interpreter, grace: GracefulStop.grace(configuration))
     let session = interpreter.makeSession(name: name)
     keptUntilExit.append(session)
     do {
@@ -341,9 +345,10 @@ func runCode(_ code: String, name: String, options: RunOptions = commandLineOpti
             StandardOutput.write(Format.display(value, color: stdoutIsTTY && !noColor) + "\n")
         }
         StandardOutput.flush()
-        return ExitCode.ok
+        return GracefulStop.shared.exitCode ?? ExitCode.ok
     } catch {
-        return report(error)
+        let code = report(error)
+        return GracefulStop.shared.exitCode ?? code
     }
 }
 

@@ -30,6 +30,7 @@ import FurrowRuntime
         "sleep(60s)",
         "parallel(range(8), limit: 8, fn(i) { sleep(60s) })",
         "parallel(range(4), limit: 4, fn(i) { var n = 0\nwhile true { n += 1 } })",
+        "os.exec([\"sh\", \"-c\", \"sleep 60\"])",
     ])
     func anInterruptStopsRunningCode(_ source: String) throws {
         let session = Self.interpreter().makeSession()

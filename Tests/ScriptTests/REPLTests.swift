@@ -92,6 +92,12 @@ final class TerminalSession {
         try? FileManager.default.removeItem(at: home)
     }
 
+    /// Ctrl-C: what the terminal driver does for it, SIGINT to the REPL (the pseudo-terminal
+    /// is not the REPL's controlling terminal, so typing the character would not signal it).
+    func pressCtrlC() {
+        kill(process.processIdentifier, SIGINT)
+    }
+
     /// Types text as keystrokes (use "\r" for Enter, "\t" for Tab, "\u{15}" to clear the line).
     func type(_ text: String) {
         let bytes = Array(text.utf8)
@@ -512,5 +518,77 @@ final class TerminalSession {
         try t.expect("exit(3)\n")
         try t.expect("leaving the REPL with status 3")
         #expect(try t.waitForExit() == 3)
+    }
+}
+
+/// Ctrl-C as a person presses it, through the terminal: it interrupts the running input at
+/// its next safe point and keeps the session; at a prompt it drops the line.
+@Suite(.serialized) struct REPLInterruptTests {
+    /// Types `input`, waits until it runs, presses Ctrl-C, and expects the interrupted report
+    /// and a fresh prompt within a bounded time.
+    func interrupt(_ t: TerminalSession, _ input: String) throws {
+        t.type(input + "\r")
+        try t.expect(input)
+        usleep(500_000)
+        t.pressCtrlC()
+        try t.expect("interrupted error: interrupted (Ctrl-C)", timeout: 5)
+        try t.expect("furrow> ")
+    }
+
+    @Test(arguments: [
+        "sleep(60s)",
+        "while true { counter += 1 }",
+        "parallel(range(6), limit: 6, fn(i) { sleep(60s) })",
+        "os.exec([\"sh\", \"-c\", \"sleep 60\"])",
+    ])
+    func ctrlCInterruptsARunningInputAndKeepsTheSession(_ input: String) throws {
+        let t = try TerminalSession()
+        t.type("var counter = 41\r")
+        try t.expect("furrow> ")
+        try interrupt(t, input)
+        t.type("counter >= 41\r")
+        try t.expect("true")
+        t.type("sleep(10ms)\r1 + 1\r")
+        try t.expect("2")
+        t.type(":quit\r")
+        #expect(try t.waitForExit() == 0)
+    }
+
+    @Test func aSecondCtrlCForcesAStopThatIgnoresTheFirst() throws {
+        let t = try TerminalSession()
+        t.type("try { sleep(60s) } catch e { sleep(60s) }\r")
+        try t.expect("sleep(60s) }")
+        usleep(500_000)
+        t.pressCtrlC()
+        usleep(300_000)
+        t.pressCtrlC()
+        try t.expect("interrupted error", timeout: 5)
+        try t.expect("furrow> ")
+    }
+
+    @Test func ctrlCAtThePromptDiscardsTheLine() throws {
+        let t = try TerminalSession()
+        t.type("var kept = 1\r")
+        try t.expect("furrow> ")
+        t.type("kept = 99")
+        try t.expect("kept = 99")
+        t.pressCtrlC()
+        try t.expect("^C\nfurrow> ")
+        t.type("kept\r")
+        try t.expect("1\n")
+        t.type(":quit\r")
+        #expect(try t.waitForExit() == 0)
+    }
+
+    @Test func ctrlCAtAContinuationDiscardsTheWholeInput() throws {
+        let t = try TerminalSession()
+        t.type("fn half() {\r")
+        try t.expect("...> ")
+        t.pressCtrlC()
+        try t.expect("^C\nfurrow> ")
+        t.type("half\r")
+        try t.expect("undefined name 'half'")
+        t.type("2 * 21\r")
+        try t.expect("42")
     }
 }
