@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
     ],
     targets: [
         .target(
@@ -33,6 +34,7 @@ let package = Package(
                 "FurrowRuntime", "FurrowSyntax", "FurrowJSON", "FurrowHCL", "FurrowAWS", "FurrowProcess", "FurrowTerraform",
                 "FurrowState", "FurrowStateDynamoDB", "FurrowDNS", "FurrowDNSWire", "FurrowSQLite",
                 .product(name: "OrderedCollections", package: "swift-collections"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
         .systemLibrary(name: "CReadline", path: "Sources/CReadline"),
@@ -42,7 +44,10 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .executableTarget(name: "furrow", dependencies: ["FurrowREPL", "FurrowLibrary", "FurrowRuntime", "FurrowSyntax", "FurrowProcess"]),
-        .testTarget(name: "ScriptTests", dependencies: ["furrow", "FurrowLibrary", "FurrowTestSupport"]),
+        .testTarget(
+            name: "ScriptTests", dependencies: ["furrow", "FurrowLibrary", "FurrowRuntime", "FurrowTestSupport"],
+            exclude: ["TOML"]
+        ),
         .testTarget(name: "JobTests", dependencies: ["furrow", "FurrowAWS", "FurrowJSON", "FurrowTestSupport"]),
         .testTarget(
             name: "FurrowEnvironmentTests", dependencies: ["furrow", "FurrowTestSupport"],

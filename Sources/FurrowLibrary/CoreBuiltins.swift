@@ -15,6 +15,10 @@ struct CoreBuiltins: BuiltinModule {
             StandardOutput.write(parts.joined(separator: " ") + "\n")
             return .null
         }))
+        interpreter.register("json_output", .function(NativeFunction("json_output", doc: "json_output() → bool\nWhether the script runs with --json: then a job writes one JSON document on standard output instead of text.") { (args: Arguments) throws(FurrowError) -> Value in
+            if args.count != 0 { _ = try args.bind("json_output", [], required: 0) }
+            return .bool(args.fiber.interpreter.options.jsonOutput)
+        }))
         interpreter.register("table", builtin("table", ["rows"], doc: "table(rows) → string\nA list of maps as text with aligned columns (as the REPL shows it).") { b, args throws(FurrowError) in
             .string(Format.display(try Operations.materialize(b[0]!, args.fiber)))
         })

@@ -20,13 +20,13 @@ struct DNSBuiltins: BuiltinModule {
                 dns.zone(name = config.dns.zone, provider: config.dns.provider, wait: false) → zone
                 A DNS zone: local (SQLite, config.state.path), route53 (config.aws) or rfc2136 (config.dns.server, config.dns.tsig_key). With wait: true, Route53 writes wait until INSYNC.
                 """) { b, _ throws(FurrowError) in
-                let name = try b[0].map { v throws(FurrowError) in try v.string("dns.zone()'s name") } ?? configuration.string("dns", "zone") ?? "dev.example.com"
-                let kind = try b[1].map { v throws(FurrowError) in try v.string("provider") } ?? configuration.string("dns", "provider") ?? "local"
+                let name = try b[0].map { v throws(FurrowError) in try v.string("dns.zone()'s name") } ?? configuration.setting("dns", "zone")
+                let kind = try b[1].map { v throws(FurrowError) in try v.string("provider") } ?? configuration.setting("dns", "provider")
                 var wait = false
                 if let w = b[2] {
                     guard case .bool(let flag) = w else { throw FurrowError.type("wait must be a bool, got \(w.typeName)") }
                     wait = flag
-                } else if case .bool(let flag)? = configuration.section("dns")["wait"] {
+                } else if case .bool(let flag)? = configuration.value("dns", "wait") {
                     wait = flag
                 }
                 return .host(DNSZoneObject(zone: DNSZone(provider: try makeProvider(zone: name, kind: kind, wait: wait)), kind: kind))
@@ -48,7 +48,7 @@ struct DNSBuiltins: BuiltinModule {
         do { zone = try DNSZoneName(name) } catch { throw FurrowError("invalid DNS zone name '\(name)': \(error.description)", kind: "dns") }
         switch kind {
         case "local":
-            let path = configuration.string("state", "path") ?? ".furrow/state.db"
+            let path = configuration.setting("state", "path")
             do { return try LocalZoneProvider(zone: zone, path: path) } catch { throw FurrowError(error.description, kind: "dns") }
         case "route53":
             let aws = try AWSSettings.resolve(configuration.section("aws"))

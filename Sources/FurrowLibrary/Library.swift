@@ -8,7 +8,7 @@ public enum Library {
         let terraform = TerraformBuiltins.makeTerraform(configuration)
         return [
             CoreBuiltins(),
-            SystemBuiltins(noprocessPath: configuration.string("jobs", "noprocess") ?? "/config/noprocess"),
+            SystemBuiltins(noprocessPath: configuration.string("jobs", "noprocess")),
             HCLBuiltins(),
             AWSBuiltins(configuration: configuration),
             TerraformBuiltins(terraform: terraform), EnvironmentBuiltins(terraform: terraform),

@@ -3,6 +3,145 @@
 /// The standard library's Furrow sources, embedded in the binary.
 public enum StandardLibrary {
     public static let sources: [String: String] = [
+        "std/builds": #"""
+# Recording builds in the state table of developer environments: what newbuild and any
+# other front end that receives build reports share. Import it with
+# `import "std/builds" as builds`.
+#
+# Every function here raises `usage` errors for input it refuses (a front end shows them as
+# a bad request), `lookup` errors for an environment that does not exist, and `conflict`
+# when the row kept changing under it.
+
+# The environment a git ref builds, or a `usage` error for a ref that builds none:
+#   refs/heads/release-3.1.0 → release-310   (the branch's last element, dots removed)
+#   feat-login               → feat-login    (a bare branch name, as GitHub's ref_name)
+#   refs/pull/42/merge       → pr-42         (a pull request's merge or head ref)
+#   refs/tags/v1.2.3         → refused: a tag is a release, not a developer environment
+fn environment_name(git_ref) {
+  let ref = trim(str(git_ref ?? ""))
+  if ref == "" { fail("a build needs a git ref (like refs/heads/feat-login)", kind: "usage") }
+  let pull = matches(ref, "^refs/pull/([0-9]+)/(merge|head)$")
+  if pull != null { return "pr-${pull[1]}" }
+  if starts_with(ref, "refs/tags/") {
+    fail("${ref} is a tag: environments are made for branches (refs/heads/NAME) and pull requests (refs/pull/N/merge)", kind: "usage")
+  }
+  if starts_with(ref, "refs/") and not starts_with(ref, "refs/heads/") {
+    fail("${ref} is neither a branch (refs/heads/NAME) nor a pull request (refs/pull/N/merge)", kind: "usage")
+  }
+  let name = lower(replace(split(ref, "/")[-1], ".", ""))
+  # the name becomes a terraform workspace and a DNS label
+  if matches(name, "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$") == null {
+    fail("cannot name an environment after ref '${ref}': '${name}' is not a DNS label (letters, digits and '-', at most 63)", kind: "usage")
+  }
+  return name
+}
+
+# The configured repository a build names: `tyk`, or GitHub's `owner/name` by its last
+# element, matched without regard to case.
+fn repository(repo) {
+  let repos = config.jobs.repos
+  if len(repos) == 0 {
+    fail("no repositories are configured: set jobs.repos in furrow.toml", kind: "usage")
+  }
+  let given = trim(str(repo ?? ""))
+  if given == "" { fail("a build needs a repository (one of ${join(repos, ", ")})", kind: "usage") }
+  let name = lower(split(given, "/")[-1])
+  let found = repos | first lower(it) == name
+  if found == null { fail("unknown repo '${given}' (configured: ${join(repos, ", ")})", kind: "usage") }
+  return found
+}
+
+# The image tag a ref publishes: the branch with '/' as '-', or pr-N.
+fn image_tag(git_ref) {
+  let pull = matches(git_ref, "^refs/pull/([0-9]+)/")
+  if pull != null { return "pr-${pull[1]}" }
+  return replace(replace(git_ref, "refs/heads/", ""), "/", "-")
+}
+
+# The image tag a ref publishes for a repository, if the configured image lookup finds it.
+fn branch_tag(repo, git_ref) {
+  if config.jobs.image_lookup == "ecr" {
+    let tag = image_tag(git_ref)
+    if aws.ecr_image_exists(config.jobs.ecr_prefix + repo, tag) { return tag }
+  }
+  return null
+}
+
+# The repositories' versions after a build of `repo` at `sha`: the first report of an
+# environment fills the others with their branch tag or `master`; a later one changes the
+# reporting repository, and upgrades another only from `master` (or nothing) to a branch
+# tag that now exists — never back to `master`.
+fn versions(row, repo, git_ref, sha) {
+  var out = {}
+  for other in config.jobs.repos {
+    let current = if row == null { null } else { row[other] }
+    if other == repo {
+      out[other] = sha
+    } else if current == null or current == "master" {
+      out[other] = branch_tag(other, git_ref) ?? "master"
+    } else {
+      out[other] = current
+    }
+  }
+  return out
+}
+
+# Records a build of `repo` at `sha` on `ref`: the environment's row is made or updated in
+# one conditional write and left `new` for sow. Returns
+# {environment, version, state: "new", repos: {repo: version, ...}}.
+fn record(table, repo, ref, sha) {
+  let name = environment_name(ref)
+  let built = repository(repo)
+  let commit = trim(str(sha ?? ""))
+  if commit == "" { fail("a build needs the commit it built (--sha)", kind: "usage") }
+  # a concurrent writer makes the write fail its condition: read again and retry
+  for attempt in range(5) {
+    let row = table.get(name)
+    let repos = versions(row, built, trim(str(ref)), commit)
+    let changes = repos + {state: "new", updated: now(), attempts: 0, error: null, retry_at: null}
+    try {
+      var version = 1
+      if row == null {
+        table.put({name: name, version: version, created: now()} + changes, if_absent: true)
+        log.info("new environment", environment: name, repo: built, sha: commit)
+      } else {
+        version = (row.version ?? 0) + 1
+        table.update(name, changes + {version: version}, if: {version: row.version})
+        log.info("new build", environment: name, repo: built, sha: commit, version: version)
+      }
+      return {environment: name, version: version, state: "new", repos: repos}
+    } catch err {
+      if err.kind != "conflict" { fail(err.message, kind: err.kind, data: err.data) }
+      log.warn("concurrent change, retrying", environment: name, attempt: attempt + 1)
+    }
+  }
+  fail("could not record the build of ${name}: the row kept changing", kind: "conflict")
+}
+
+# Marks an environment `deleted` (its branch is gone; reap tears it down). Returns
+# {environment, state}: `deleted`, or the state it already had when that was `deleted` or
+# `reaping`.
+fn mark_deleted(table, name) {
+  let key = trim(str(name ?? ""))
+  if key == "" { fail("which environment? (a name like feat-login)", kind: "usage") }
+  for attempt in range(5) {
+    let row = table.get(key)
+    if row == null { fail("${key}: no such environment", kind: "lookup", data: {environment: key}) }
+    if row.state == "deleted" or row.state == "reaping" {
+      return {environment: key, state: row.state}
+    }
+    try {
+      table.update(key, {state: "deleted", updated: now(), version: (row.version ?? 0) + 1}, if: {version: row.version})
+      log.info("marked deleted", environment: key)
+      return {environment: key, state: "deleted"}
+    } catch err {
+      if err.kind != "conflict" { fail(err.message, kind: err.kind, data: err.data) }
+      log.warn("concurrent change, retrying", environment: key, attempt: attempt + 1)
+    }
+  }
+  fail("could not mark ${key} deleted: the row kept changing", kind: "conflict")
+}
+"""#,
         "std/chitragupta": #"""
 # chitragupta, the record keeper: every 13 minutes, make the DNS zone say where every
 # running environment's services are.
@@ -20,7 +159,7 @@ param metrics = "" "write Prometheus textfile metrics to this file"
 
 let envs = state.table(config.jobs.table)
 let dir = config.terraform.dir
-let ttl = config.jobs.ttl ?? 60
+let ttl = config.jobs.ttl
 
 fn record_type(address) {
   if address =~ "^[0-9]+(\\.[0-9]+){3}$" { return "A" }
@@ -42,12 +181,14 @@ fn desired_for(row) {
 }
 
 fn run() {
+  if max_deletes < 0 { fail("--max-deletes must not be negative, got ${max_deletes}", kind: "usage") }
   if not jobs.start("chitragupta") { return 0 }
-  let started = now()
+  tf.check(dir)
   let running = envs.scan() | where .state == "deployed" | sort_by .name
   var desired = []
   var rows = []
   for row in running {
+    let started = now()
     try {
       let records = desired_for(row)
       desired.extend(records)
@@ -64,8 +205,8 @@ fn run() {
   }
   let zone = dns.zone(config.dns.zone)
   let plan = zone.sync(desired, owner: "chitragupta", max_deletes: max_deletes)
-  print(plan)
-  return jobs.finish("chitragupta", rows, report: report, metrics: metrics)
+  if not json_output() { print(plan) }
+  return jobs.finish("chitragupta", rows, report: report, metrics: metrics, extra: {zone: plan})
 }
 
 exit(run())
@@ -78,20 +219,34 @@ exit(run())
 # `parallel` under another name, for jobs whose --parallel parameter shadows the builtin.
 let run_parallel = parallel
 
-# A short identifier for this run, on every log line of the job.
-fn run_id() {
-  return format("%x", int(time.seconds(now()) * 1000) % 4294967296)
-}
+# When this run started, and a short identifier for it, on every log line of the job.
+let started_at = now()
+let run = format("%x", int(time.seconds(started_at) * 1000) % 4294967296)
+
+fn run_id() { return run }
 
 # Starts a job: log context, and the noprocess switch. Returns false when suspended.
 fn start(job) {
-  log.context(job: job, run: run_id())
+  log.context(job: job, run: run)
   if suspended() {
-    print("${job}: suspended while ${config.jobs.noprocess} exists; nothing done")
+    say("${job}: suspended while ${config.jobs.noprocess} exists; nothing done", job, [], {suspended: true})
     log.info("suspended", noprocess: config.jobs.noprocess)
     return false
   }
   return true
+}
+
+# The job's report: one JSON document under --json, and the --report file.
+fn document(job, rows, extra = {}) {
+  let failed = rows | where .result == "failed" | count
+  return {job: job, run: run, started: started_at, finished: now(), environments: rows,
+    totals: rows | count_by .result, failed: failed} + extra
+}
+
+# Prints `text`, or under --json the job's report instead (stdout then holds one JSON
+# document; logs stay on stderr).
+fn say(text, job, rows, extra = {}) {
+  if json_output() { print(document(job, rows, extra)) } else { print(text) }
 }
 
 # One row of the summary: what happened to one environment.
@@ -101,15 +256,19 @@ fn outcome(env, action, result, started, detail = "") {
 
 # Prints the summary table, writes the report and metrics when asked, and gives the
 # exit code: 1 when any environment failed, else 0.
-fn finish(job, rows, report = "", metrics = "") {
-  if len(rows) == 0 {
+# `extra` adds fields to the report (chitragupta's zone plan).
+fn finish(job, rows, report = "", metrics = "", extra = {}) {
+  let doc = document(job, rows, extra)
+  if json_output() {
+    print(doc)
+  } else if len(rows) == 0 {
     print("${job}: nothing to do")
   } else {
     print(table(rows))
   }
-  let failed = rows | where .result == "failed" | count
+  let failed = doc.failed
   if report != "" {
-    os.write(report, json.encode({job: job, finished: now(), failed: failed, environments: rows}, pretty: true))
+    os.write(report, json.encode(doc, pretty: true))
   }
   if metrics != "" {
     write_metrics(job, rows, metrics)
@@ -156,10 +315,35 @@ fn backoff(attempts) {
 
 fn max_of(a, b) { return if a > b { a } else { b } }
 
-# The line of an error message that says what went wrong, for summaries.
+# What went wrong, in one line, for summaries. For terraform's diagnostic
+#   Error: SUMMARY            then an indented source excerpt, then the DETAIL paragraph
+# that is "SUMMARY: DETAIL" (a precondition's error_message is its detail).
 fn headline(message) {
-  let lines = split(message, "\n") | map trim(it) | where it != ""
+  let raw = split(message, "\n")
+  for i in range(len(raw)) {
+    let found = matches(trim(raw[i]), "^Error: (.+)$")
+    if found != null {
+      let detail = diagnostic_detail(raw, i + 1)
+      return if detail == "" { found[1] } else { "${found[1]}: ${detail}" }
+    }
+  }
+  let lines = raw | map trim(it) | where it != ""
   return (lines | first matches(it, "(?i)error") != null and not starts_with(it, "terraform ")) ?? (lines | first) ?? ""
+}
+
+# The first unindented paragraph after a diagnostic's summary line, as one line.
+fn diagnostic_detail(lines, from) {
+  var detail = []
+  for j in range(from, len(lines)) {
+    let line = lines[j]
+    if starts_with(trim(line), "Error:") or starts_with(line, "(log: ") { break }
+    if trim(line) == "" or starts_with(line, " ") or starts_with(line, "\t") {
+      if len(detail) > 0 { break }
+    } else {
+      detail.append(trim(line))
+    }
+  }
+  return join(detail, " ")
 }
 
 # The last lines of an error message, for the row's `error` attribute.
@@ -174,7 +358,7 @@ fn variables(row) {
   for repo in config.jobs.repos {
     vars[repo] = row[repo] ?? "master"
   }
-  for key, value in config.jobs.extra_vars ?? {} {
+  for key, value in config.jobs.extra_vars {
     vars[key] = value
   }
   return vars
@@ -182,95 +366,53 @@ fn variables(row) {
 """##,
         "std/newbuild": #"""
 # newbuild: the build pipeline reports a build; the environment of its branch is made or
-# updated in the state table and left in state `new` for sow.
+# updated in the state table and left in state `new` for sow (see std/builds for the rules).
 #
 #   furrow run std/newbuild --repo tyk --ref refs/heads/feat-x --sha 1a2b3c
+#   furrow run std/newbuild --repo Org/tyk --ref refs/pull/42/merge --sha 1a2b3c
 #   furrow run std/newbuild --delete feat-x        (the branch is gone: reap will tear it down)
 #   furrow run std/newbuild --show feat-x
 import "std/jobs" as jobs
+import "std/builds" as builds
 
-param repo = "" "repository that was built (one of config.jobs.repos)"
-param ref = "" "git ref that was built, e.g. refs/heads/release-3.1.0"
+param repo = "" "repository that was built (one of config.jobs.repos, or owner/name)"
+param ref = "" "git ref that was built, e.g. refs/heads/release-3.1.0 or refs/pull/42/merge"
 param sha = "" "commit that was built"
 param delete = "" "mark this environment deleted: its branch is gone"
 param show = "" "print this environment's row"
 
 let envs = state.table(config.jobs.table)
 
-# refs/heads/release-3.1.0 → release-310
-fn environment_name(git_ref) {
-  return replace(split(git_ref, "/")[-1], ".", "")
-}
-
-# The image tag a branch publishes, if the configured image lookup finds it.
-fn branch_tag(repository, git_ref) {
-  let tag = replace(replace(git_ref, "refs/heads/", ""), "/", "-")
-  if (config.jobs.image_lookup ?? "none") == "ecr" {
-    let registry = (config.jobs.ecr_prefix ?? "") + repository
-    if aws.ecr_image_exists(registry, tag) { return tag }
-    return null
-  }
-  return null
-}
-
 fn report_build() {
-  assert(repo != "" and ref != "" and sha != "", "newbuild needs --repo, --ref and --sha (or --delete NAME, --show NAME)")
-  assert(repo in config.jobs.repos, "unknown repo '${repo}' (configured: ${join(config.jobs.repos, ", ")})")
-  let name = environment_name(ref)
-  assert(name != "", "cannot name an environment after ref '${ref}'")
-  var changes = {state: "new", updated: now()}
-  for other in config.jobs.repos {
-    if other == repo {
-      changes[other] = sha
-    } else {
-      changes[other] = branch_tag(other, ref) ?? "master"
-    }
+  if repo == "" or ref == "" or sha == "" {
+    fail("newbuild needs --repo, --ref and --sha (or --delete NAME, --show NAME)", kind: "usage")
   }
-  # One conditional write; a concurrent writer makes it retry with what that writer wrote.
-  for attempt in range(5) {
-    let row = envs.get(name)
-    try {
-      if row == null {
-        envs.put({name: name, version: 1, created: now(), attempts: 0} + changes, if_absent: true)
-        log.info("new environment", environment: name, repo: repo, sha: sha)
-      } else {
-        let update = changes + {version: (row.version ?? 0) + 1, attempts: 0, error: null, retry_at: null}
-        envs.update(name, update, if: {version: row.version})
-        log.info("new build", environment: name, repo: repo, sha: sha, version: update.version)
-      }
-      print("${name}: ${repo} at ${sha}; state new")
-      return 0
-    } catch err {
-      if err.kind != "conflict" { fail(err.message, kind: err.kind) }
-      log.warn("concurrent change, retrying", environment: name, attempt: attempt + 1)
-    }
-  }
-  fail("could not record the build of ${name}: the row kept changing", kind: "conflict")
+  let recorded = builds.record(envs, repo, ref, sha)
+  jobs.say("${recorded.environment}: ${builds.repository(repo)} at ${trim(sha)}; state new", "newbuild",
+    [recorded + {action: "build", result: "recorded"}])
+  return 0
 }
 
 fn mark_deleted(name) {
-  let row = envs.get(name)
-  if row == null {
-    print("${name}: no such environment")
+  try {
+    let marked = builds.mark_deleted(envs, name)
+    let text = if marked.state == "deleted" { "state deleted; reap will tear it down" } else { "already ${marked.state}" }
+    jobs.say("${marked.environment}: ${text}", "newbuild", [marked + {action: "delete", result: marked.state}])
+    return 0
+  } catch err {
+    if err.kind != "lookup" { fail(err.message, kind: err.kind, data: err.data) }
+    jobs.say(err.message, "newbuild", [{environment: name, action: "delete", result: "failed", detail: err.message}])
     return 1
   }
-  if row.state == "deleted" or row.state == "reaping" {
-    print("${name}: already ${row.state}")
-    return 0
-  }
-  envs.update(name, {state: "deleted", updated: now(), version: (row.version ?? 0) + 1}, if: {version: row.version})
-  log.info("marked deleted", environment: name)
-  print("${name}: state deleted; reap will tear it down")
-  return 0
 }
 
 fn show_row(name) {
   let row = envs.get(name)
   if row == null {
-    print("${name}: no such environment")
+    jobs.say("${name}: no such environment", "newbuild", [{environment: name, action: "show", result: "failed", detail: "no such environment"}])
     return 1
   }
-  print(row)
+  jobs.say(str(row), "newbuild", [{environment: name, action: "show", result: row.state, row: row}])
   return 0
 }
 
@@ -338,13 +480,21 @@ fn reap_one(row) {
 }
 
 fn run() {
+  if limit < 1 { fail("--limit must be at least 1, got ${limit}", kind: "usage") }
+  if max_age < 0s { fail("--max-age must not be negative", kind: "usage") }
   if not jobs.start("reap") { return 0 }
+  tf.check(dir)
   return state.lock("reap", ttl: lease_ttl) {
     let todo = envs.scan() | where candidate(it) | sort_by .name
     if len(todo) > limit {
-      print("reap: ${len(todo)} environments are candidates, more than --limit ${limit}; nothing done")
-      print(table(todo | select name, state, updated))
-      log.error("over the limit", candidates: len(todo), limit: limit)
+      let refusal = "reap: ${len(todo)} environments are candidates, more than --limit ${limit}; nothing done"
+      if json_output() {
+        print(jobs.document("reap", todo | map jobs.outcome(.name, "destroy", "refused", now(), "state ${.state}"), {error: refusal}))
+      } else {
+        print(refusal)
+        print(table(todo | select name, state, updated))
+      }
+      log.error("over the limit", candidates: len(todo), limit: limit, error: refusal)
       1
     } else if len(todo) == 0 {
       jobs.finish("reap", [], report: report, metrics: metrics)
@@ -352,13 +502,18 @@ fn run() {
       jobs.finish("reap", todo | map jobs.outcome(.name, "destroy", "planned", now(), "state ${.state}"), report: report)
     } else {
       var go = false
+      var asked = true
       try { go = confirm("reap: destroy ${len(todo)} environment(s): ${join(todo | map .name, ", ")}?") } catch err {
-        print("reap would destroy: ${join(todo | map .name, ", ")}")
-        print("reap: not confirmed; run with --yes to destroy")
+        asked = false
+        jobs.say("reap would destroy: ${join(todo | map .name, ", ")}\nreap: not confirmed; run with --yes to destroy", "reap",
+          todo | map jobs.outcome(.name, "destroy", "unconfirmed", now(), "run with --yes to destroy"))
       }
       if go {
         jobs.finish("reap", todo | map reap_one(it), report: report, metrics: metrics)
-      } else { 0 }
+      } else {
+        if asked { jobs.say("reap: not confirmed; nothing done", "reap", todo | map jobs.outcome(.name, "destroy", "unconfirmed", now())) }
+        0
+      }
     }
   }
 }
@@ -412,7 +567,7 @@ fn sow_one(row) {
   } catch err {
     let attempts = (row.attempts ?? 0) + 1
     let wait = jobs.backoff(attempts)
-    log.error("apply failed", environment: row.name, attempts: attempts, retry_in: wait)
+    log.error("apply failed", environment: row.name, attempts: attempts, retry_in: wait, error: err.message)
     try {
       envs.update(row.name, {state: "failed", error: jobs.tail(err.message), attempts: attempts,
         retry_at: now() + wait, updated: now()}, if: {state: "deploying", version: row.version})
@@ -436,7 +591,9 @@ fn sow_one(row) {
 }
 
 fn run() {
+  if parallel < 1 { fail("--parallel must be at least 1, got ${parallel}", kind: "usage") }
   if not jobs.start("sow") { return 0 }
+  tf.check(dir)
   let rows = state.lock("sow", ttl: lease_ttl) {
     let todo = envs.scan() | where due(it) | sort_by .name
     if dry_run() {

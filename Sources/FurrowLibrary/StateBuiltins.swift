@@ -74,10 +74,10 @@ final class StateConnection: @unchecked Sendable {
     }
 
     private func open() throws(FurrowError) -> any StateStore {
-        let kind = configuration.string("state", "store") ?? "sqlite"
+        let kind = configuration.setting("state", "store")
         switch kind {
         case "sqlite":
-            let path = configuration.string("state", "path") ?? SQLiteStateStore.defaultPath
+            let path = configuration.setting("state", "path")
             return try run { () throws(StateError) in try openSQLite(path) }
         case "dynamodb":
             var endpoint: URL?
@@ -89,7 +89,7 @@ final class StateConnection: @unchecked Sendable {
             }
             do {
                 let aws = try AWSConfiguration.resolve(region: configuration.string("aws", "region"), endpoint: endpoint)
-                let leaseTable = configuration.string("state", "lease_table") ?? DynamoDBStateStore.defaultLeaseTable
+                let leaseTable = configuration.setting("state", "lease_table")
                 return DynamoDBStateStore(client: DynamoDBClient(configuration: aws), leaseTable: leaseTable)
             } catch {
                 throw FurrowError("cannot use the DynamoDB state store: \(error)", kind: "config")

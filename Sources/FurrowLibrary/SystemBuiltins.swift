@@ -5,8 +5,8 @@ import FurrowRuntime
 
 /// `json`, `os`, `math`, `time`, `log`, `confirm`, `suspended`.
 struct SystemBuiltins: BuiltinModule {
-    /// Path of the noprocess switch (configuration `jobs.noprocess`).
-    let noprocessPath: String
+    /// Path of the noprocess switch (configuration `jobs.noprocess`); nil: never suspended.
+    let noprocessPath: String?
 
     func install(into interpreter: Interpreter) {
         interpreter.register("json", .host(Namespace("json", doc: "json.encode(value, pretty: false), json.decode(text)", members: [
@@ -110,7 +110,7 @@ struct SystemBuiltins: BuiltinModule {
         })
         let noprocess = noprocessPath
         interpreter.register("suspended", builtin("suspended", [], doc: "suspended() → bool\nTrue while the noprocess file (configuration jobs.noprocess) exists: sow and reap then do nothing.") { _, _ throws(FurrowError) in
-            .bool(FileManager.default.fileExists(atPath: noprocess))
+            .bool(noprocess.map { FileManager.default.fileExists(atPath: $0) } ?? false)
         })
     }
 

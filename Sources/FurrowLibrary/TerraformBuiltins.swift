@@ -14,7 +14,7 @@ struct TerraformBuiltins: BuiltinModule {
     /// configuration `terraform.bin` (default `terraform`) and `terraform.cli_config`.
     static func makeTerraform(_ configuration: Configuration) -> Terraform {
         Terraform(TerraformSettings(
-            executable: configuration.string("terraform", "bin") ?? "terraform",
+            executable: configuration.setting("terraform", "bin"),
             furrowDirectory: ".furrow",
             cliConfigFile: configuration.string("terraform", "cli_config")))
     }
@@ -29,7 +29,7 @@ struct TerraformBuiltins: BuiltinModule {
             case .force: .kill
             }
         }
-        interpreter.register("tf", .host(Namespace("tf", doc: "tf.workspace(dir, name), tf.workspaces(dir), tf.init(dir, backend_config: {}), tf.version()", members: [
+        interpreter.register("tf", .host(Namespace("tf", doc: "tf.workspace(dir, name), tf.workspaces(dir), tf.init(dir, backend_config: {}), tf.check(dir), tf.version()", members: [
             "workspace": builtin("tf.workspace", ["dir", "name"], required: 1, doc: "tf.workspace(dir, name = \"default\") → workspace\nA workspace of the terraform configuration in dir (not created by this call): exists create select_or_create delete plan apply destroy outputs resources state_list init.") { b, _ throws(FurrowError) in
                 let dir = try b[0]!.string("tf.workspace()'s dir")
                 let name = try b[1].map { v throws(FurrowError) in try v.string("tf.workspace()'s name") } ?? "default"
@@ -43,6 +43,18 @@ struct TerraformBuiltins: BuiltinModule {
                 let dir = try b[0]!.string("tf.init()'s dir")
                 let settings = try backendSettings(b[1])
                 _ = try terraformCall { () throws(TerraformError) in try terraform.initialize(dir, backendConfig: settings) }
+                return .null
+            },
+            "check": builtin("tf.check", ["dir"], doc: "tf.check(dir) → null\nA `config` error unless dir (config.terraform.dir, say) is set, exists and holds terraform configuration (*.tf, *.tf.json); runs no terraform. Jobs call it before they touch any row.") { b, _ throws(FurrowError) in
+                if b[0]!.isNull {
+                    throw FurrowError("terraform.dir is not set: furrow.toml names the terraform configuration the jobs apply ([terraform] dir = \"...\")", kind: "config")
+                }
+                let dir = try b[0]!.string("tf.check()'s dir")
+                do throws(TerraformError) {
+                    try terraform.checkConfiguration(dir)
+                } catch {
+                    throw FurrowError("terraform.dir '\(dir)': \(error.message)", kind: "config", data: .map(["dir": .string(dir)]))
+                }
                 return .null
             },
             "version": builtin("tf.version", [], doc: "tf.version() → string\nThe version the terraform executable reports, e.g. \"1.11.4\".") { _, _ throws(FurrowError) in

@@ -1,4 +1,9 @@
 import OrderedCollections
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import FurrowJSON
 
 /// How values print: `str` for `print` and interpolation, `repr` for REPL echo and inside
@@ -103,13 +108,41 @@ public enum Format {
         }
     }
 
-    /// Columns are the union of the rows' keys, in first-seen order.
-    public static func table(_ rows: [FurrowMap], color: Bool = false) -> String {
+    /// The width tables may fill: the terminal's columns when standard output is a
+    /// terminal, else nil (no limit: output for files and other programs is never cut).
+    public static let outputWidth: Int? = {
+        guard isatty(1) == 1 else { return nil }
+        var size = winsize()
+        guard ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 80 }
+        return Int(size.ws_col)
+    }()
+
+    /// Column widths that fit `limit` characters (with two spaces between columns): the
+    /// widest columns are narrowed first, never below their header or 8 characters.
+    static func fitted(_ widths: [Int], headers: [Int], limit: Int?) -> [Int] {
+        guard let limit else { return widths }
+        let gaps = 2 * max(0, widths.count - 1)
+        if widths.reduce(gaps, +) <= limit { return widths }
+        let floors = zip(widths, headers).map { min($0, max($1, 8)) }
+        func total(_ cap: Int) -> Int { zip(widths, floors).reduce(gaps) { $0 + max($1.1, min($1.0, cap)) } }
+        // the largest cap that fits; when even the floors do not fit, the floors
+        var low = 0, high = widths.max() ?? 0
+        while low < high {
+            let mid = (low + high + 1) / 2
+            if total(mid) <= limit { low = mid } else { high = mid - 1 }
+        }
+        return zip(widths, floors).map { max($1, min($0, low)) }
+    }
+
+    /// Columns are the union of the rows' keys, in first-seen order. Cells are cut (with
+    /// `…`) only as far as `width` needs.
+    public static func table(_ rows: [FurrowMap], color: Bool = false, width: Int? = outputWidth) -> String {
         var columns = OrderedSet<String>()
         for row in rows { for k in row.keys { columns.append(k) } }
         let cells = rows.map { row in columns.map { row[$0].map(cell) ?? "" } }
         var widths = columns.map(\.count)
-        for row in cells { for (i, c) in row.enumerated() { widths[i] = max(widths[i], min(c.count, 60)) } }
+        for row in cells { for (i, c) in row.enumerated() { widths[i] = max(widths[i], c.count) } }
+        widths = fitted(widths, headers: columns.map(\.count), limit: width)
         func pad(_ s: String, _ w: Int) -> String {
             let clipped = s.count > w ? String(s.prefix(w - 1)) + "…" : s
             return clipped + String(repeating: " ", count: max(0, w - clipped.count))

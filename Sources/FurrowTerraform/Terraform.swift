@@ -211,7 +211,7 @@ public final class Terraform: @unchecked Sendable {
     }
 
     /// Fails unless `directory` exists and holds terraform configuration files.
-    func checkConfiguration(_ directory: String, workspace: String?, command: String) throws(TerraformError) {
+    public func checkConfiguration(_ directory: String, workspace: String? = nil, command: String = "init") throws(TerraformError) {
         var isDirectory: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory)
         let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []

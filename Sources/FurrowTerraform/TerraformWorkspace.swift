@@ -68,7 +68,7 @@ public struct TerraformWorkspace: Sendable {
                                  message: "the default workspace cannot be deleted")
         }
         try validateName()
-        try requireExisting()
+        try requireExisting("workspace delete")
         if !force {
             let remaining = try stateList()
             guard remaining.isEmpty else {
@@ -102,7 +102,7 @@ public struct TerraformWorkspace: Sendable {
         destroy: Bool = false,
         timeout: Duration? = nil
     ) throws(TerraformError) -> TerraformPlan {
-        try prepare()
+        try prepare("plan")
         let planFile = try privateFile(in: "plans", suffix: ".tfplan")
         var arguments = ["plan", "-input=false", "-no-color", "-detailed-exitcode", "-out=\(planFile)"]
         if destroy { arguments.append("-destroy") }
@@ -135,7 +135,7 @@ public struct TerraformWorkspace: Sendable {
     @discardableResult
     public func apply(vars: Variables = Variables(), varFiles: [String] = [], targets: [String] = [],
                       timeout: Duration? = nil) throws(TerraformError) -> TerraformRun {
-        try prepare()
+        try prepare("apply")
         let arguments = ["apply", "-input=false", "-no-color", "-auto-approve"] + lockArguments()
             + targets.map { "-target=\($0)" }
         return try withVariables(vars, varFiles: varFiles) { (variableArguments) throws(TerraformError) in
@@ -156,7 +156,7 @@ public struct TerraformWorkspace: Sendable {
             throw TerraformError(kind: .invalidPlan, directory: directory, workspace: name, command: command,
                                  message: "the plan file \(plan.planFile) is gone (applied or discarded already)")
         }
-        try prepare()
+        try prepare("apply")
         let run = try terraform.execute(directory: directory, workspace: name,
                                         ["apply", "-input=false", "-no-color"] + lockArguments() + [plan.planFile],
                                         timeout: timeout)
@@ -173,7 +173,7 @@ public struct TerraformWorkspace: Sendable {
     @discardableResult
     public func destroy(vars: Variables = Variables(), varFiles: [String] = [], targets: [String] = [],
                         timeout: Duration? = nil) throws(TerraformError) -> TerraformRun {
-        try prepare()
+        try prepare("destroy")
         let arguments = ["destroy", "-input=false", "-no-color", "-auto-approve"] + lockArguments()
             + targets.map { "-target=\($0)" }
         return try withVariables(vars, varFiles: varFiles) { (variableArguments) throws(TerraformError) in
@@ -185,7 +185,7 @@ public struct TerraformWorkspace: Sendable {
 
     /// The root outputs, in terraform's order, each with its sensitivity and type.
     public func outputs() throws(TerraformError) -> OrderedDictionary<String, TerraformOutput> {
-        try prepare()
+        try prepare("output")
         let run = try terraform.execute(directory: directory, workspace: name, ["output", "-json", "-no-color"],
                                         logStdout: false)
         let json = try decode(run)
@@ -200,7 +200,7 @@ public struct TerraformWorkspace: Sendable {
 
     /// Every resource instance in the state, with sensitive attributes redacted.
     public func resources() throws(TerraformError) -> [TerraformResource] {
-        try prepare()
+        try prepare("show")
         let run = try terraform.execute(directory: directory, workspace: name, ["show", "-json", "-no-color"],
                                         logStdout: false)
         return TerraformResource.all(in: try decode(run))
@@ -208,7 +208,7 @@ public struct TerraformWorkspace: Sendable {
 
     /// Addresses of the resource instances in the state (`terraform state list`).
     public func stateList() throws(TerraformError) -> [String] {
-        try prepare()
+        try prepare("state list")
         let run: TerraformRun
         do {
             run = try terraform.execute(directory: directory, workspace: name, ["state", "list", "-no-color"])
@@ -220,20 +220,23 @@ public struct TerraformWorkspace: Sendable {
 
     // MARK: - Helpers
 
-    /// Initialises the directory if needed and makes sure the workspace exists.
-    private func prepare() throws(TerraformError) {
+    /// Initialises the directory if needed and makes sure the workspace exists before the
+    /// terraform command `step` (`plan`, `apply`...), whose name its errors carry.
+    private func prepare(_ step: String) throws(TerraformError) {
         try validateName()
         try terraform.ensureInitialized(directory, workspace: name)
-        try requireExisting()
+        try requireExisting(step)
     }
 
-    private func requireExisting() throws(TerraformError) {
+    /// A missing workspace is a failure of `step`, the command that needed it, not of the
+    /// `workspace list` that found it missing.
+    private func requireExisting(_ step: String) throws(TerraformError) {
         let state = terraform.state(of: directory)
         if state.isKnown(name) { return }
         let names = try terraform.workspaces(directory)
         guard names.contains(name) else {
             throw TerraformError(kind: .workspaceNotFound, directory: directory, workspace: name,
-                                 command: "\(terraform.settings.executable) workspace list",
+                                 command: "\(terraform.settings.executable) \(step)",
                                  message: "workspace \(name) does not exist (existing: \(names.joined(separator: ", ")))")
         }
     }

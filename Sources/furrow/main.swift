@@ -18,7 +18,8 @@ let version = "0.1.0"
 let usage = """
     usage: furrow                      start the REPL (reads a script from standard input when it is not a terminal)
            furrow run FILE|std/NAME [--PARAM VALUE]... [--dry-run] [--yes] [--json] [--log-format json] [--help]
-           furrow -c CODE              run code given on the command line
+           furrow -c CODE [WORD]... [--dry-run] [--yes] [--json] [--log-format json]
+                                       run code given on the command line (`args` holds the words)
            furrow check FILE...        parse and resolve scripts without running them
            furrow --version
     """
@@ -74,17 +75,24 @@ func decode(_ bytes: [UInt8], name: String) -> SourceFile {
     fail("\(name):\(line): invalid UTF-8 at byte \(offset); Furrow sources must be UTF-8 text", code: ExitCode.syntax)
 }
 
+/// The configuration, its warnings (unknown keys) written once to standard error.
 func loadConfiguration() -> Configuration {
     do {
-        return try Configuration.load()
-    } catch let error as FurrowError {
-        fail(error.message, code: ExitCode.usage)
+        let configuration = try Configuration.load()
+        for warning in configuration.warnings {
+            FileHandle.standardError.write("furrow: warning: \(warning)\n".data(using: .utf8)!)
+        }
+        return configuration
     } catch {
-        fail("\(error)", code: ExitCode.usage)
+        fail(error.message, code: ExitCode.usage)
     }
 }
 
-func report(_ error: Error) -> Int32 {
+/// Reports an error that ended a script and gives the exit code. A `usage` error (a job's
+/// arguments are wrong) or `config` error (furrow.toml names something that is not there) is
+/// the invocation's fault, not the code's: one line, the `usageLine` when there is one, no
+/// stack trace, exit code 2.
+func report(_ error: Error, usageLine: String? = nil) -> Int32 {
     StandardOutput.flush()
     let color = stderrIsTTY && !noColor
     switch error {
@@ -93,6 +101,12 @@ func report(_ error: Error) -> Int32 {
         return ExitCode.syntax
     case let e as FurrowError:
         if let code = e.exitCode { return code }
+        if e.kind == "usage" || e.kind == "config" {
+            var text = "furrow: \(e.message)\n"
+            if e.kind == "usage", let usageLine { text += usageLine + "\n" }
+            FileHandle.standardError.write(text.data(using: .utf8)!)
+            return ExitCode.usage
+        }
         FileHandle.standardError.write((e.rendered(color: color) + "\n").data(using: .utf8)!)
         return ExitCode.failure
     default:
@@ -130,28 +144,59 @@ func typeDescription(_ v: Value) -> String {
     }
 }
 
-func runScript(_ arguments: [String]) -> Int32 {
+func commandLineOptions() -> RunOptions {
     var options = RunOptions()
     options.color = stderrIsTTY && !noColor
     options.interactive = isatty(0) == 1
+    return options
+}
+
+/// The options `run` and `-c` share. True when `arguments[i]` is one of them; `i` is then
+/// on its last word (`--log-format json` takes two).
+func parseRunOption(_ arguments: [String], _ i: inout Int, into options: inout RunOptions) -> Bool {
+    let a = arguments[i]
+    switch a {
+    case "--dry-run": options.dryRun = true
+    case "--yes", "-y": options.assumeYes = true
+    case "--json": options.jsonOutput = true
+    case "--log-format":
+        guard i + 1 < arguments.count, ["json", "logfmt"].contains(arguments[i + 1]) else { fail("--log-format takes json or logfmt") }
+        options.logJSON = arguments[i + 1] == "json"
+        i += 1
+    case _ where a.hasPrefix("--log-format="):
+        let format = String(a.dropFirst("--log-format=".count))
+        guard ["json", "logfmt"].contains(format) else { fail("--log-format takes json or logfmt") }
+        options.logJSON = format == "json"
+    default: return false
+    }
+    return true
+}
+
+func isRunOption(_ word: String) -> Bool {
+    ["--dry-run", "--yes", "-y", "--json", "--log-format"].contains(word) || word.hasPrefix("--log-format=")
+}
+
+/// The usage line of a script, from its parameters, for usage errors.
+func usageLine(_ path: String, _ parameters: [ScriptParameter]) -> String {
+    let options = parameters.map { "[\($0.optionName) \(typeDescription($0.defaultValue).uppercased().split(separator: " ").first!)]" }
+    return "usage: furrow run \(path) \((options + ["[--dry-run] [--json] ..."]).joined(separator: " ")) (--help lists them)"
+}
+
+func runScript(_ arguments: [String]) -> Int32 {
+    var options = commandLineOptions()
     var path: String?
     var rest: [String] = []
     var wantsHelp = false
     var i = 0
     while i < arguments.count {
         let a = arguments[i]
-        switch a {
-        case "--dry-run": options.dryRun = true
-        case "--yes", "-y": options.assumeYes = true
-        case "--json": options.jsonOutput = true
-        case "--help", "-h": wantsHelp = true
-        case "--log-format":
-            guard i + 1 < arguments.count, ["json", "logfmt"].contains(arguments[i + 1]) else { fail("--log-format takes json or logfmt") }
-            options.logJSON = arguments[i + 1] == "json"
-            i += 1
-        case _ where a.hasPrefix("--log-format="):
-            options.logJSON = a.hasSuffix("=json")
-        default:
+        if a == "--" {
+            rest.append(contentsOf: arguments[i...])
+            break
+        }
+        if a == "--help" || a == "-h" {
+            wantsHelp = true
+        } else if !parseRunOption(arguments, &i, into: &options) {
             if path == nil, !a.hasPrefix("-") { path = a } else { rest.append(a) }
         }
         i += 1
@@ -234,15 +279,46 @@ func runScript(_ arguments: [String]) -> Int32 {
         StandardOutput.flush()
         return GracefulStop.shared.exitCode ?? ExitCode.ok
     } catch {
-        let code = report(error)
+        let code = report(error, usageLine: usageLine(path, parameters))
         return GracefulStop.shared.exitCode ?? code
     }
 }
 
-func runCode(_ code: String, name: String) -> Int32 {
-    var options = RunOptions()
-    options.color = stderrIsTTY && !noColor
-    options.interactive = isatty(0) == 1
+/// `furrow [OPTION]... -c CODE [WORD | OPTION]... [-- WORD...]`: the options of `run` in any
+/// order around the code; the words become `args`. Anything else is a usage error.
+func runCommandLine(_ arguments: [String]) -> Int32 {
+    var options = commandLineOptions()
+    var code: String?
+    var words: [String] = []
+    var i = 0
+    while i < arguments.count {
+        let a = arguments[i]
+        if a == "--" {
+            words.append(contentsOf: arguments[(i + 1)...])
+            break
+        }
+        if a == "-c" {
+            guard code == nil else { fail("-c is given twice") }
+            guard i + 1 < arguments.count else { fail("-c needs code: furrow -c 'print(1 + 1)'") }
+            code = arguments[i + 1]
+            i += 2
+            continue
+        }
+        if !parseRunOption(arguments, &i, into: &options) {
+            guard !a.hasPrefix("-") || a == "-" else {
+                fail("-c does not take \(a) (options: --dry-run --yes --json --log-format json|logfmt; words after -- go to args)")
+            }
+            guard code != nil else { fail("unknown command '\(a)'\n\(usage)") }
+            words.append(a)
+        }
+        i += 1
+    }
+    guard let code else { fail("-c needs code: furrow -c 'print(1 + 1)'") }
+    options.scriptArguments = words
+    return runCode(code, name: "-c", options: options)
+}
+
+func runCode(_ code: String, name: String, options: RunOptions = commandLineOptions()) -> Int32 {
     let configuration = loadConfiguration()
     let interpreter = Library.makeInterpreter(options: options, configuration: configuration)
     GracefulStop.shared.install(interpreter, grace: GracefulStop.grace(configuration))
@@ -297,9 +373,10 @@ func main() -> Int32 {
         return ExitCode.ok
     case "run":
         return runScript(Array(arguments.dropFirst()))
-    case "-c":
-        guard arguments.count >= 2 else { fail("-c needs code: furrow -c 'print(1 + 1)'") }
-        return runCode(arguments[1], name: "-c")
+    case _ where first == "-c" || (isRunOption(first) && arguments.contains("-c")):
+        return runCommandLine(arguments)
+    case _ where isRunOption(first):
+        return runScript(arguments)
     case "check":
         return check(Array(arguments.dropFirst()))
     default:

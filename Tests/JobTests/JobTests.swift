@@ -287,6 +287,100 @@ final class JobWorld {
         #expect(try world.field("feat-img", "tyk") == "c0ffee", "the triggering repo gets the sha")
         #expect(try world.field("feat-img", "tyk-analytics") == "feat-img", "a repo with the branch's image gets its tag")
         #expect(try world.field("feat-img", "tyk-pump") == "master", "a repo without it gets master")
+
+        // a later report upgrades a repo from master to a branch image that now exists
+        _ = try ecr.putImage(repository: "tyk-pump", tag: "feat-img", manifest: LocalAWSServer.imageManifest)
+        try world.newbuild("feat-img", repo: "tyk", sha: "c0ffee2")
+        #expect(try world.field("feat-img", "tyk-pump") == "feat-img")
+        // and never takes a repo's own build back to its branch tag or master
+        try world.newbuild("feat-img", repo: "tyk-analytics", sha: "a11a11")
+        #expect(try world.field("feat-img", "tyk") == "c0ffee2")
+        #expect(try world.field("feat-img", "tyk-analytics") == "a11a11")
+        #expect(try world.field("feat-img", "tyk-pump") == "feat-img")
+    }
+
+    @Test func aBuildOfOneRepositoryKeepsTheBuildsOfTheOthers() throws {
+        let world = try JobWorld()
+        try world.newbuild("feat-login", repo: "tyk-pump", sha: "abc999")
+        try world.newbuild("feat-login", repo: "tyk-analytics", sha: "def888")
+        #expect(try world.field("feat-login", "tyk-pump") == "abc999", "the first build is kept")
+        #expect(try world.field("feat-login", "tyk-analytics") == "def888")
+        #expect(try world.field("feat-login", "tyk") == "master")
+        #expect(try world.field("feat-login", "version") == "2")
+    }
+
+    @Test func newbuildTakesWhatBuildPipelinesSend() throws {
+        let world = try JobWorld()
+        // GitHub Actions: github.repository is owner/name
+        let r = try world.run("run", "std/newbuild", "--repo", "TykTechnologies/Tyk", "--ref", "refs/heads/feat-gh", "--sha", "9a9a")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == "feat-gh: tyk at 9a9a; state new\n")
+        #expect(try world.field("feat-gh", "tyk") == "9a9a")
+        // a pull request's merge ref gets an environment of its own
+        try world.run("run", "std/newbuild", "--repo", "tyk", "--ref", "refs/pull/42/merge", "--sha", "4242")
+        #expect(try world.field("pr-42", "tyk") == "4242")
+        // a bare branch name (github.ref_name) is a branch
+        try world.run("run", "std/newbuild", "--repo", "tyk", "--ref", "Feat-Bare", "--sha", "b4b4")
+        #expect(try world.state("feat-bare") == "new")
+    }
+
+    @Test func newbuildArgumentErrorsAreUsageErrors() throws {
+        let world = try JobWorld()
+        let cases: [([String], String)] = [
+            (["--repo", "tyk", "--ref", "refs/heads/feat-u"], "newbuild needs --repo, --ref and --sha"),
+            (["--repo", "Org/nope", "--ref", "refs/heads/feat-u", "--sha", "1"], "unknown repo 'Org/nope' (configured: tyk, tyk-analytics, tyk-pump)"),
+            (["--repo", "tyk", "--ref", "refs/tags/v1.2.3", "--sha", "1"], "refs/tags/v1.2.3 is a tag"),
+            (["--repo", "tyk", "--ref", "refs/remotes/origin/x", "--sha", "1"], "neither a branch"),
+            (["--repo", "tyk", "--ref", "refs/heads/feat_under", "--sha", "1"], "is not a DNS label"),
+        ]
+        for (arguments, message) in cases {
+            let r = try world.run(["run", "std/newbuild"] + arguments)
+            #expect(r.status == 2, "\(arguments): status \(r.status)\n\(r.stderr)")
+            let lines = r.stderr.split(separator: "\n")
+            #expect(lines.count == 2, "a message and a usage line:\n\(r.stderr)")
+            #expect(lines.first?.hasPrefix("furrow: ") == true && r.stderr.contains(message), "\(arguments):\n\(r.stderr)")
+            #expect(lines.last?.hasPrefix("usage: furrow run std/newbuild [--repo STRING]") == true, "\(r.stderr)")
+        }
+        #expect(try world.query("state.table(\"DeveloperEnvironments\").scan() | count") == "0", "nothing was recorded")
+    }
+
+    @Test func argumentErrorsOfEveryJobAreUsageErrors() throws {
+        let world = try JobWorld()
+        for arguments in [["std/sow", "--parallel", "0"], ["std/reap", "--limit", "0"], ["std/chitragupta", "--max-deletes", "-1"]] {
+            let r = try world.run(["run"] + arguments)
+            #expect(r.status == 2, "\(arguments): \(r.status)\n\(r.stderr)")
+            #expect(r.stderr.hasPrefix("furrow: --") && r.stderr.contains("\nusage: furrow run \(arguments[0]) "), "\(arguments): \(r.stderr)")
+            #expect(!r.stderr.contains("called at"), "no call stack through the job: \(r.stderr)")
+        }
+    }
+
+    @Test func theBuildsModuleGivesResultsAndErrorKinds() throws {
+        let world = try JobWorld()
+        let r = try world.run(["-c", """
+            import "std/builds" as builds
+            let t = state.table(config.jobs.table)
+            print(builds.environment_name("refs/heads/release-3.1.0"), builds.environment_name("refs/pull/7/head"))
+            let first = builds.record(t, "Org/tyk-pump", "refs/heads/feat-m", "p1")
+            print(first.environment, first.version, first.state, first.repos)
+            print(builds.record(t, "tyk", "refs/heads/feat-m", "t1").repos)
+            print(builds.mark_deleted(t, "feat-m"), builds.mark_deleted(t, "feat-m"))
+            for call in [() => builds.mark_deleted(t, "nope"), () => builds.record(t, "x", "refs/heads/a", "1"),
+                         () => builds.record(t, "tyk", "refs/tags/v1", "1"), () => builds.environment_name("")] {
+              try { call() } catch err { print(err.kind) }
+            }
+            """])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == """
+            release-310 pr-7
+            feat-m 1 new {tyk: "master", "tyk-analytics": "master", "tyk-pump": "p1"}
+            {tyk: "t1", "tyk-analytics": "master", "tyk-pump": "p1"}
+            {environment: "feat-m", state: "deleted"} {environment: "feat-m", state: "deleted"}
+            lookup
+            usage
+            usage
+            usage
+
+            """, "\(r.stdout)")
     }
 
     @Test func jobsWriteReportsAndMetrics() throws {
@@ -307,5 +401,96 @@ final class JobWorld {
         #expect(text.contains("furrow_environments{state=\"failed\"} 1"))
         #expect(!r.stderr.isEmpty && r.stderr.split(separator: "\n").allSatisfy { $0.contains("job=sow") && $0.contains("run=") },
             "every log line names the job and the run")
+    }
+
+    @Test func everyJobWritesOneJSONDocumentUnderJSON() throws {
+        let world = try JobWorld()
+        try world.newbuild("feat-j")
+        try world.newbuild("broken-j")
+        try world.newbuild("feat-gone")
+        try world.run("run", "std/sow", "--only", "feat-gone")
+        try world.run("run", "std/newbuild", "--delete", "feat-gone")
+        let runs: [([String], String)] = [
+            (["run", "std/sow", "--json"], "sow"), (["run", "std/chitragupta", "--json"], "chitragupta"),
+            (["run", "std/reap", "--json"], "reap"), (["run", "std/reap", "--json", "--yes"], "reap"),
+            (["run", "std/newbuild", "--json", "--repo", "tyk", "--ref", "refs/heads/feat-k", "--sha", "1"], "newbuild"),
+            (["run", "std/newbuild", "--json", "--delete", "feat-k"], "newbuild"),
+            (["run", "std/newbuild", "--json", "--show", "feat-j"], "newbuild"),
+            (["run", "std/sow", "--json", "--dry-run"], "sow"),
+        ]
+        for (arguments, job) in runs {
+            let r = try world.run(arguments)
+            #expect(r.status < 2, "\(arguments): \(r.stderr)")
+            let document: JSONValue
+            do { document = try JSONValue.parse(r.stdout) } catch {
+                Issue.record("\(arguments): standard output is not one JSON document (\(error)):\n\(r.stdout)")
+                continue
+            }
+            #expect(document["job"]?.stringValue == job, "\(arguments)")
+            for field in ["run", "started", "finished", "environments", "totals", "failed"] {
+                #expect(document[field] != nil, "\(arguments): no \(field) in \(r.stdout)")
+            }
+            #expect(r.stderr.split(separator: "\n").allSatisfy { $0.hasPrefix("time=") }, "only logs on standard error: \(r.stderr)")
+        }
+        let chitragupta = try JSONValue.parse(try world.run("run", "std/chitragupta", "--json").stdout)
+        #expect(chitragupta["zone"] != nil, "chitragupta's report holds the zone plan")
+
+        // as an operator pipes it
+        let pipe = Process()
+        pipe.executableURL = URL(fileURLWithPath: "/bin/sh")
+        pipe.arguments = ["-c", "'\(FurrowProcess.binary.path)' run std/sow --json 2>/dev/null | python3 -c 'import json,sys; json.load(sys.stdin)'"]
+        pipe.environment = FurrowProcess.environment(world.runEnvironment)
+        pipe.currentDirectoryURL = world.directory
+        try pipe.run()
+        pipe.waitUntilExit()
+        #expect(pipe.terminationStatus == 0)
+    }
+
+    @Test func chitraguptaTimesEachEnvironmentOnItsOwn() throws {
+        let world = try JobWorld()
+        for name in ["feat-t1", "feat-t2", "feat-t3"] { try world.newbuild(name) }
+        try world.run("run", "std/sow")
+        let report = world.directory.appendingPathComponent("chitragupta.json").path
+        let r = try world.run("run", "std/chitragupta", "--report", report)
+        #expect(r.status == 0, "\(r.stderr)")
+        let document = try JSONValue.parse(String(contentsOfFile: report, encoding: .utf8))
+        let durations = try #require(document["environments"]?.arrayValue).compactMap { $0["duration"]?.stringValue }
+        #expect(durations.count == 3)
+        // disjoint intervals of one run add up to no more than the run; cumulative ones do not
+        let run = "time.parse(\(document["finished"]!.encoded())) - time.parse(\(document["started"]!.encoded()))"
+        let sum = durations.map { "duration(\"\($0)\")" }.joined(separator: " + ")
+        #expect(try world.query("\(sum) <= \(run)") == "true", "durations \(durations) add up to more than the run")
+    }
+
+    @Test func aSummaryGivesTerraformsReasonAndTheLogLineTheError() throws {
+        let world = try JobWorld()
+        try world.newbuild("broken-r")
+        let r = try world.run("run", "std/sow")
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("Resource precondition failed: environment broken-r was asked to fail"), "\(r.stdout)")
+        let logLine = r.stderr.split(separator: "\n").first { $0.contains("msg=\"apply failed\"") }
+        #expect(logLine?.contains("error=") == true && logLine?.contains("asked to fail") == true, "\(r.stderr)")
+    }
+
+    @Test func aWrongTerraformDirStopsTheJobBeforeAnyRowIsTouched() throws {
+        let world = try JobWorld()
+        try world.newbuild("feat-w")
+        let before = try world.snapshot()
+        world.environment = ["FURROW_TERRAFORM_DIR": "no-such-dir"]
+        for job in ["std/sow", "std/chitragupta", "std/reap"] {
+            let r = try world.run("run", job, "--yes")
+            #expect(r.status == 2, "\(job): \(r.status)\n\(r.stdout)\n\(r.stderr)")
+            #expect(r.stderr.contains("terraform.dir 'no-such-dir': no such directory"), "\(job): \(r.stderr)")
+            #expect(!r.stderr.contains(" in run"), "no call stack: \(r.stderr)")
+        }
+        #expect(try world.snapshot() == before)
+        #expect(try world.state("feat-w") == "new")
+    }
+
+    @Test func aTerraformErrorIsNamedAfterTheStepThatFailed() throws {
+        let world = try JobWorld()
+        let r = try world.run(["-c", "try { tf.workspace(\"devenv\", \"gone\").plan() } catch err {\n  print(err.data.reason)\n  print(err.message)\n}"])
+        #expect(r.stdout.hasPrefix("workspace_not_found\nterraform plan failed in "), "\(r.stdout)\n\(r.stderr)")
+        #expect(r.stdout.contains("workspace gone does not exist"))
     }
 }

@@ -338,4 +338,45 @@ import Testing
         #expect(logs.count == 300)
         #expect(logs.allSatisfy { $0.hasPrefix("time=") && $0.contains(" msg=msg n=") })
     }
+
+    // MARK: -c takes the options of run
+
+    @Test func dashCTakesTheOptionsOfRunInEitherOrder() throws {
+        for arguments in [["-c", "os.write(\"x\", \"y\")\nprint(dry_run(), os.exists(\"x\"))", "--dry-run"],
+                          ["--dry-run", "-c", "os.write(\"x\", \"y\")\nprint(dry_run(), os.exists(\"x\"))"]] {
+            let dir = try scratch("")
+            let r = try runFurrow(arguments, directory: dir)
+            #expect(r.status == 0, "\(arguments): \(r.stderr)")
+            #expect(r.stdout == "true false\n", "\(arguments): \(r.stdout)")
+            #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("x").path), "\(arguments) wrote the file")
+        }
+        let json = try runFurrow(["-c", "print({a: 1})", "--json", "--log-format", "json"])
+        #expect(json.stdout == "{\"a\":1}\n", "\(json.stdout)\n\(json.stderr)")
+    }
+
+    @Test func dashCGivesItsExtraWordsToArgs() throws {
+        let r = try runFurrow(["-c", "print(args)", "a", "b", "--yes", "--", "--raw"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == "[\"a\", \"b\", \"--raw\"]\n")
+    }
+
+    @Test func dashCRefusesWhatItDoesNotKnow() throws {
+        for arguments in [["-c", "print(1)", "--dry-rn"], ["--dry-run", "-c"], ["-c", "1", "-c", "2"], ["--json", "--bogus", "-c", "1"],
+                          ["-c", "1", "--log-format", "xml"]] {
+            let r = try runFurrow(arguments)
+            #expect(r.status == 2, "\(arguments): status \(r.status)\n\(r.stderr)")
+            #expect(r.stdout.isEmpty, "\(arguments) ran: \(r.stdout)")
+            #expect(r.stderr.hasPrefix("furrow: "), "\(arguments): \(r.stderr)")
+        }
+    }
+
+    @Test func aUsageErrorIsOneLineAndExitCodeTwo() throws {
+        let dir = try scratch("param name = \"\" \"who\"\nfn check() { fail(\"needs --name\", kind: \"usage\") }\nif name == \"\" { check() }\n")
+        let r = try runFurrow(["run", "script.furrow"], directory: dir)
+        #expect(r.status == 2)
+        #expect(r.stderr == "furrow: needs --name\nusage: furrow run script.furrow [--name STRING] [--dry-run] [--json] ... (--help lists them)\n", "\(r.stderr)")
+        let code = try runFurrow(["-c", "fail(\"bad words\", kind: \"usage\")"])
+        #expect(code.status == 2)
+        #expect(code.stderr == "furrow: bad words\n", "\(code.stderr)")
+    }
 }
