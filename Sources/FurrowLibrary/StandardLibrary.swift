@@ -146,9 +146,16 @@ fn mark_deleted(table, name) {
 # chitragupta, the record keeper: every 13 minutes, make the DNS zone say where every
 # running environment's services are.
 #
-# For every `deployed` environment, reads its workspace output `endpoints` (a map of
-# service name → IP address or hostname) and syncs the zone as owner `chitragupta`:
-# <service>.<env>.<domain> A/AAAA records (a CNAME for a hostname) with the configured TTL.
+# For every `deployed` environment, finds where its services run and syncs the zone as owner
+# `chitragupta`: <service>.<env>.<domain> A/AAAA records (a CNAME for a hostname) with the
+# configured TTL. Where they run comes from `jobs.discovery`:
+#   "outputs" (the default) — the environment's workspace output `endpoints`, a map of
+#     service name → IP address or hostname;
+#   "ecs" — its ECS cluster (`jobs.ecs_cluster`, `{env}` replaced by the environment's name):
+#     every service's RUNNING tasks and the public (or, with `jobs.ecs_address = "private"`,
+#     private) address of each task's network interface. A service with no running task
+#     (all of them starting or stopping) keeps the record it had until one runs again.
+# A lookup that fails for any environment leaves the whole zone as it is.
 # Records of environments that are gone are removed; records chitragupta does not own are
 # never touched; one run never deletes more than --max-deletes.
 import "std/jobs" as jobs
@@ -160,6 +167,7 @@ param metrics = "" "write Prometheus textfile metrics to this file"
 let envs = state.table(config.jobs.table)
 let dir = config.terraform.dir
 let ttl = config.jobs.ttl
+let discovery = config.jobs.discovery
 
 fn record_type(address) {
   if address =~ "^[0-9]+(\\.[0-9]+){3}$" { return "A" }
@@ -167,43 +175,78 @@ fn record_type(address) {
   return "CNAME"
 }
 
+fn record_for(name, address) {
+  let kind = record_type(address)
+  let value = if kind == "CNAME" and not ends_with(address, ".") { address + "." } else { address }
+  return {name: name, type: kind, ttl: ttl, values: [value]}
+}
+
 # The records one environment should have, from its terraform outputs.
-fn desired_for(row) {
+fn desired_from_outputs(row) {
   let outputs = tf.workspace(dir, row.name).outputs()
   let endpoints = outputs.endpoints ?? {}
   var records = []
   for service, address in endpoints {
-    let kind = record_type(address)
-    let value = if kind == "CNAME" and not ends_with(address, ".") { address + "." } else { address }
-    records.append({name: "${service}.${row.name}", type: kind, ttl: ttl, values: [value]})
+    records.append(record_for("${service}.${row.name}", address))
   }
   return records
+}
+
+# The records one environment should have, from the tasks running in its ECS cluster; a
+# service without a running task keeps what the zone says (`current`: name → its records).
+fn desired_from_ecs(row, current) {
+  let cluster = replace(config.jobs.ecs_cluster, "{env}", row.name)
+  var records = []
+  for service, addresses in aws.ecs_endpoints(cluster, address: config.jobs.ecs_address) {
+    let name = "${service}.${row.name}"
+    if len(addresses) == 0 {
+      records.extend(current[name] ?? [])
+    } else {
+      let kind = record_type(addresses[0])
+      records.append({name: name, type: kind, ttl: ttl, values: addresses})
+    }
+  }
+  return records
+}
+
+# The zone's records by relative name, for the services that keep their last record.
+fn current_records(zone) {
+  var by_name = {}
+  for record in zone.records() {
+    by_name[record.name] = (by_name[record.name] ?? []) + [{name: record.name, type: record.type, ttl: record.ttl, values: record.values}]
+  }
+  return by_name
 }
 
 fn run() {
   if max_deletes < 0 { fail("--max-deletes must not be negative, got ${max_deletes}", kind: "usage") }
   if not jobs.start("chitragupta") { return 0 }
-  tf.check(dir)
+  if discovery != "outputs" and discovery != "ecs" {
+    fail("jobs.discovery must be \"outputs\" or \"ecs\", not \"${discovery}\"", kind: "config")
+  }
+  if discovery == "outputs" { tf.check(dir) }
+  let zone = dns.zone(config.dns.zone)
+  var current = {}
+  if discovery == "ecs" { current = current_records(zone) }
   let running = envs.scan() | where .state == "deployed" | sort_by .name
   var desired = []
   var rows = []
   for row in running {
     let started = now()
     try {
-      let records = desired_for(row)
+      let records = if discovery == "ecs" { desired_from_ecs(row, current) } else { desired_from_outputs(row) }
       desired.extend(records)
       rows.append(jobs.outcome(row.name, "dns", "ok", started, "${len(records)} records"))
     } catch err {
-      log.error("cannot read outputs", environment: row.name, error: err.message)
+      log.error("cannot find the services", environment: row.name, discovery: discovery, error: err.message)
       rows.append(jobs.outcome(row.name, "dns", "failed", started, jobs.headline(err.message)))
     }
   }
   if rows | any .result == "failed" {
-    # without every environment's outputs a sync would delete records that are still true
-    print("chitragupta: some outputs could not be read; the zone is left as it is")
+    # without every environment's services a sync would delete records that are still true
+    print("chitragupta: some environments' services could not be found; the zone is left as it is")
     return jobs.finish("chitragupta", rows, report: report, metrics: metrics)
   }
-  let zone = dns.zone(config.dns.zone)
   let plan = zone.sync(desired, owner: "chitragupta", max_deletes: max_deletes)
   if not json_output() { print(plan) }
   return jobs.finish("chitragupta", rows, report: report, metrics: metrics, extra: {zone: plan})
