@@ -472,6 +472,8 @@ exit(code)
 # `reaping` (conditional), terraform destroy, delete its workspace, remove its DNS records
 # (only records chitragupta owns), delete its row. Refuses more than --limit at once.
 # A non-interactive run destroys only with --yes; without it reap prints its plan.
+# The reap lease keeps runs single (the --limit decision and the zone's sync cover every
+# candidate); each environment is also claimed, as sow claims it.
 import "std/jobs" as jobs
 
 param max_age = 0s "also reap deployed environments idle longer than this (0s = off)"
@@ -522,6 +524,18 @@ fn reap_one(row) {
   }
 }
 
+# One environment under its claim (the one sow takes), so that sow and reap never work on
+# the same environment at once; read again once claimed.
+fn reap_claimed(row) {
+  let done = state.claim("env/${config.jobs.table}/${row.name}", ttl: 2m) {
+    let fresh = envs.get(row.name)
+    if fresh != null and candidate(fresh) { reap_one(fresh) } else {
+      jobs.outcome(row.name, "destroy", "skipped", now(), "changed by another worker")
+    }
+  }
+  return done ?? jobs.outcome(row.name, "destroy", "left", now(), "claimed by another worker")
+}
+
 fn run() {
   if limit < 1 { fail("--limit must be at least 1, got ${limit}", kind: "usage") }
   if max_age < 0s { fail("--max-age must not be negative", kind: "usage") }
@@ -552,7 +566,7 @@ fn run() {
           todo | map jobs.outcome(.name, "destroy", "unconfirmed", now(), "run with --yes to destroy"))
       }
       if go {
-        jobs.finish("reap", todo | map reap_one(it), report: report, metrics: metrics)
+        jobs.finish("reap", todo | map reap_claimed(it), report: report, metrics: metrics)
       } else {
         if asked { jobs.say("reap: not confirmed; nothing done", "reap", todo | map jobs.outcome(.name, "destroy", "unconfirmed", now())) }
         0
@@ -566,16 +580,19 @@ exit(run())
         "std/sow": #"""
 # sow: every 37 minutes, bring environments that need it up to date with terraform.
 #
-# Picks rows in state `new`, and `failed` rows whose retry time has come; claims each with
-# a conditional write (a concurrent worker then skips it); applies its versions in its own
+# Picks rows in state `new`, and `failed` rows whose retry time has come; claims each
+# environment (`state.claim`: a lease in the table naming this worker, renewed by a
+# heartbeat while terraform runs), so that any number of sow workers on one table split the
+# work and never touch the same environment at once; applies its versions in its own
 # terraform workspace; records `deployed` only if no newer build arrived meanwhile (the
 # row's version is still the one read), or `failed` with the error and a retry time.
-# One environment's failure never stops the others. Exit 1 when any environment failed.
+# Environments another worker holds are left to it and listed as `left`. One environment's
+# failure never stops the others. Exit 1 when any environment failed.
 import "std/jobs" as jobs
 
 param parallel = 1 "environments applied at once"
 param only = "" "handle only this environment"
-param lease_ttl = 45m "how long the sow lease may be held before another run can take it"
+param claim_ttl = 2m "how long an environment's claim outlives its worker's last heartbeat"
 param report = "" "write a JSON report of the run to this file"
 param metrics = "" "write Prometheus textfile metrics to this file"
 
@@ -585,8 +602,8 @@ let dir = config.terraform.dir
 fn due(row) {
   if only != "" and row.name != only { return false }
   if row.state == "new" { return true }
-  # Only a sow holding the lease deploys, so a row still `deploying` now was left by a run
-  # that died (killed, host lost): apply it again.
+  # A row `deploying` whose claim can be taken was left by a worker that died (killed,
+  # host lost): its claim expired, so apply it again.
   if row.state == "deploying" { return true }
   if row.state == "failed" {
     return row.retry_at == null or time.parse(row.retry_at) <= now()
@@ -633,19 +650,29 @@ fn sow_one(row) {
   return jobs.outcome(row.name, "apply", "deployed", started)
 }
 
+# One environment under its claim, read again once claimed: another worker may have
+# applied it since this worker's scan.
+fn sow_claimed(row) {
+  let done = state.claim("env/${config.jobs.table}/${row.name}", ttl: claim_ttl) {
+    let fresh = envs.get(row.name)
+    if fresh != null and due(fresh) { sow_one(fresh) } else {
+      jobs.outcome(row.name, "apply", "skipped", now(), "already handled by another worker")
+    }
+  }
+  return done ?? jobs.outcome(row.name, "apply", "left", now(), "claimed by another worker")
+}
+
 fn run() {
   if parallel < 1 { fail("--parallel must be at least 1, got ${parallel}", kind: "usage") }
   if not jobs.start("sow") { return 0 }
   tf.check(dir)
-  let rows = state.lock("sow", ttl: lease_ttl) {
-    let todo = envs.scan() | where due(it) | sort_by .name
-    if dry_run() {
-      todo | map jobs.outcome(.name, "apply", "planned", now(), "state ${.state}")
-    } else {
-      jobs.run_parallel(todo, limit: parallel, sow_one) | map if type(it) == "error" {
-        {environment: "?", action: "apply", result: "failed", duration: 0s, detail: it.message}
-      } else { it }
-    }
+  let todo = envs.scan() | where due(it) | sort_by .name
+  let rows = if dry_run() {
+    todo | map jobs.outcome(.name, "apply", "planned", now(), "state ${.state}")
+  } else {
+    jobs.run_parallel(todo, limit: parallel, sow_claimed) | map if type(it) == "error" {
+      {environment: "?", action: "apply", result: "failed", duration: 0s, detail: it.message}
+    } else { it }
   }
   return jobs.finish("sow", rows, report: report, metrics: metrics)
 }

@@ -43,12 +43,19 @@ struct StateBuiltins: BuiltinModule {
             ) { (args: Arguments) throws(FurrowError) -> Value in
                 try LeaseCall(args, function: "state.try_lock", allowsWait: false).run(connection, waitsOrFails: false)
             }),
+            "claim": .function(NativeFunction(
+                "state.claim",
+                doc: "state.claim(name, ttl: 15m) { ... } → the block's value, or null\nRuns the block holding the lease `name`, renewed every third of the ttl while the block runs (a claim that lapses soon after its holder dies); returns null without running it when another owner holds it.",
+                parameters: ["name", "ttl", "body"]
+            ) { (args: Arguments) throws(FurrowError) -> Value in
+                try LeaseCall(args, function: "state.claim", allowsWait: false).run(connection, waitsOrFails: false, heartbeat: true)
+            }),
         ]
         interpreter.register(
             "state",
             .host(Namespace(
                 "state",
-                doc: "state.table(name, key: \"name\"), state.tables(), state.lock(name, ttl:) { ... }, state.try_lock(name, ttl:) { ... }",
+                doc: "state.table(name, key: \"name\"), state.tables(), state.lock(name, ttl:) { ... }, state.try_lock(name, ttl:) { ... }, state.claim(name, ttl:) { ... }",
                 members: members)))
     }
 }
@@ -397,7 +404,8 @@ struct LeaseCall {
 
     /// Takes the lease (through plan mode: a dry run plans it and runs the block without it), runs the block,
     /// releases the lease. `waitsOrFails`: `lock` (wait, then a `locked` error) or `try_lock` (null at once).
-    func run(_ connection: StateConnection, waitsOrFails: Bool) throws(FurrowError) -> Value {
+    /// `heartbeat`: renew the lease while the block runs (`state.claim`).
+    func run(_ connection: StateConnection, waitsOrFails: Bool, heartbeat: Bool = false) throws(FurrowError) -> Value {
         var result: Value = .null
         var ranForReal = false
         _ = try fiber.interpreter.mutation(
@@ -405,15 +413,16 @@ struct LeaseCall {
             ["lease": .string(name), "ttl": .duration(ttlNanoseconds)]
         ) { () throws(FurrowError) -> Value in
             ranForReal = true
-            result = try runHoldingLease(try connection.store(), connection: connection, waitsOrFails: waitsOrFails)
+            result = try runHoldingLease(
+                try connection.store(), connection: connection, waitsOrFails: waitsOrFails, heartbeat: heartbeat)
             return .null
         }
         return ranForReal ? result : try fiber.call(body, [])
     }
 
-    private func runHoldingLease(_ store: any StateStore, connection: StateConnection, waitsOrFails: Bool) throws(FurrowError)
-        -> Value
-    {
+    private func runHoldingLease(
+        _ store: any StateStore, connection: StateConnection, waitsOrFails: Bool, heartbeat: Bool
+    ) throws(FurrowError) -> Value {
         let owner = Lease.uniqueOwner()
         let deadline = Date().addingTimeInterval(Double(wait) / 1e9)
         var pause = 0.05
@@ -438,13 +447,15 @@ struct LeaseCall {
             Thread.sleep(forTimeInterval: min(pause, remaining))
             pause = min(pause * 2, 1)
         }
+        let beats = heartbeat ? LeaseHeartbeat(store: store, lease: lease, ttl: ttl) : nil
         let value: Value
         do {
             value = try fiber.call(body, [])
         } catch {
-            _ = try? store.releaseLease(lease, now: Date())
+            _ = try? store.releaseLease(beats?.stop() ?? lease, now: Date())
             throw error
         }
+        lease = beats?.stop() ?? lease
         let release = try connection.run { () throws(StateError) in try store.releaseLease(lease, now: Date()) }
         switch release {
         case .released: break

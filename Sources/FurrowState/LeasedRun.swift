@@ -23,8 +23,11 @@ extension StateStore {
     /// Runs `body` holding the lease `name` for `owner`, and releases it afterwards, also when `body`
     /// throws (its error is then rethrown). Returns `.held` without running `body` when another owner
     /// holds the lease. `clock` gives the current time (tests pass their own).
+    ///
+    /// With `heartbeat`, a `LeaseHeartbeat` renews the lease every that many seconds while `body` runs: a
+    /// claim on work that may outlast any fixed ttl, which lapses soon after its holder dies.
     public func withLease<Result>(
-        _ name: String, owner: String, ttl: Duration, clock: () -> Date = Date.init,
+        _ name: String, owner: String, ttl: Duration, heartbeat: TimeInterval? = nil, clock: () -> Date = Date.init,
         _ body: (Lease) throws -> Result
     ) throws -> LeasedRun<Result> {
         let lease: Lease
@@ -32,13 +35,16 @@ extension StateStore {
         case .held(let holder): return .held(by: holder)
         case .acquired(let acquired): lease = acquired
         }
+        let beats = heartbeat.map { LeaseHeartbeat(store: self, lease: lease, ttl: ttl, interval: $0) }
         let result: Result
         do {
             result = try body(lease)
         } catch {
-            _ = try? releaseLease(lease, now: clock())
+            let held = beats?.stop() ?? lease
+            _ = try? releaseLease(held, now: clock())
             throw error
         }
-        return .ran(result, release: try releaseLease(lease, now: clock()))
+        let held = beats?.stop() ?? lease
+        return .ran(result, release: try releaseLease(held, now: clock()))
     }
 }
