@@ -5,7 +5,7 @@ import FurrowTestSupport
 import Testing
 
 /// Several sow workers on one DynamoDB table (the local AWS-compatible server), applying a
-/// configuration whose every apply takes about 2 s and appends the environment's name to a log.
+/// configuration whose every apply takes about 2 s (8 s for `slow-*`) and appends the environment's name to a log.
 final class WorkerWorld {
     let server: LocalAWSServer
     let world: JobWorld
@@ -25,7 +25,7 @@ final class WorkerWorld {
             resource "terraform_data" "apply" {
               triggers_replace = [var.tyk, var.tyk-analytics, var.tyk-pump]
               provisioner "local-exec" {
-                command = "sleep 2; echo ${var.name} >> \(appliedLog.path)"
+                command = "sleep ${startswith(var.name, "slow-") ? 8 : 2}; echo ${var.name} >> \(appliedLog.path)"
               }
             }
             """
@@ -77,12 +77,12 @@ final class WorkerWorld {
 
     @Test func aKilledWorkersClaimIsLeftAloneUntilItExpires() throws {
         let workers = try WorkerWorld()
-        try workers.world.newbuild("feat-k")
+        try workers.world.newbuild("slow-k")
         let victim = workers.world.process(["run", "std/sow", "--claim-ttl", "10s"])
         victim.standardOutput = FileHandle.nullDevice
         victim.standardError = FileHandle.nullDevice
         try victim.run()
-        try workers.world.waitFor(60) { try workers.world.state("feat-k") == "deploying" }
+        try workers.world.waitFor(60) { try workers.world.state("slow-k") == "deploying" }
         kill(victim.processIdentifier, SIGKILL)
         victim.waitUntilExit()
         let killedAt = Date()
@@ -93,30 +93,30 @@ final class WorkerWorld {
             #expect(run.status == 0)
             #expect(run.output.contains("left"), "the claimed environment is left to its holder: \(run.output)")
         }
-        #expect(try workers.world.state("feat-k") == "deploying")
+        #expect(try workers.world.state("slow-k") == "deploying")
 
         Thread.sleep(forTimeInterval: max(0, 10.5 - Date().timeIntervalSince(killedAt)))
         let after = try workers.workers(1)
         #expect(after[0].status == 0, "\(after[0].output)")
-        #expect(try workers.world.state("feat-k") == "deployed")
+        #expect(try workers.world.state("slow-k") == "deployed")
     }
 
     @Test func aBuildReportedDuringAnApplyStaysNewForTheNextRun() throws {
         let workers = try WorkerWorld()
-        for name in ["feat-a", "feat-b", "feat-c"] { try workers.world.newbuild(name) }
+        for name in ["feat-a", "slow-b", "feat-c"] { try workers.world.newbuild(name) }
         let processes = (0..<2).map { _ in workers.world.process(["run", "std/sow"]) }
         for process in processes {
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
         }
-        try workers.world.waitFor(60) { try workers.world.state("feat-b") == "deploying" }
-        try workers.world.newbuild("feat-b", sha: "second")
+        try workers.world.waitFor(60) { try workers.world.state("slow-b") == "deploying" }
+        try workers.world.newbuild("slow-b", sha: "second")
         for process in processes { process.waitUntilExit() }
-        #expect(try workers.world.state("feat-b") == "new", "the newer build is left for the next run")
+        #expect(try workers.world.state("slow-b") == "new", "the newer build is left for the next run")
         let next = try workers.workers(2)
         for run in next { #expect(run.status == 0, "\(run.output)") }
-        #expect(try workers.world.state("feat-b") == "deployed")
-        #expect(try workers.world.query("state.table(\"DeveloperEnvironments\").get(\"feat-b\").applied.tyk") == "\"second\"")
+        #expect(try workers.world.state("slow-b") == "deployed")
+        #expect(try workers.world.query("state.table(\"DeveloperEnvironments\").get(\"slow-b\").applied.tyk") == "\"second\"")
     }
 }
