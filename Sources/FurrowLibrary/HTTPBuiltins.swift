@@ -11,18 +11,18 @@ struct HTTPBuiltins: BuiltinModule {
     static let options = ["json", "body", "headers", "query", "timeout", "retries", "ca", "cert", "key"]
 
     func install(into interpreter: Interpreter) {
-        func method(_ name: String, _ verb: String, doc: String) -> Value {
-            builtin("http.\(name)", ["url"] + Self.options, required: 1, doc: doc) { b, args throws(FurrowError) in
+        func method(_ name: String, _ verb: String, effect: Effect = .mutates, doc: String) -> Value {
+            builtin("http.\(name)", ["url"] + Self.options, required: 1, effect: effect, doc: doc) { b, args throws(FurrowError) in
                 try Self.send(verb, b[0]!, Array(b.dropFirst()), args.fiber)
             }
         }
         let tail = "headers: {}, query: {}, timeout: 30s, retries: 2, ca: path, cert: path, key: path) → {status, headers, body, json}"
         let members: FurrowMap = [
-            "get": method("get", "GET", doc: "http.get(url, \(tail)\nSends a GET; retried with backoff on connection failures, timeouts and 429/502/503/504."),
+            "get": method("get", "GET", effect: .reads, doc: "http.get(url, \(tail)\nSends a GET; retried with backoff on connection failures, timeouts and 429/502/503/504."),
             "post": method("post", "POST", doc: "http.post(url, json: value, body: text, \(tail)\nSends a POST (never retried). Planned, not sent, under --dry-run."),
             "put": method("put", "PUT", doc: "http.put(url, json: value, body: text, \(tail)\nSends a PUT. Planned, not sent, under --dry-run."),
             "delete": method("delete", "DELETE", doc: "http.delete(url, \(tail)\nSends a DELETE. Planned, not sent, under --dry-run."),
-            "request": builtin("http.request", ["method", "url"] + Self.options, required: 2, doc: "http.request(method, url, json:, body:, \(tail)\nSends any method; GET, HEAD, PUT, DELETE and OPTIONS are retried.") { b, args throws(FurrowError) in
+            "request": builtin("http.request", ["method", "url"] + Self.options, required: 2, effect: .mutates, doc: "http.request(method, url, json:, body:, \(tail)\nSends any method; GET, HEAD, PUT, DELETE and OPTIONS are retried.") { b, args throws(FurrowError) in
                 try Self.send(try b[0]!.string("http.request's method").uppercased(), b[1]!, Array(b.dropFirst(2)), args.fiber)
             },
         ]

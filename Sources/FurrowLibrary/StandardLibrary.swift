@@ -146,9 +146,16 @@ fn mark_deleted(table, name) {
 # chitragupta, the record keeper: every 13 minutes, make the DNS zone say where every
 # running environment's services are.
 #
-# For every `deployed` environment, reads its workspace output `endpoints` (a map of
-# service name → IP address or hostname) and syncs the zone as owner `chitragupta`:
-# <service>.<env>.<domain> A/AAAA records (a CNAME for a hostname) with the configured TTL.
+# For every `deployed` environment, finds where its services run and syncs the zone as owner
+# `chitragupta`: <service>.<env>.<domain> A/AAAA records (a CNAME for a hostname) with the
+# configured TTL. Where they run comes from `jobs.discovery`:
+#   "outputs" (the default) — the environment's workspace output `endpoints`, a map of
+#     service name → IP address or hostname;
+#   "ecs" — its ECS cluster (`jobs.ecs_cluster`, `{env}` replaced by the environment's name):
+#     every service's RUNNING tasks and the public (or, with `jobs.ecs_address = "private"`,
+#     private) address of each task's network interface. A service with no running task
+#     (all of them starting or stopping) keeps the record it had until one runs again.
+# A lookup that fails for any environment leaves the whole zone as it is.
 # Records of environments that are gone are removed; records chitragupta does not own are
 # never touched; one run never deletes more than --max-deletes.
 import "std/jobs" as jobs
@@ -160,6 +167,7 @@ param metrics = "" "write Prometheus textfile metrics to this file"
 let envs = state.table(config.jobs.table)
 let dir = config.terraform.dir
 let ttl = config.jobs.ttl
+let discovery = config.jobs.discovery
 
 fn record_type(address) {
   if address =~ "^[0-9]+(\\.[0-9]+){3}$" { return "A" }
@@ -167,44 +175,79 @@ fn record_type(address) {
   return "CNAME"
 }
 
+fn record_for(name, address) {
+  let kind = record_type(address)
+  let value = if kind == "CNAME" and not ends_with(address, ".") { address + "." } else { address }
+  return {name: name, type: kind, ttl: ttl, values: [value]}
+}
+
 # The records one environment should have, from its terraform outputs.
-fn desired_for(row) {
+fn desired_from_outputs(row) {
   let outputs = tf.workspace(dir, row.name).outputs()
   let endpoints = outputs.endpoints ?? {}
   var records = []
   for service, address in endpoints {
-    let kind = record_type(address)
-    let value = if kind == "CNAME" and not ends_with(address, ".") { address + "." } else { address }
-    records.append({name: "${service}.${row.name}", type: kind, ttl: ttl, values: [value]})
+    records.append(record_for("${service}.${row.name}", address))
   }
   return records
+}
+
+# The records one environment should have, from the tasks running in its ECS cluster; a
+# service without a running task keeps what the zone says (`current`: name → its records).
+fn desired_from_ecs(row, current) {
+  let cluster = replace(config.jobs.ecs_cluster, "{env}", row.name)
+  var records = []
+  for service, addresses in aws.ecs_endpoints(cluster, address: config.jobs.ecs_address) {
+    let name = "${service}.${row.name}"
+    if len(addresses) == 0 {
+      records.extend(current[name] ?? [])
+    } else {
+      let kind = record_type(addresses[0])
+      records.append({name: name, type: kind, ttl: ttl, values: addresses})
+    }
+  }
+  return records
+}
+
+# The zone's records by relative name, for the services that keep their last record.
+fn current_records(zone) {
+  var by_name = {}
+  for record in zone.records() {
+    by_name[record.name] = (by_name[record.name] ?? []) + [{name: record.name, type: record.type, ttl: record.ttl, values: record.values}]
+  }
+  return by_name
 }
 
 fn run() {
   if max_deletes < 0 { fail("--max-deletes must not be negative, got ${max_deletes}", kind: "usage") }
   if not jobs.start("chitragupta") { return 0 }
-  tf.check(dir)
+  if discovery != "outputs" and discovery != "ecs" {
+    fail("jobs.discovery must be \"outputs\" or \"ecs\", not \"${discovery}\"", kind: "config")
+  }
+  if discovery == "outputs" { tf.check(dir) }
+  let zone = dns.zone(config.dns.zone)
+  var current = {}
+  if discovery == "ecs" { current = current_records(zone) }
   let running = envs.scan() | where .state == "deployed" | sort_by .name
   var desired = []
   var rows = []
   for row in running {
     let started = now()
     try {
-      let records = desired_for(row)
+      let records = if discovery == "ecs" { desired_from_ecs(row, current) } else { desired_from_outputs(row) }
       desired.extend(records)
       rows.append(jobs.outcome(row.name, "dns", "ok", started, "${len(records)} records"))
     } catch err {
-      log.error("cannot read outputs", environment: row.name, error: err.message)
+      log.error("cannot find the services", environment: row.name, discovery: discovery, error: err.message)
       rows.append(jobs.outcome(row.name, "dns", "failed", started, jobs.headline(err.message)))
     }
   }
   if rows | any .result == "failed" {
-    # without every environment's outputs a sync would delete records that are still true
-    let left = "chitragupta: some outputs could not be read; the zone is left as it is"
+    # without every environment's services a sync would delete records that are still true
+    let left = "chitragupta: some environments' services could not be found; the zone is left as it is"
     if not json_output() { print(left) }
     return jobs.finish("chitragupta", rows, report: report, metrics: metrics, extra: {zone: null, error: left})
   }
-  let zone = dns.zone(config.dns.zone)
   let plan = zone.sync(desired, owner: "chitragupta", max_deletes: max_deletes)
   if not json_output() { print(plan) }
   return jobs.finish("chitragupta", rows, report: report, metrics: metrics, extra: {zone: plan})
@@ -540,6 +583,8 @@ exit(code)
 # `reaping` (conditional), terraform destroy, delete its workspace, remove its DNS records
 # (only records chitragupta owns), delete its row. Refuses more than --limit at once.
 # A non-interactive run destroys only with --yes; without it reap prints its plan.
+# The reap lease keeps runs single (the --limit decision and the zone's sync cover every
+# candidate); each environment is also claimed, as sow claims it.
 import "std/jobs" as jobs
 
 param max_age = 0s "also reap deployed environments idle longer than this (0s = off)"
@@ -593,6 +638,18 @@ fn reap_one(row) {
   }
 }
 
+# One environment under its claim (the one sow takes), so that sow and reap never work on
+# the same environment at once; read again once claimed.
+fn reap_claimed(row) {
+  let done = state.claim("env/${config.jobs.table}/${row.name}", ttl: 2m) {
+    let fresh = envs.get(row.name)
+    if fresh != null and candidate(fresh) { reap_one(fresh) } else {
+      jobs.outcome(row.name, "destroy", "skipped", now(), "changed by another worker")
+    }
+  }
+  return done ?? jobs.outcome(row.name, "destroy", "left", now(), "claimed by another worker")
+}
+
 fn run() {
   if limit < 1 { fail("--limit must be at least 1, got ${limit}", kind: "usage") }
   if max_age < 0s { fail("--max-age must not be negative", kind: "usage") }
@@ -626,7 +683,7 @@ fn run() {
         let started = now()
         var rows = []
         try {
-          rows = todo | map reap_one(it)
+          rows = todo | map reap_claimed(it)
         } catch err {
           if err.kind != "interrupted" { fail(err.message, kind: err.kind) }
           # The summary, report and metrics still tell what was done (this handler runs to its end).
@@ -648,16 +705,19 @@ exit(run())
         "std/sow": #"""
 # sow: every 37 minutes, bring environments that need it up to date with terraform.
 #
-# Picks rows in state `new`, and `failed` rows whose retry time has come; claims each with
-# a conditional write (a concurrent worker then skips it); applies its versions in its own
+# Picks rows in state `new`, and `failed` rows whose retry time has come; claims each
+# environment (`state.claim`: a lease in the table naming this worker, renewed by a
+# heartbeat while terraform runs), so that any number of sow workers on one table split the
+# work and never touch the same environment at once; applies its versions in its own
 # terraform workspace; records `deployed` only if no newer build arrived meanwhile (the
 # row's version is still the one read), or `failed` with the error and a retry time.
-# One environment's failure never stops the others. Exit 1 when any environment failed.
+# Environments another worker holds are left to it and listed as `left`. One environment's
+# failure never stops the others. Exit 1 when any environment failed.
 import "std/jobs" as jobs
 
 param parallel = 1 "environments applied at once"
 param only = "" "handle only this environment"
-param lease_ttl = 45m "how long the sow lease may be held before another run can take it"
+param claim_ttl = 2m "how long an environment's claim outlives its worker's last heartbeat"
 param report = "" "write a JSON report of the run to this file"
 param metrics = "" "write Prometheus textfile metrics to this file"
 
@@ -667,8 +727,8 @@ let dir = config.terraform.dir
 fn due(row) {
   if only != "" and row.name != only { return false }
   if row.state == "new" { return true }
-  # Only a sow holding the lease deploys, so a row still `deploying` now was left by a run
-  # that died (killed, host lost): apply it again.
+  # A row `deploying` whose claim can be taken was left by a worker that died (killed,
+  # host lost): its claim expired, so apply it again.
   if row.state == "deploying" { return true }
   if row.state == "failed" {
     return row.retry_at == null or time.parse(row.retry_at) <= now()
@@ -727,31 +787,42 @@ fn sow_one(row) {
   return jobs.outcome(row.name, "apply", "deployed", started)
 }
 
+# One environment under its claim, read again once claimed: another worker may have
+# applied it since this worker's scan.
+fn sow_claimed(row) {
+  let done = state.claim("env/${config.jobs.table}/${row.name}", ttl: claim_ttl) {
+    let fresh = envs.get(row.name)
+    if fresh != null and due(fresh) { sow_one(fresh) } else {
+      jobs.outcome(row.name, "apply", "skipped", now(), "already handled by another worker")
+    }
+  }
+  return done ?? jobs.outcome(row.name, "apply", "left", now(), "claimed by another worker")
+}
+
 fn run() {
   if parallel < 1 { fail("--parallel must be at least 1, got ${parallel}", kind: "usage") }
   if not jobs.start("sow") { return 0 }
   tf.check(dir)
-  return jobs.with_lease("sow", lease_ttl) {
-    let started = now()
-    let todo = envs.scan() | where due(it) | sort_by .name
-    var rows = []
-    try {
-      rows = if dry_run() {
-        todo | map jobs.outcome(.name, "apply", "planned", now(), "state ${.state}")
-      } else {
-        jobs.run_parallel(todo, limit: parallel, sow_one) | map if type(it) == "error" {
-          {environment: "?", action: "apply", result: "failed", duration: 0s, detail: it.message}
-        } else { it }
-      }
-    } catch err {
-      if err.kind != "interrupted" { fail(err.message, kind: err.kind) }
-      # The summary, report and metrics still tell what was done (this handler runs to its end).
-      log.warn("interrupted", reason: err.message)
-      rows = jobs.interrupted_outcomes(envs, todo, "apply", "deployed", "deployed", started, err.message)
-      return jobs.finish("sow", rows, report: report, metrics: metrics)
+  # No job-wide lease: each environment is claimed on its own (sow_claimed), so several
+  # workers share the work.
+  let started = now()
+  let todo = envs.scan() | where due(it) | sort_by .name
+  var rows = []
+  try {
+    rows = if dry_run() {
+      todo | map jobs.outcome(.name, "apply", "planned", now(), "state ${.state}")
+    } else {
+      jobs.run_parallel(todo, limit: parallel, sow_claimed) | map if type(it) == "error" {
+        {environment: "?", action: "apply", result: "failed", duration: 0s, detail: it.message}
+      } else { it }
     }
-    jobs.finish("sow", rows, report: report, metrics: metrics)
+  } catch err {
+    if err.kind != "interrupted" { fail(err.message, kind: err.kind) }
+    # The summary, report and metrics still tell what was done (this handler runs to its end).
+    log.warn("interrupted", reason: err.message)
+    rows = jobs.interrupted_outcomes(envs, todo, "apply", "deployed", "deployed", started, err.message)
   }
+  return jobs.finish("sow", rows, report: report, metrics: metrics)
 }
 
 exit(run())

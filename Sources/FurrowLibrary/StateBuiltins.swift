@@ -44,7 +44,7 @@ struct StateBuiltins: BuiltinModule {
                 return .list(try connection.run { () throws(StateError) in try store.leases() }.map(leaseValue(now)))
             },
             "unlock": builtin(
-                "state.unlock", ["name", "force"], required: 1,
+                "state.unlock", ["name", "force"], required: 1, effect: .mutates,
                 doc: "state.unlock(name, force: false) → the lease removed, or null\nBreaks the lease `name` of a holder that died (SIGKILL, a lost machine). A lease whose ttl has not run out is refused with kind `locked` unless force: true."
             ) { b, args throws(FurrowError) in
                 let name = try b[0]!.string("state.unlock()'s name")
@@ -74,12 +74,19 @@ struct StateBuiltins: BuiltinModule {
             ) { (args: Arguments) throws(FurrowError) -> Value in
                 try LeaseCall(args, function: "state.try_lock", allowsWait: false).run(connection, waitsOrFails: false)
             }),
+            "claim": .function(NativeFunction(
+                "state.claim",
+                doc: "state.claim(name, ttl: 15m) { ... } → the block's value, or null\nRuns the block holding the lease `name`, renewed every third of the ttl while the block runs (a claim that lapses soon after its holder dies); returns null without running it when another owner holds it.",
+                parameters: ["name", "ttl", "body"], effect: .mutates
+            ) { (args: Arguments) throws(FurrowError) -> Value in
+                try LeaseCall(args, function: "state.claim", allowsWait: false).run(connection, waitsOrFails: false, heartbeat: true)
+            }),
         ]
         interpreter.register(
             "state",
             .host(Namespace(
                 "state",
-                doc: "state.table(name, key: \"name\"), state.tables(), state.lock(name, ttl:) { ... }, state.try_lock(name, ttl:) { ... }, state.leases(), state.unlock(name, force:)",
+                doc: "state.table(name, key: \"name\"), state.tables(), state.lock(name, ttl:) { ... }, state.try_lock(name, ttl:) { ... }, state.claim(name, ttl:) { ... }, state.leases(), state.unlock(name, force:)",
                 members: members)))
     }
 }
@@ -461,7 +468,8 @@ struct LeaseCall {
 
     /// Takes the lease (through plan mode: a dry run plans it and runs the block without it), runs the block,
     /// releases the lease. `waitsOrFails`: `lock` (wait, then a `locked` error) or `try_lock` (null at once).
-    func run(_ connection: StateConnection, waitsOrFails: Bool) throws(FurrowError) -> Value {
+    /// `heartbeat`: renew the lease while the block runs (`state.claim`).
+    func run(_ connection: StateConnection, waitsOrFails: Bool, heartbeat: Bool = false) throws(FurrowError) -> Value {
         var result: Value = .null
         var ranForReal = false
         _ = try fiber.interpreter.mutation(
@@ -469,7 +477,8 @@ struct LeaseCall {
             ["lease": .string(name), "ttl": .duration(ttlNanoseconds)]
         ) { () throws(FurrowError) -> Value in
             ranForReal = true
-            result = try runHoldingLease(try connection.store(), connection: connection, waitsOrFails: waitsOrFails)
+            result = try runHoldingLease(
+                try connection.store(), connection: connection, waitsOrFails: waitsOrFails, heartbeat: heartbeat)
             return .null
         }
         return ranForReal ? result : try fiber.call(body, [])
@@ -477,7 +486,9 @@ struct LeaseCall {
 
     /// The block under `FurrowState.withLease`: waits through the fiber's interruptible sleep,
     /// so Ctrl-C or SIGTERM ends a wait for a lease as it ends any other.
-    private func runHoldingLease(_ store: any StateStore, connection: StateConnection, waitsOrFails: Bool) throws(FurrowError)
+    private func runHoldingLease(
+        _ store: any StateStore, connection: StateConnection, waitsOrFails: Bool, heartbeat: Bool
+    ) throws(FurrowError)
         -> Value
     {
         let fiber = self.fiber, body = self.body
@@ -486,6 +497,7 @@ struct LeaseCall {
         do {
             run = try store.withLease(
                 name, owner: Lease.uniqueOwner(), ttl: ttl, wait: .nanoseconds(waitsOrFails ? wait : 0),
+                heartbeat: heartbeat ? Double(ttlNanoseconds) / 3e9 : nil,
                 pause: { pause in try fiber.sleep(nanoseconds: Int64(pause.components.seconds) * 1_000_000_000 + pause.components.attoseconds / 1_000_000_000) }
             ) { lease in
                 taken = lease

@@ -25,8 +25,12 @@ extension StateStore {
     /// to `wait`, pausing through `pause` (the caller's interruptible sleep) with a backoff from 50 ms
     /// to 1 s; returns `.held` without running `body` when the lease is still held after that.
     /// `clock` gives the current time (tests pass their own).
+    ///
+    /// With `heartbeat`, a `LeaseHeartbeat` renews the lease every that many seconds while `body` runs: a
+    /// claim on work that may outlast any fixed ttl, which lapses soon after its holder dies.
     public func withLease<Result>(
-        _ name: String, owner: String, ttl: Duration, wait: Duration = .zero, clock: () -> Date = Date.init,
+        _ name: String, owner: String, ttl: Duration, wait: Duration = .zero, heartbeat: TimeInterval? = nil,
+        clock: () -> Date = Date.init,
         pause: (Duration) throws -> Void = { Thread.sleep(forTimeInterval: Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18) },
         _ body: (Lease) throws -> Result
     ) throws -> LeasedRun<Result> {
@@ -45,13 +49,16 @@ extension StateStore {
             try pause(min(backoff, .milliseconds(Int64(remaining * 1000) + 1)))
             backoff = min(backoff * 2, .seconds(1))
         }
+        let beats = heartbeat.map { LeaseHeartbeat(store: self, lease: lease, ttl: ttl, interval: $0) }
         let result: Result
         do {
             result = try body(lease)
         } catch {
-            _ = try? releaseLease(lease, now: clock())
+            let held = beats?.stop() ?? lease
+            _ = try? releaseLease(held, now: clock())
             throw error
         }
-        return .ran(result, release: try releaseLease(lease, now: clock()))
+        let held = beats?.stop() ?? lease
+        return .ran(result, release: try releaseLease(held, now: clock()))
     }
 }

@@ -119,3 +119,51 @@ extension LocalAWSServer {
     /// The dummy secret, which must never appear in an error.
     static var secretAccessKeyMarker: String { "secretAccessKey: " + secretAccessKey }
 }
+
+/// `state.claim`: a lease kept alive by a heartbeat while its block runs, which lapses after its holder dies.
+@Suite struct ClaimBindingTests {
+    /// A block far longer than the claim's ttl keeps it: nobody else gets it while the holder runs.
+    @Test(arguments: Backend.allCases)
+    func aHeartbeatKeepsTheClaimPastItsTTL(_ backend: Backend) throws {
+        let environment = try backend.environment()
+        let directory = try Paths.scratchDirectory()
+        let claim = "claim-\(UUID().uuidString.prefix(8))"
+        let holder = try startFurrow(
+            ["-c", "print(state.claim(\"\(claim)\", ttl: 600ms) { sleep(3s)\n \"done\" })"], environment: environment,
+            directory: directory)
+        Thread.sleep(forTimeInterval: 1.5)
+        let other = try runFurrow(
+            ["-c", "print(state.claim(\"\(claim)\", ttl: 600ms) { \"taken\" })"], environment: environment, directory: directory)
+        #expect(other.lines == ["null"], "the claim is still held: \(other.stdout)\(other.stderr)")
+        let held = holder.wait(timeout: 30)
+        #expect(held.status == 0 && held.lines == ["done"], "\(held.stdout)\(held.stderr)")
+        let after = try runFurrow(
+            ["-c", "print(state.claim(\"\(claim)\", ttl: 600ms) { \"taken\" })"], environment: environment, directory: directory)
+        #expect(after.lines == ["taken"], "released at the end: \(after.stderr)")
+    }
+
+    /// A holder killed with SIGKILL leaves its claim; others leave it alone until it expires, then take it.
+    @Test(arguments: Backend.allCases)
+    func aKilledHoldersClaimIsTakenOverOnlyAfterItExpires(_ backend: Backend) throws {
+        let environment = try backend.environment()
+        let directory = try Paths.scratchDirectory()
+        let claim = "killed-\(UUID().uuidString.prefix(8))"
+        let marker = directory.appendingPathComponent("\(claim).held").path
+        let holder = try startFurrow(
+            ["-c", "state.claim(\"\(claim)\", ttl: 8s) {\n os.write(\"\(marker)\", \"x\")\n sleep(60s) }"],
+            environment: environment, directory: directory)
+        let deadline = Date().addingTimeInterval(20)
+        while !FileManager.default.fileExists(atPath: marker) && Date() < deadline { usleep(50_000) }
+        kill(holder.processIdentifier, SIGKILL)
+        _ = holder.wait(timeout: 10)
+        let killedAt = Date()
+        let during = try runFurrow(
+            ["-c", "print(state.claim(\"\(claim)\", ttl: 8s) { \"taken\" })"], environment: environment, directory: directory)
+        #expect(Date().timeIntervalSince(killedAt) < 8, "the check ran while the claim was alive")
+        #expect(during.lines == ["null"], "the dead holder's claim is alive until it expires: \(during.stderr)")
+        Thread.sleep(forTimeInterval: max(0, 8.5 - Date().timeIntervalSince(killedAt)))
+        let after = try runFurrow(
+            ["-c", "print(state.claim(\"\(claim)\", ttl: 8s) { \"taken\" })"], environment: environment, directory: directory)
+        #expect(after.lines == ["taken"], "taken over after expiry: \(after.stderr)")
+    }
+}

@@ -81,7 +81,7 @@ import Testing
         #expect(try world.state("feat-\(store.rawValue)") == "deployed")
     }
 
-    @Test func afterSIGKILLTheLeaseIsBrokenAsDocumentedAndTheNextRunFinishes() throws {
+    @Test func afterSIGKILLTheClaimIsBrokenAsDocumentedAndTheNextRunFinishes() throws {
         let world = try JobWorld()
         try world.newbuild("slow-kill")
         let (sow, _, _) = try Self.sowMidApply(world, slow: "slow-kill")
@@ -89,28 +89,27 @@ import Testing
         sow.waitUntilExit()
         // terraform, in its own process group, outlives a killed furrow: wait until it is gone
         try world.waitFor(60) { !Self.programsRunning(in: world) }
+        let claim = "env/DeveloperEnvironments/slow-kill"
         let blocked = try world.run("run", "std/sow")
-        #expect(blocked.status == 0 && blocked.stdout.hasPrefix("sow: another run holds the lease ("), "\(blocked.stdout)")
-        let refused = try world.run("-c", "state.unlock(\"sow\")")
-        #expect(refused.status == 1 && refused.stderr.contains("locked error: the lease sow is held by"), "\(refused.stderr)")
-        let broken = try world.run("-c", "print(state.unlock(\"sow\", force: true).name)")
-        #expect(broken.stdout == "sow\n", "\(broken.stderr)")
+        #expect(blocked.status == 0 && blocked.stdout.contains("claimed by another worker"), "\(blocked.stdout)")
+        #expect(try world.state("slow-kill") == "deploying", "nobody touches an environment whose claim is alive")
+        let refused = try world.run("-c", "state.unlock(\"\(claim)\")")
+        #expect(refused.status == 1 && refused.stderr.contains("locked error: the lease \(claim) is held by"), "\(refused.stderr)")
+        let broken = try world.run("-c", "print(state.unlock(\"\(claim)\", force: true).name)")
+        #expect(broken.stdout == "\(claim)\n", "\(broken.stderr)")
         let next = try world.run("run", "std/sow")
         #expect(next.status == 0, "\(next.stderr)")
         #expect(try world.state("slow-kill") == "deployed")
     }
 
-    @Test func aSecondSowWhileTheFirstRunsIsOneLineAndExitZero() throws {
+    @Test func aSecondSowWhileTheFirstRunsLeavesItsEnvironmentAloneAndExitsZero() throws {
         let world = try JobWorld()
         try world.newbuild("slow-overlap")
         let (sow, _, _) = try Self.sowMidApply(world, slow: "slow-overlap")
         let second = try world.run("run", "std/sow")
-        #expect(second.status == 0)
-        let lines = second.stdout.split(separator: "\n")
-        #expect(lines.count == 1 && lines[0].hasPrefix("sow: another run holds the lease (") && lines[0].hasSuffix("); nothing done"), "\(second.stdout)")
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stdout.contains("slow-overlap") && second.stdout.contains("claimed by another worker"), "\(second.stdout)")
         #expect(!second.stderr.contains("std/sow:"), "no stack trace through the stdlib:\n\(second.stderr)")
-        world.environment["FURROW_JOBS_ON_OVERLAP"] = "fail"
-        #expect(try world.run("run", "std/sow").status == 1, "jobs.on_overlap = \"fail\" alerts")
         kill(sow.processIdentifier, SIGTERM)
         sow.waitUntilExit()
     }

@@ -179,7 +179,7 @@ final class JobWorld {
         let world = try JobWorld()
         try world.newbuild("slow-k")
         try world.newbuild("feat-k")
-        let sow = world.process(["run", "std/sow", "--lease-ttl", "2s"])
+        let sow = world.process(["run", "std/sow", "--claim-ttl", "2s"])
         sow.standardOutput = FileHandle.nullDevice
         sow.standardError = FileHandle.nullDevice
         try sow.run()
@@ -188,7 +188,7 @@ final class JobWorld {
         sow.waitUntilExit()
         sleep(3)
         try world.waitFor(60) {
-            let r = try world.run("run", "std/sow", "--lease-ttl", "2s")
+            let r = try world.run("run", "std/sow", "--claim-ttl", "2s")
             return r.status == 0
         }
         #expect(try world.state("slow-k") == "deployed")

@@ -17,6 +17,13 @@ import Testing
         "state.table": #"state.table("PlanNewTable")"#,
         "state.lock": #"state.lock("plan-lease", ttl: 1m) { 1 }"#,
         "state.try_lock": #"state.try_lock("plan-lease", ttl: 1m) { 1 }"#,
+        "state.claim": #"state.claim("plan-claim", ttl: 1m) { 1 }"#,
+        "state.unlock": #"state.unlock("plan-lease", force: true)"#,
+        // nothing listens on port 9: a request that is sent fails the script
+        "http.post": #"http.post("http://127.0.0.1:9/builds", json: {a: 1}, retries: 0)"#,
+        "http.put": #"http.put("http://127.0.0.1:9/builds/1", json: {a: 1}, retries: 0)"#,
+        "http.delete": #"http.delete("http://127.0.0.1:9/builds/1", retries: 0)"#,
+        "http.request": #"http.request("PATCH", "http://127.0.0.1:9/builds/1", json: {a: 1}, retries: 0)"#,
         "state.table.put": #"t.put({name: "b", state: "new"})"#,
         "state.table.update": #"t.update("a", {state: "gone"})"#,
         "state.table.delete": #"t.delete("a")"#,
