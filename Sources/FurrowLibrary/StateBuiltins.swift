@@ -508,7 +508,7 @@ struct LeaseCall {
         } catch let error as StateError {
             throw StateConnection.furrowError(error)
         } catch {
-            throw FurrowError("\(error)", kind: "state")
+            throw FurrowError("\(error)", kind: .storage)
         }
         switch run {
         case .held(let holder):

@@ -57,6 +57,12 @@ public enum ErrorKind: String, CaseIterable, Sendable {
     case dnsConflict = "dns_conflict"
     /// An AWS request that failed.
     case aws
+    /// An HTTP request (`http.*`): no connection, no answer in time, a failed TLS handshake,
+    /// an answer with status 400 or more (`data` holds the response).
+    case connect, tls, http
+    /// Something asked for by name that does not exist (`builds.mark_deleted` of an unknown
+    /// environment).
+    case lookup
 }
 
 extension FurrowError {

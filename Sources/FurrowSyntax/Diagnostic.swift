@@ -24,9 +24,12 @@ public struct Diagnostic: Error, Sendable {
     /// `file:line:col: error: message`, the source line, and a caret under the span; then each note so.
     public func rendered(color: Bool = false) -> String {
         ([Diagnostic.render(kind: "error", message: message, location: location, color: color)]
-            + notes.map { Diagnostic.render(kind: "note", message: $0.message, location: $0.location, color: color) })
+            + notes.map { Diagnostic.render(kind: Diagnostic.noteLabel, message: $0.message, location: $0.location, color: color) })
             .joined(separator: "\n")
     }
+
+    /// The label of a note under an error ("the '(' opened at 2:9 is never closed").
+    static let noteLabel = "note"
 
     public static func render(kind: String, message: String, location: SourceLocation, color: Bool) -> String {
         let (line, fullColumn) = location.lineAndColumn
