@@ -17,7 +17,7 @@ local function tally(counts, values)
   end
 end
 
-local limit = 600000
+local limit = 1000000
 local flags = {}
 for i = 1, limit do flags[i] = true end
 flags[1] = false

@@ -13,7 +13,7 @@ def tally(counts, values):
         counts[v % 10] += 1
 
 
-limit = 600000
+limit = 1000000
 flags = []
 for i in range(limit):
     flags.append(True)
