@@ -821,6 +821,7 @@ fn run() {
     # The summary, report and metrics still tell what was done (this handler runs to its end).
     log.warn("interrupted", reason: err.message)
     rows = jobs.interrupted_outcomes(envs, todo, "apply", "deployed", "deployed", started, err.message)
+    return jobs.finish("sow", rows, report: report, metrics: metrics)
   }
   return jobs.finish("sow", rows, report: report, metrics: metrics)
 }
