@@ -300,39 +300,67 @@ struct TOMLDocument {
         } catch {
             throw FurrowError("\(file): \(error)", kind: "config")
         }
-        root = TOMLDocument.map(table)
+        do {
+            root = try TOMLDocument.map(table)
+        } catch {
+            // the key's line, as far as a line-by-line look can tell
+            var key = ""
+            if case .string(let name) = error.data { key = name }
+            let line = lines.firstIndex { $0.drop { $0 == " " || $0 == "\t" }.hasPrefix(key) && !key.isEmpty }
+            throw FurrowError("\(file):\(line.map { "\($0 + 1):" } ?? "") \(key) = \(error.message)", kind: "config")
+        }
     }
 
-    static func map(_ table: TOMLTable) -> FurrowMap {
+    static func map(_ table: TOMLTable) throws(FurrowError) -> FurrowMap {
         var out = FurrowMap()
         for key in table.keys {
-            if let value = table[key] { out[key] = convert(value.tomlValue) }
+            guard let value = table[key] else { continue }
+            do {
+                out[key] = try convert(value.tomlValue)
+            } catch {
+                // the innermost key names the line
+                throw error.data.isNull ? FurrowError(error.message, kind: "config", data: .string(key)) : error
+            }
         }
         return out
     }
 
-    static func convert(_ value: TOMLValue) -> Value {
-        if let table = value.table { return .map(map(table)) }
-        if let array = value.array { return .list(array.map { convert($0.tomlValue) }) }
+    /// TOML allows years 0 to 9999; a Furrow time is nanoseconds since 1970 in 64 bits.
+    static func outOfRange(_ what: String) -> FurrowError {
+        FurrowError("the \(what) is outside the range of Furrow times (1677-09-21 to 2262-04-11)", kind: "config")
+    }
+
+    static func convert(_ value: TOMLValue) throws(FurrowError) -> Value {
+        if let table = value.table { return .map(try map(table)) }
+        if let array = value.array {
+            var items: [Value] = []
+            for item in array { items.append(try convert(item.tomlValue)) }
+            return .list(items)
+        }
         if let string = value.string { return .string(string) }
         if let bool = value.bool { return .bool(bool) }
         if let int = value.int { return .int(int) }
         if let double = value.double { return .float(double) }
         if let dateTime = value.dateTime {
             let offset = Int64(dateTime.offset?.offset ?? 0) * 60 * 1_000_000_000
-            return .time(nanoseconds(dateTime.date) + timeOfDay(dateTime.time) - offset)
+            let (local, wrapped) = try nanoseconds(dateTime.date).addingReportingOverflow(timeOfDay(dateTime.time))
+            let (utc, shifted) = local.subtractingReportingOverflow(offset)
+            guard !wrapped, !shifted else { throw outOfRange("date and time") }
+            return .time(utc)
         }
-        if let date = value.date { return .time(nanoseconds(date)) }
+        if let date = value.date { return .time(try nanoseconds(date)) }
         if let time = value.time { return .duration(timeOfDay(time)) }
         return .null
     }
 
-    private static func nanoseconds(_ date: TOMLDate) -> Int64 {
+    private static func nanoseconds(_ date: TOMLDate) throws(FurrowError) -> Int64 {
         var parts = tm()
         parts.tm_year = Int32(date.year - 1900)
         parts.tm_mon = Int32(date.month - 1)
         parts.tm_mday = Int32(date.day)
-        return Int64(timegm(&parts)) * 1_000_000_000
+        let (nanoseconds, overflow) = Int64(timegm(&parts)).multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow else { throw outOfRange("date") }
+        return nanoseconds
     }
 
     private static func timeOfDay(_ time: TOMLTime) -> Int64 {
