@@ -300,6 +300,8 @@ struct JSONParser {
         let text = String(decoding: bytes[start..<position], as: UTF8.self)
         if isInteger, let i = Int64(text) { return .int(i) }
         guard let d = Double(text) else { throw error("invalid number") }
+        // beyond Double's range the number would read as infinity, which JSON cannot write back
+        guard d.isFinite else { throw error("number \(text.prefix(40)) is too large for a 64-bit float") }
         return .double(d)
     }
 }

@@ -24,6 +24,12 @@ import Testing
         }
     }
 
+    @Test func refusesNumbersBeyondTheFloatRange() throws {
+        #expect(throws: JSONSyntaxError.self) { try JSONValue.parse("6e308") }
+        #expect(throws: JSONSyntaxError.self) { try JSONValue.parse("[-1e999]") }
+        #expect(try JSONValue.parse("1.7976931348623157e308") == .double(.greatestFiniteMagnitude))
+    }
+
     @Test func refusesHostileNesting() {
         let deep = String(repeating: "[", count: 100_000)
         #expect(throws: JSONSyntaxError.self) { try JSONValue.parse(deep) }
