@@ -11,6 +11,7 @@ struct StateBuiltins: BuiltinModule {
     let configuration: Configuration
 
     func install(into interpreter: Interpreter) {
+        interpreter.register(StateTable.members.description)
         let connection = StateConnection(configuration: configuration)
         interpreter.extensions[StateConnection.extensionKey] = connection
         let members: FurrowMap = [
@@ -227,101 +228,84 @@ final class StateTable: HostObject, @unchecked Sendable {
     override var typeName: String { "state.table" }
     override var summary: String { "<state table \(name) keyed by \(keyAttribute)>" }
     override var fields: FurrowMap { ["name": .string(name), "key": .string(keyAttribute)] }
-    override var memberNames: [String] { ["name", "key", "get", "put", "update", "delete", "scan", "count"] }
-
+    override var memberNames: [String] { Self.members.names }
     override func member(_ member: String, fiber: Fiber) throws(FurrowError) -> Value? {
-        switch member {
-        case "get":
-            return builtin("\(name).get", ["key"], doc: "table.get(key) → item or null") { b, _ throws(FurrowError) in
-                let key = try self.key(b[0]!)
-                guard self.exists else { return .null }
-                let store = try self.connection.store()
-                return try self.connection.run { () throws(StateError) in try store.get(self.name, key: key) }
-                    .map { StateValues.value(.object($0)) } ?? .null
-            }
-        case "put":
-            return builtin(
-                "\(name).put", ["item", "if_absent"], required: 1, effect: .mutates,
-                doc: "table.put(item, if_absent: false) → item\nStores the item, replacing the one with its key; with if_absent, a conflict when one exists."
-            ) { b, args throws(FurrowError) in
-                let ifAbsent = b[1]?.isTruthy ?? false
-                let item = try StateValues.item(b[0]!, table: self.name, keyAttribute: self.keyAttribute)
-                try self.check(item)
-                let key = item[self.keyAttribute]!.stringValue!
-                return try args.fiber.interpreter.mutation(
-                    args.fiber, "put the item \"\(key)\" into the state table \(self.name)",
-                    ["table": .string(self.name), "key": .string(key), "item": StateValues.value(.object(item))]
-                ) { () throws(FurrowError) -> Value in
-                    let store = try self.connection.store()
-                    try self.connection.run { () throws(StateError) in try store.put(self.name, item: item, ifAbsent: ifAbsent) }
-                    return StateValues.value(.object(item))
-                }
-            }
-        case "update":
-            return builtin(
-                "\(name).update", ["key", "changes", "if"], required: 2, effect: .mutates,
-                doc: "table.update(key, changes, if: {attr: value}) → item\nSets the attributes of `changes` (null removes one) on the existing item when every attribute of `if` has its value (null: absent); otherwise a `conflict` error saying what differed."
-            ) { b, args throws(FurrowError) in
-                let key = try self.key(b[0]!)
-                let changes = try StateValues.map(b[1]!, what: "the changes", table: self.name, key: key)
-                let condition = try b[2].map { v throws(FurrowError) in
-                    try StateValues.map(v, what: "the if: condition", table: self.name, key: key)
-                }
-                var details: FurrowMap = [
-                    "table": .string(self.name), "key": .string(key), "changes": StateValues.value(.object(changes)),
-                ]
-                if let condition { details["if"] = StateValues.value(.object(condition)) }
-                return try args.fiber.interpreter.mutation(
-                    args.fiber, "update the item \"\(key)\" in the state table \(self.name)", details
-                ) { () throws(FurrowError) -> Value in
-                    let store = try self.connection.store()
-                    let updated = try self.connection.run { () throws(StateError) in
-                        try store.update(self.name, key: key, changes: changes, condition: condition)
-                    }
-                    return StateValues.value(.object(updated))
-                }
-            }
-        case "delete":
-            return builtin(
-                "\(name).delete", ["key", "if"], required: 1, effect: .mutates,
-                doc: "table.delete(key, if: {attr: value}) → bool\nDeletes the item (when `if` holds); whether one was deleted."
-            ) { b, args throws(FurrowError) in
-                let key = try self.key(b[0]!)
-                let condition = try b[1].map { v throws(FurrowError) in
-                    try StateValues.map(v, what: "the if: condition", table: self.name, key: key)
-                }
-                var details: FurrowMap = ["table": .string(self.name), "key": .string(key)]
-                if let condition { details["if"] = StateValues.value(.object(condition)) }
-                return try args.fiber.interpreter.mutation(
-                    args.fiber, "delete the item \"\(key)\" from the state table \(self.name)", details
-                ) { () throws(FurrowError) -> Value in
-                    let store = try self.connection.store()
-                    return .bool(try self.connection.run { () throws(StateError) in
-                        try store.delete(self.name, key: key, condition: condition)
-                    })
-                }
-            }
-        case "scan":
-            return builtin(
-                "\(name).scan", ["page_size", "pushdown"], required: 0,
-                doc: "table.scan(page_size: 100, pushdown: true) → list\nA lazy list of the items, read a page at a time as a pipeline pulls items; `where` tests of fields against constants run in the store unless pushdown is false. Used any other way (len, [i], ==) it is read in full once."
-            ) { b, _ throws(FurrowError) in
-                let pageSize = try b[0].map { v throws(FurrowError) in try v.int("scan()'s page_size") } ?? 100
-                guard pageSize > 0, pageSize <= Limits.scanPageSize else {
-                    throw FurrowError.value("scan()'s page_size must be from 1 to \(Limits.scanPageSize), not \(pageSize)")
-                }
-                return .host(StateScan(table: self, pageSize: pageSize, pushdown: b[1]?.isTruthy ?? true))
-            }
-        case "count":
-            return builtin("\(name).count", [], doc: "table.count() → int") { _, _ throws(FurrowError) in
-                guard self.exists else { return .int(0) }
-                let store = try self.connection.store()
-                return .int(try self.connection.run { () throws(StateError) in try store.count(self.name, filter: nil) })
-            }
-        default:
-            return fields[member]
-        }
+        try Self.members.member(of: self, member, fiber: fiber, qualifier: name)
     }
+
+    static let members = HostMembers<StateTable>("state.table", [
+        .property("name") { t, _ in .string(t.name) },
+        .property("key") { t, _ in .string(t.keyAttribute) },
+        .method("get", ["key"], doc: "table.get(key) → item or null") { t, b, _ throws(FurrowError) in
+            let key = try t.key(b[0]!)
+            guard t.exists else { return .null }
+            let store = try t.connection.store()
+            return try t.connection.run { () throws(StateError) in try store.get(t.name, key: key) }
+                .map { StateValues.value(.object($0)) } ?? .null
+        },
+        .method("put", ["item", "if_absent"], required: 1, effect: .mutates, doc: "table.put(item, if_absent: false) → item\nStores the item, replacing the one with its key; with if_absent, a conflict when one exists.") { t, b, args throws(FurrowError) in
+            let ifAbsent = b[1]?.isTruthy ?? false
+            let item = try StateValues.item(b[0]!, table: t.name, keyAttribute: t.keyAttribute)
+            try t.check(item)
+            let key = item[t.keyAttribute]!.stringValue!
+            return try args.fiber.interpreter.mutation(
+                args.fiber, "put the item \"\(key)\" into the state table \(t.name)",
+                ["table": .string(t.name), "key": .string(key), "item": StateValues.value(.object(item))]
+            ) { () throws(FurrowError) -> Value in
+                let store = try t.connection.store()
+                try t.connection.run { () throws(StateError) in try store.put(t.name, item: item, ifAbsent: ifAbsent) }
+                return StateValues.value(.object(item))
+            }
+        },
+        .method("update", ["key", "changes", "if"], required: 2, effect: .mutates, doc: "table.update(key, changes, if: {attr: value}) → item\nSets the attributes of `changes` (null removes one) on the existing item when every attribute of `if` has its value (null: absent); otherwise a `conflict` error saying what differed.") { t, b, args throws(FurrowError) in
+            let key = try t.key(b[0]!)
+            let changes = try StateValues.map(b[1]!, what: "the changes", table: t.name, key: key)
+            let condition = try b[2].map { v throws(FurrowError) in
+                try StateValues.map(v, what: "the if: condition", table: t.name, key: key)
+            }
+            var details: FurrowMap = [
+                "table": .string(t.name), "key": .string(key), "changes": StateValues.value(.object(changes)),
+            ]
+            if let condition { details["if"] = StateValues.value(.object(condition)) }
+            return try args.fiber.interpreter.mutation(
+                args.fiber, "update the item \"\(key)\" in the state table \(t.name)", details
+            ) { () throws(FurrowError) -> Value in
+                let store = try t.connection.store()
+                let updated = try t.connection.run { () throws(StateError) in
+                    try store.update(t.name, key: key, changes: changes, condition: condition)
+                }
+                return StateValues.value(.object(updated))
+            }
+        },
+        .method("delete", ["key", "if"], required: 1, effect: .mutates, doc: "table.delete(key, if: {attr: value}) → bool\nDeletes the item (when `if` holds); whether one was deleted.") { t, b, args throws(FurrowError) in
+            let key = try t.key(b[0]!)
+            let condition = try b[1].map { v throws(FurrowError) in
+                try StateValues.map(v, what: "the if: condition", table: t.name, key: key)
+            }
+            var details: FurrowMap = ["table": .string(t.name), "key": .string(key)]
+            if let condition { details["if"] = StateValues.value(.object(condition)) }
+            return try args.fiber.interpreter.mutation(
+                args.fiber, "delete the item \"\(key)\" from the state table \(t.name)", details
+            ) { () throws(FurrowError) -> Value in
+                let store = try t.connection.store()
+                return .bool(try t.connection.run { () throws(StateError) in
+                    try store.delete(t.name, key: key, condition: condition)
+                })
+            }
+        },
+        .method("scan", ["page_size", "pushdown"], required: 0, doc: "table.scan(page_size: 100, pushdown: true) → list\nA lazy list of the items, read a page at a time as a pipeline pulls items; `where` tests of fields against constants run in the store unless pushdown is false. Used any other way (len, [i], ==) it is read in full once.") { t, b, _ throws(FurrowError) in
+            let pageSize = try b[0].map { v throws(FurrowError) in try v.int("scan()'s page_size") } ?? 100
+            guard pageSize > 0, pageSize <= Limits.scanPageSize else {
+                throw FurrowError.value("scan()'s page_size must be from 1 to \(Limits.scanPageSize), not \(pageSize)")
+            }
+            return .host(StateScan(table: t, pageSize: pageSize, pushdown: b[1]?.isTruthy ?? true))
+        },
+        .method("count", doc: "table.count() → int") { t, _, _ throws(FurrowError) in
+            guard t.exists else { return .int(0) }
+            let store = try t.connection.store()
+            return .int(try t.connection.run { () throws(StateError) in try store.count(t.name, filter: nil) })
+        },
+    ])
 
     private func key(_ value: Value) throws(FurrowError) -> String {
         guard case .string(let key) = value else {

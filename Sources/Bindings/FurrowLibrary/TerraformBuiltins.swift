@@ -20,6 +20,7 @@ struct TerraformBuiltins: BuiltinModule {
     }
 
     func install(into interpreter: Interpreter) {
+        interpreter.register(WorkspaceObject.members.description)
         let terraform = self.terraform
         let interruption = interpreter.interruption
         terraform.stopRequest = {
@@ -167,107 +168,106 @@ final class WorkspaceObject: HostObject, @unchecked Sendable {
     override var typeName: String { "workspace" }
     override var summary: String { "<workspace \(workspace.name) of \(workspace.directory)>" }
     override var fields: FurrowMap { ["name": .string(workspace.name), "dir": .string(workspace.directory)] }
-    override var memberNames: [String] {
-        ["name", "dir", "exists", "create", "select_or_create", "delete", "plan", "apply", "destroy", "outputs",
-         "resources", "state_list", "init"]
+    override var memberNames: [String] { Self.members.names }
+    override func member(_ name: String, fiber: Fiber) throws(FurrowError) -> Value? {
+        try Self.members.member(of: self, name, fiber: fiber)
     }
 
     private var label: String { "workspace \(workspace.name) of \(workspace.directory)" }
 
-    override func member(_ name: String, fiber: Fiber) throws(FurrowError) -> Value? {
-        let workspace = self.workspace, label = self.label
-        switch name {
-        case "name", "dir": return fields[name]
-        case "exists":
-            return builtin("exists", [], doc: "workspace.exists() → bool") { _, _ throws(FurrowError) in
-                .bool(try terraformCall { () throws(TerraformError) in try workspace.exists() })
-            }
-        case "create":
-            return builtin("create", [], effect: .mutates, doc: "workspace.create() → null\nCreates the workspace; fails if it exists (planned in dry-run).") { _, args throws(FurrowError) in
-                try args.fiber.interpreter.mutation(args.fiber, "create \(label)", ["workspace": .string(workspace.name), "dir": .string(workspace.directory)]) { () throws(FurrowError) -> Value in
-                    try terraformCall { () throws(TerraformError) in try workspace.create() }
-                    return .null
-                }
-            }
-        case "select_or_create":
-            return builtin("select_or_create", [], effect: .mutates, doc: "workspace.select_or_create() → bool\nMakes sure the workspace exists; true when it was created (planned in dry-run).") { _, args throws(FurrowError) in
-                try args.fiber.interpreter.mutation(args.fiber, "create \(label) unless it exists", ["workspace": .string(workspace.name), "dir": .string(workspace.directory)]) { () throws(FurrowError) -> Value in
-                    .bool(try terraformCall { () throws(TerraformError) in try workspace.selectOrCreate() })
-                }
-            }
-        case "delete":
-            return builtin("delete", ["force"], required: 0, effect: .mutates, doc: "workspace.delete(force: false) → null\nDeletes the workspace; one that still has resources needs force: true (planned in dry-run).") { b, args throws(FurrowError) in
-                let force = b[0]?.isTruthy ?? false
-                return try args.fiber.interpreter.mutation(args.fiber, "delete \(label)\(force ? " (forced)" : "")", ["workspace": .string(workspace.name), "dir": .string(workspace.directory)]) { () throws(FurrowError) -> Value in
-                    try terraformCall { () throws(TerraformError) in try workspace.delete(force: force) }
-                    return .null
-                }
-            }
-        case "init":
-            return builtin("init", ["backend_config"], required: 0, doc: "workspace.init(backend_config: {}) → null\nRuns terraform init in the workspace's directory now.") { b, _ throws(FurrowError) in
-                let settings = try backendSettings(b[0])
-                _ = try terraformCall { () throws(TerraformError) in try workspace.initialize(backendConfig: settings) }
+    static let members = HostMembers<WorkspaceObject>("workspace", [
+        .property("name") { w, _ in .string(w.workspace.name) },
+        .property("dir") { w, _ in .string(w.workspace.directory) },
+        .method("exists", doc: "workspace.exists() → bool") { w, _, _ throws(FurrowError) in
+            let workspace = w.workspace
+            return .bool(try terraformCall { () throws(TerraformError) in try workspace.exists() })
+        },
+        .method("create", effect: .mutates, doc: "workspace.create() → null\nCreates the workspace; fails if it exists (planned in dry-run).") { w, _, args throws(FurrowError) in
+            let workspace = w.workspace
+            let label = w.label
+            return try args.fiber.interpreter.mutation(args.fiber, "create \(label)", ["workspace": .string(workspace.name), "dir": .string(workspace.directory)]) { () throws(FurrowError) -> Value in
+                try terraformCall { () throws(TerraformError) in try workspace.create() }
                 return .null
             }
-        case "plan":
-            return builtin("plan", ["vars", "var_files", "targets", "destroy"], required: 0, doc: "workspace.plan(vars: {}, var_files: [], targets: [], destroy: false) → plan\nPlans and saves the plan: .add .change .destroy .replace .changes .has_changes; apply it with workspace.apply(plan).") { b, _ throws(FurrowError) in
-                let vars = try terraformVariables(b[0])
-                let varFiles = try optionalStrings(b[1], "var_files"), targets = try optionalStrings(b[2], "targets")
-                let destroy = b[3]?.isTruthy ?? false
-                return .host(PlanObject(try terraformCall { () throws(TerraformError) in
-                    try workspace.plan(vars: vars, varFiles: varFiles, targets: targets, destroy: destroy)
-                }))
+        },
+        .method("select_or_create", effect: .mutates, doc: "workspace.select_or_create() → bool\nMakes sure the workspace exists; true when it was created (planned in dry-run).") { w, _, args throws(FurrowError) in
+            let workspace = w.workspace
+            let label = w.label
+            return try args.fiber.interpreter.mutation(args.fiber, "create \(label) unless it exists", ["workspace": .string(workspace.name), "dir": .string(workspace.directory)]) { () throws(FurrowError) -> Value in
+                .bool(try terraformCall { () throws(TerraformError) in try workspace.selectOrCreate() })
             }
-        case "apply":
-            return builtin("apply", ["plan", "vars", "var_files", "targets"], required: 0, effect: .mutates, doc: "workspace.apply(vars: {}, var_files: [], targets: []) or workspace.apply(plan) → result\nApplies (exactly the given plan, when one is given). In dry-run it plans instead and returns the plan.") { b, args throws(FurrowError) in
-                if case .host(let plan as PlanObject)? = b[0] {
-                    return try WorkspaceObject.apply(plan, on: workspace, fiber: args.fiber)
-                }
-                var varsValue = b[1]
-                if let first = b[0], !first.isNull {
-                    guard case .map = first else { throw FurrowError.type("workspace.apply() takes a plan or vars: {...}, got \(first.typeName)") }
-                    varsValue = first
-                }
-                let vars = try terraformVariables(varsValue)
-                let varFiles = try optionalStrings(b[2], "var_files"), targets = try optionalStrings(b[3], "targets")
-                return try WorkspaceObject.run("apply", on: workspace, destroy: false, vars: vars, varFiles: varFiles, targets: targets, fiber: args.fiber)
+        },
+        .method("delete", ["force"], required: 0, effect: .mutates, doc: "workspace.delete(force: false) → null\nDeletes the workspace; one that still has resources needs force: true (planned in dry-run).") { w, b, args throws(FurrowError) in
+            let workspace = w.workspace
+            let label = w.label
+            let force = b[0]?.isTruthy ?? false
+            return try args.fiber.interpreter.mutation(args.fiber, "delete \(label)\(force ? " (forced)" : "")", ["workspace": .string(workspace.name), "dir": .string(workspace.directory)]) { () throws(FurrowError) -> Value in
+                try terraformCall { () throws(TerraformError) in try workspace.delete(force: force) }
+                return .null
             }
-        case "destroy":
-            return builtin("destroy", ["vars", "var_files", "targets"], required: 0, effect: .mutates, doc: "workspace.destroy(vars: {}, var_files: [], targets: []) → result\nDestroys every resource of the workspace (the workspace stays). In dry-run it makes a destroy plan and returns it.") { b, args throws(FurrowError) in
-                let vars = try terraformVariables(b[0])
-                let varFiles = try optionalStrings(b[1], "var_files"), targets = try optionalStrings(b[2], "targets")
-                return try WorkspaceObject.run("destroy", on: workspace, destroy: true, vars: vars, varFiles: varFiles, targets: targets, fiber: args.fiber)
+        },
+        .method("plan", ["vars", "var_files", "targets", "destroy"], required: 0, doc: "workspace.plan(vars: {}, var_files: [], targets: [], destroy: false) → plan\nPlans and saves the plan: .add .change .destroy .replace .changes .has_changes; apply it with workspace.apply(plan).") { w, b, _ throws(FurrowError) in
+            let workspace = w.workspace
+            let vars = try terraformVariables(b[0])
+            let varFiles = try optionalStrings(b[1], "var_files"), targets = try optionalStrings(b[2], "targets")
+            let destroy = b[3]?.isTruthy ?? false
+            return .host(PlanObject(try terraformCall { () throws(TerraformError) in
+                try workspace.plan(vars: vars, varFiles: varFiles, targets: targets, destroy: destroy)
+            }))
+        },
+        .method("apply", ["plan", "vars", "var_files", "targets"], required: 0, effect: .mutates, doc: "workspace.apply(vars: {}, var_files: [], targets: []) or workspace.apply(plan) → result\nApplies (exactly the given plan, when one is given). In dry-run it plans instead and returns the plan.") { w, b, args throws(FurrowError) in
+            let workspace = w.workspace
+            if case .host(let plan as PlanObject)? = b[0] {
+                return try WorkspaceObject.apply(plan, on: workspace, fiber: args.fiber)
             }
-        case "outputs":
-            return builtin("outputs", [], doc: "workspace.outputs() → map\nThe root outputs; sensitive ones print as <sensitive> (their .reveal() gives the value).") { _, _ throws(FurrowError) in
-                let outputs = try terraformCall { () throws(TerraformError) in try workspace.outputs() }
-                var result: FurrowMap = [:]
-                for (outputName, output) in outputs {
-                    let value = Format.fromJSON(output.value)
-                    result[outputName] = output.sensitive ? .host(RedactedValue(value)) : value
-                }
-                return .map(result)
+            var varsValue = b[1]
+            if let first = b[0], !first.isNull {
+                guard case .map = first else { throw FurrowError.type("workspace.apply() takes a plan or vars: {...}, got \(first.typeName)") }
+                varsValue = first
             }
-        case "resources":
-            return builtin("resources", [], doc: "workspace.resources() → list\nEvery resource instance in the state: address, mode, type, name, index, provider, module, values (sensitive attributes redacted).") { _, _ throws(FurrowError) in
-                let resources = try terraformCall { () throws(TerraformError) in try workspace.resources() }
-                return .list(resources.map { resource in
-                    .map([
-                        "address": .string(resource.address), "mode": .string(resource.mode), "type": .string(resource.type),
-                        "name": .string(resource.name), "index": resource.index.map(Format.fromJSON) ?? .null,
-                        "provider": .string(resource.provider), "module": resource.module.map { .string($0) } ?? .null,
-                        "values": Format.fromJSON(resource.values),
-                    ])
-                })
+            let vars = try terraformVariables(varsValue)
+            let varFiles = try optionalStrings(b[2], "var_files"), targets = try optionalStrings(b[3], "targets")
+            return try WorkspaceObject.run("apply", on: workspace, destroy: false, vars: vars, varFiles: varFiles, targets: targets, fiber: args.fiber)
+        },
+        .method("destroy", ["vars", "var_files", "targets"], required: 0, effect: .mutates, doc: "workspace.destroy(vars: {}, var_files: [], targets: []) → result\nDestroys every resource of the workspace (the workspace stays). In dry-run it makes a destroy plan and returns it.") { w, b, args throws(FurrowError) in
+            let workspace = w.workspace
+            let vars = try terraformVariables(b[0])
+            let varFiles = try optionalStrings(b[1], "var_files"), targets = try optionalStrings(b[2], "targets")
+            return try WorkspaceObject.run("destroy", on: workspace, destroy: true, vars: vars, varFiles: varFiles, targets: targets, fiber: args.fiber)
+        },
+        .method("outputs", doc: "workspace.outputs() → map\nThe root outputs; sensitive ones print as <sensitive> (their .reveal() gives the value).") { w, _, _ throws(FurrowError) in
+            let workspace = w.workspace
+            let outputs = try terraformCall { () throws(TerraformError) in try workspace.outputs() }
+            var result: FurrowMap = [:]
+            for (outputName, output) in outputs {
+                let value = Format.fromJSON(output.value)
+                result[outputName] = output.sensitive ? .host(RedactedValue(value)) : value
             }
-        case "state_list":
-            return builtin("state_list", [], doc: "workspace.state_list() → list of addresses") { _, _ throws(FurrowError) in
-                .list(try terraformCall { () throws(TerraformError) in try workspace.stateList() }.map { .string($0) })
-            }
-        default:
-            return nil
-        }
-    }
+            return .map(result)
+        },
+        .method("resources", doc: "workspace.resources() → list\nEvery resource instance in the state: address, mode, type, name, index, provider, module, values (sensitive attributes redacted).") { w, _, _ throws(FurrowError) in
+            let workspace = w.workspace
+            let resources = try terraformCall { () throws(TerraformError) in try workspace.resources() }
+            return .list(resources.map { resource in
+                .map([
+                    "address": .string(resource.address), "mode": .string(resource.mode), "type": .string(resource.type),
+                    "name": .string(resource.name), "index": resource.index.map(Format.fromJSON) ?? .null,
+                    "provider": .string(resource.provider), "module": resource.module.map { .string($0) } ?? .null,
+                    "values": Format.fromJSON(resource.values),
+                ])
+            })
+        },
+        .method("state_list", doc: "workspace.state_list() → list of addresses") { w, _, _ throws(FurrowError) in
+            let workspace = w.workspace
+            return .list(try terraformCall { () throws(TerraformError) in try workspace.stateList() }.map { .string($0) })
+        },
+        .method("init", ["backend_config"], required: 0, doc: "workspace.init(backend_config: {}) → null\nRuns terraform init in the workspace's directory now.") { w, b, _ throws(FurrowError) in
+            let workspace = w.workspace
+            let settings = try backendSettings(b[0])
+            _ = try terraformCall { () throws(TerraformError) in try workspace.initialize(backendConfig: settings) }
+            return .null
+        },
+    ])
 
     /// `apply(vars:)` / `destroy(vars:)`; in plan mode the corresponding plan is made
     /// (and its file discarded) and returned with `dry_run: true`.

@@ -61,7 +61,12 @@ public struct HostMembers<Object: HostObject>: @unchecked Sendable {
             let display = qualifier.map { "\($0).\(name)" } ?? name
             return .function(NativeFunction(display, doc: member.doc, parameters: parameters, effect: member.effect) {
                 (args: Arguments) throws(FurrowError) -> Value in
-                try body(object, try args.bind(display, parameters, required: required), args)
+                var bound = try args.bind(display, parameters, required: required)
+                // as for every builtin, a lazy list (a query over a table scan) is the list it is
+                for i in bound.indices {
+                    if case .host(let lazy as ValueSequence)? = bound[i] { bound[i] = .list(try lazy.items(args.fiber)) }
+                }
+                return try body(object, bound, args)
             })
         }
     }
