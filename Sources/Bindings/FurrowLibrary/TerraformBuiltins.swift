@@ -21,6 +21,7 @@ struct TerraformBuiltins: BuiltinModule {
 
     func install(into interpreter: Interpreter) {
         interpreter.register(WorkspaceObject.members.description)
+        interpreter.register(RedactedValue.members.description)
         let terraform = self.terraform
         let interruption = interpreter.interruption
         terraform.stopRequest = {
@@ -150,14 +151,16 @@ final class RedactedValue: HostObject, @unchecked Sendable {
     override var summary: String { "<sensitive>" }
     override var fields: FurrowMap { [:] }
     override var jsonValue: Value? { .string("<sensitive>") }
-    override var memberNames: [String] { ["reveal"] }
+    override var memberNames: [String] { Self.members.names }
     override func member(_ name: String, fiber: Fiber) throws(FurrowError) -> Value? {
-        guard name == "reveal" else { return nil }
-        let reveal = self.reveal
-        return .function(NativeFunction("reveal", doc: "sensitive.reveal() → value\nThe value in clear. Never print or log it.") { (_: Arguments) throws(FurrowError) -> Value in
-            try reveal()
-        })
+        try Self.members.member(of: self, name, fiber: fiber)
     }
+
+    static let members = HostMembers<RedactedValue>("sensitive", [
+        .method("reveal", doc: "sensitive.reveal() → value\nThe value in clear. Never print or log it.") { r, _, _ throws(FurrowError) in
+            try r.reveal()
+        },
+    ])
 }
 
 /// A workspace of one terraform configuration directory (`tf.workspace(dir, name)`).
