@@ -188,6 +188,12 @@ final class WorkerWorld {
         for run in runs { #expect(run.status == 0, "\(run.output)") }
         #expect(workers.applied.sorted() == names.sorted(), "each environment applied once: \(workers.applied)")
         for name in names { #expect(try workers.world.state(name) == "deployed") }
+        // every apply was told to fail at once on a held lock (terraform.lock_timeout = 0)
+        let logs = workers.world.directory.appendingPathComponent(".furrow/logs")
+        let headers = try FileManager.default.contentsOfDirectory(atPath: logs.path).compactMap { file in
+            (try? String(contentsOf: logs.appendingPathComponent(file), encoding: .utf8))?.split(separator: "\n").first.map(String.init)
+        }.filter { $0.contains(" apply ") }
+        #expect(headers.count == names.count && headers.allSatisfy { $0.contains("-lock-timeout=0ms") }, "\(headers)")
         // The server's request log: every conditional PUT of a lock object, and its status.
         let log = (try? String(contentsOfFile: workers.server.logPath, encoding: .utf8)) ?? ""
         let lockPuts = log.split(separator: "\n").filter { $0.contains("\"PUT ") && $0.contains(".tflock") }
