@@ -134,6 +134,40 @@ struct SyncPlanTests {
         }
     }
 
+    @Test func aScopedPlanSeesOnlyItsSubtree() throws {
+        let current = try ["tyk.feat-x", "feat-x", "a.b.feat-x", "tyk.feat-xx", "tyk.other"].flatMap {
+            [try rrset($0, "A", ["10.0.0.1"]), try registry($0, owner: "o")]
+        } + [try rrset("mail.feat-x", "A", ["10.0.0.9"]), try rrset("www.feat-x", "A", ["10.0.0.8"]), try registry("www.feat-x", owner: "other"),
+             try rrset("*.feat-x", "A", ["10.0.0.7"]), try registry("*.feat-x", owner: "o")]
+        let scope = try testZone.absolute("feat-x")
+        let plan = try planSync(current: current, desired: [], zone: testZone, owner: "o", scope: scope)
+        #expect(Set(plan.deletes.map { testZone.relative($0.name) }) == ["tyk.feat-x", "feat-x", "a.b.feat-x", "*.feat-x"])
+        #expect(plan.skipped.isEmpty && plan.creates.isEmpty && plan.updates.isEmpty)
+        // every change lies in the subtree: the data records and their registry records
+        #expect(plan.changeSet.changes.allSatisfy { $0.key.name.isSubdomain(of: scope) })
+        #expect(plan.changeSet.changes.count == 8)
+        #expect(plan.summary == "zone dev.example.com under feat-x: 0 to create, 0 to update, 4 to delete")
+        #expect(plan.json["under"] == "feat-x")
+        #expect(try planSync(current: current, desired: [], zone: testZone, owner: "o").json["under"] == nil)
+        // max_deletes counts the scoped deletes only
+        #expect(throws: DNSZoneError.self) { try planSync(current: current, desired: [], zone: testZone, owner: "o", maxDeletes: 3, scope: scope) }
+        #expect(try planSync(current: current, desired: [], zone: testZone, owner: "o", maxDeletes: 4, scope: scope).deletes.count == 4)
+        // a desired name outside the scope, a scope outside the zone or in the registry are refused
+        func message(_ body: () throws -> Void) -> String {
+            do { try body(); return "" } catch { return "\(error)" }
+        }
+        #expect(message { _ = try planSync(current: current, desired: [try rrset("tyk.feat-xx", "A", ["10.0.0.2"])], zone: testZone, owner: "o", scope: scope) }
+            == "invalid record name 'tyk.feat-xx.dev.example.com': it is outside feat-x, the scope of this sync")
+        #expect(message { _ = try planSync(current: [], desired: [], zone: testZone, owner: "o", scope: try DNSName("feat-x.other.org")) }
+            .contains("must lie in zone dev.example.com"))
+        #expect(message { _ = try planSync(current: [], desired: [], zone: testZone, owner: "o", scope: try testZone.absolute("_furrow-owner.feat-x")) }
+            .contains("reserved for ownership records"))
+        // inside the scope, a sync updates and creates as usual
+        let update = try planSync(current: current, desired: [try rrset("tyk.feat-x", "A", ["10.0.0.5"]), try rrset("new.feat-x", "A", ["10.0.0.6"])],
+                                  zone: testZone, owner: "o", scope: scope)
+        #expect(update.updates.count == 1 && update.creates.count == 1 && update.deletes.count == 3)
+    }
+
     @Test func wildcardsApexAndCustomPrefix() throws {
         let plan = try planSync(current: [], desired: [try rrset("*.apps", "A", ["10.0.0.1"]), try rrset("@", "A", ["10.0.0.2"])],
                                 zone: testZone, owner: "o", registryPrefix: "_owner.reg")

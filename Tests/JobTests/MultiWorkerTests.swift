@@ -4,28 +4,60 @@ import FurrowJSON
 import FurrowTestSupport
 import Testing
 
-/// Several sow workers on one DynamoDB table (the local AWS-compatible server), applying a
-/// configuration whose every apply takes about 2 s (8 s for `slow-*`) and appends the environment's name to a log.
+/// Several sow and reap workers on one DynamoDB table (the local AWS-compatible server),
+/// applying a configuration whose every apply and every destroy takes about 2 s (8 s for
+/// `slow-*`) and appends the environment's name to a log (`applied.log`, `destroyed.log`).
+/// With `s3Backend`, terraform keeps each workspace's state in a bucket of the same server and
+/// locks it with a lock file (`use_lockfile`).
 final class WorkerWorld {
     let server: LocalAWSServer
     let world: JobWorld
     let appliedLog: URL
+    let destroyedLog: URL
 
-    init() throws {
+    init(s3Backend: Bool = false, environment: [String: String] = [:]) throws {
         server = try LocalAWSServer()
         world = try JobWorld()
         appliedLog = world.directory.appendingPathComponent("applied.log")
+        destroyedLog = world.directory.appendingPathComponent("destroyed.log")
         let paced = world.directory.appendingPathComponent("paced")
         try FileManager.default.createDirectory(at: paced, withIntermediateDirectories: true)
-        var text = #"variable "name" { type = string }"# + "\n"
+        var text = ""
+        if s3Backend {
+            try Self.python(["import boto3, sys", "boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1').create_bucket(Bucket='furrow-state')"], server: server)
+            text += """
+                terraform {
+                  backend "s3" {
+                    bucket                      = "furrow-state"
+                    key                         = "paced/terraform.tfstate"
+                    region                      = "us-east-1"
+                    endpoints                   = { s3 = "\(server.endpoint.absoluteString)" }
+                    use_path_style              = true
+                    use_lockfile                = true
+                    skip_credentials_validation = true
+                    skip_requesting_account_id  = true
+                    skip_metadata_api_check     = true
+                    skip_region_validation      = true
+                    skip_s3_checksum            = true
+                  }
+                }
+
+                """
+        }
+        text += #"variable "name" { type = string }"# + "\n"
         for name in ["tyk", "tyk-analytics", "tyk-pump", "base", "infra"] {
             text += "variable \"\(name)\" {\n  type    = string\n  default = \"master\"\n}\n"
         }
         text += """
             resource "terraform_data" "apply" {
               triggers_replace = [var.tyk, var.tyk-analytics, var.tyk-pump]
+              input            = var.name
               provisioner "local-exec" {
                 command = "sleep ${startswith(var.name, "slow-") ? 8 : 2}; echo ${var.name} >> \(appliedLog.path)"
+              }
+              provisioner "local-exec" {
+                when    = destroy
+                command = "sleep ${startswith(self.input, "slow-") ? 8 : 2}; echo ${self.input} >> \(destroyedLog.path)"
               }
             }
             """
@@ -33,16 +65,16 @@ final class WorkerWorld {
         world.environment = server.clientEnvironment.merging([
             "FURROW_STATE_STORE": "dynamodb", "FURROW_AWS_ENDPOINT": server.endpoint.absoluteString,
             "FURROW_AWS_REGION": LocalAWSServer.region, "FURROW_TERRAFORM_DIR": "paced",
-        ]) { _, new in new }
+        ]) { _, new in new }.merging(environment) { _, new in new }
         let initialised = try world.run("-c", "tf.init(\"paced\")")
         #expect(initialised.status == 0, "\(initialised.stderr)")
     }
 
     deinit { server.stop() }
 
-    /// Starts `count` sow workers at once and waits for all; returns each one's exit status and output.
-    func workers(_ count: Int, _ arguments: [String] = []) throws -> [(status: Int32, output: String)] {
-        let processes = (0..<count).map { _ in world.process(["run", "std/sow"] + arguments) }
+    /// Starts `count` workers of `job` at once and waits for all; returns each one's exit status and output.
+    func workers(_ count: Int, _ arguments: [String] = [], job: String = "std/sow") throws -> [(status: Int32, output: String)] {
+        let processes = (0..<count).map { _ in world.process(["run", job] + arguments) }
         let pipes = processes.map { _ in Pipe() }
         for (process, pipe) in zip(processes, pipes) {
             process.standardOutput = pipe
@@ -56,8 +88,33 @@ final class WorkerWorld {
         }
     }
 
-    var applied: [String] {
-        ((try? String(contentsOf: appliedLog, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    var applied: [String] { Self.lines(appliedLog) }
+    var destroyed: [String] { Self.lines(destroyedLog) }
+
+    private static func lines(_ file: URL) -> [String] {
+        ((try? String(contentsOf: file, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    /// The names of the zone's records, sorted (the local zone, shared by every worker).
+    func recordNames() throws -> [String] {
+        let json = try world.query("dns.zone(\"dev.example.com\").records() | map .name | sorted")
+        return try JSONValue.parse(json).arrayValue?.compactMap(\.stringValue) ?? []
+    }
+
+    /// Runs python3 with the server's endpoint as its argument; returns its output.
+    @discardableResult
+    static func python(_ lines: [String], server: LocalAWSServer) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", lines.joined(separator: "\n"), server.endpoint.absoluteString]
+        process.environment = ProcessInfo.processInfo.environment.merging(server.clientEnvironment) { _, new in new }
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "python3 failed")
+        return String(decoding: data, as: UTF8.self)
     }
 }
 
@@ -118,5 +175,108 @@ final class WorkerWorld {
         for run in next { #expect(run.status == 0, "\(run.output)") }
         #expect(try workers.world.state("slow-b") == "deployed")
         #expect(try workers.world.query("state.table(\"DeveloperEnvironments\").get(\"slow-b\").applied.tyk") == "\"second\"")
+    }
+
+    /// Three sow workers on an S3 backend whose state lock fails at once (`-lock-timeout=0s`):
+    /// every apply gets its workspace's lock on the first try, since each workspace has its own
+    /// lock object and the claims keep one worker per workspace.
+    @Test func workersOnAnS3BackendNeverMeetAtTheStateLock() throws {
+        let workers = try WorkerWorld(s3Backend: true, environment: ["FURROW_TERRAFORM_LOCK_TIMEOUT": "0"])
+        let names = (1...9).map { "feat-\($0)" }
+        for name in names { try workers.world.newbuild(name) }
+        let runs = try workers.workers(3)
+        for run in runs { #expect(run.status == 0, "\(run.output)") }
+        #expect(workers.applied.sorted() == names.sorted(), "each environment applied once: \(workers.applied)")
+        for name in names { #expect(try workers.world.state(name) == "deployed") }
+        // every apply was told to fail at once on a held lock (terraform.lock_timeout = 0)
+        let logs = workers.world.directory.appendingPathComponent(".furrow/logs")
+        let headers = try FileManager.default.contentsOfDirectory(atPath: logs.path).compactMap { file in
+            (try? String(contentsOf: logs.appendingPathComponent(file), encoding: .utf8))?.split(separator: "\n").first.map(String.init)
+        }.filter { $0.contains(" apply ") }
+        #expect(headers.count == names.count && headers.allSatisfy { $0.contains("-lock-timeout=0ms") }, "\(headers)")
+        // The server's request log: every conditional PUT of a lock object, and its status.
+        let log = (try? String(contentsOfFile: workers.server.logPath, encoding: .utf8)) ?? ""
+        let lockPuts = log.split(separator: "\n").filter { $0.contains("\"PUT ") && $0.contains(".tflock") }
+        let refused = lockPuts.filter { !$0.contains(" HTTP/1.1\" 200 ") }
+        let objects = Set(lockPuts.compactMap { line in line.split(separator: " ").first { $0.contains(".tflock") } })
+        #expect(lockPuts.count >= names.count, "every apply took its lock: \(lockPuts.count) lock writes")
+        #expect(refused.isEmpty, "a lock was found held: \(refused)")
+        for name in names { #expect(objects.contains { $0.contains("/\(name)/") }, "\(name) has its own lock object: \(objects)") }
+        print("s3 backend, 3 workers, \(names.count) environments: \(lockPuts.count) lock writes on \(objects.count) lock objects, \(refused.count) found the lock held")
+    }
+
+    /// The zone's records for `names`: `tyk.<name>` and `pump.<name>`, owned by chitragupta.
+    private func publish(_ names: [String], in workers: WorkerWorld) throws {
+        let entries = names.enumerated().flatMap { index, name in
+            ["{name: \"tyk.\(name)\", type: \"A\", values: [\"10.0.\(index).1\"]}", "{name: \"pump.\(name)\", type: \"A\", values: [\"10.0.\(index).2\"]}"]
+        }
+        let synced = try workers.world.run("-c", "dns.zone(\"dev.example.com\").sync([\(entries.joined(separator: ", "))], owner: \"chitragupta\")")
+        #expect(synced.status == 0, "\(synced.stderr)")
+    }
+
+    @Test func threeReapWorkersDestroyEveryDeletedEnvironmentExactlyOnce() throws {
+        let workers = try WorkerWorld()
+        let gone = (1...9).map { "gone-\($0)" }
+        let kept = ["keep-1", "keep-2"]
+        for name in gone + kept { try workers.world.newbuild(name) }
+        for run in try workers.workers(3) { #expect(run.status == 0, "\(run.output)") }
+        try publish(gone + kept, in: workers)
+        let unowned = try workers.world.run("-c", "dns.zone(\"dev.example.com\").upsert(\"mail.gone-1\", \"A\", [\"10.9.9.9\"])")
+        #expect(unowned.status == 0, "\(unowned.stderr)")
+        for name in gone { try workers.world.run("run", "std/newbuild", "--delete", name) }
+
+        let runs = try workers.workers(3, ["--yes", "--limit", "20"], job: "std/reap")
+        for run in runs { #expect(run.status == 0, "\(run.output)") }
+        #expect(workers.destroyed.sorted() == gone.sorted(), "each environment destroyed once: \(workers.destroyed)")
+        for name in gone { #expect(try workers.world.state(name) == "absent") }
+        for name in kept { #expect(try workers.world.state(name) == "deployed") }
+        let workspaces = try workers.world.query("tf.workspaces(\"paced\")")
+        for name in gone { #expect(!workspaces.contains("\"\(name)\""), "\(workspaces)") }
+        // the deleted environments' records went; the others', and the one nobody owns, stayed
+        let expected = (kept.flatMap { ["tyk.\($0)", "pump.\($0)", "_furrow-owner.tyk.\($0)", "_furrow-owner.pump.\($0)"] } + ["mail.gone-1"]).sorted()
+        #expect(try workers.recordNames().filter { $0 != "@" && $0 != "ns" }.sorted() == expected)
+        // what each worker reaped, plus what it left to the others, covers every environment
+        let reaped = runs.map { $0.output.components(separatedBy: " reaped ").count - 1 }
+        #expect(reaped.reduce(0, +) == gone.count, "\(runs.map(\.output))")
+        for run in runs {
+            let handled = [" reaped ", " left ", " skipped "].map { run.output.components(separatedBy: $0).count - 1 }.reduce(0, +)
+            #expect(handled == gone.count, "every worker accounts for every candidate: \(run.output)")
+        }
+    }
+
+    @Test func aKilledReapWorkersEnvironmentIsFinishedOnceItsClaimExpires() throws {
+        let workers = try WorkerWorld()
+        for name in ["slow-k", "keep-1"] { try workers.world.newbuild(name) }
+        for run in try workers.workers(2) { #expect(run.status == 0, "\(run.output)") }
+        try publish(["slow-k", "keep-1"], in: workers)
+        try workers.world.run("run", "std/newbuild", "--delete", "slow-k")
+
+        let victim = workers.world.process(["run", "std/reap", "--yes", "--claim-ttl", "10s"])
+        victim.standardOutput = FileHandle.nullDevice
+        victim.standardError = FileHandle.nullDevice
+        try victim.run()
+        try workers.world.waitFor(60) { try workers.world.state("slow-k") == "reaping" }
+        kill(victim.processIdentifier, SIGKILL)
+        victim.waitUntilExit()
+        let killedAt = Date()
+
+        let whileAlive = try workers.workers(2, ["--yes"], job: "std/reap")
+        #expect(Date().timeIntervalSince(killedAt) < 10, "the others ran while the claim was alive")
+        for run in whileAlive {
+            #expect(run.status == 0, "\(run.output)")
+            #expect(run.output.contains(" left "), "the claimed environment is left to its holder: \(run.output)")
+        }
+        #expect(try workers.world.state("slow-k") == "reaping")
+
+        Thread.sleep(forTimeInterval: max(0, 10.5 - Date().timeIntervalSince(killedAt)))
+        let after = try workers.workers(1, ["--yes"], job: "std/reap")
+        #expect(after[0].status == 0, "\(after[0].output)")
+        #expect(after[0].output.contains(" reaped "), "\(after[0].output)")
+        #expect(try workers.world.state("slow-k") == "absent")
+        #expect(try workers.world.state("keep-1") == "deployed")
+        #expect(!(try workers.world.query("tf.workspaces(\"paced\")")).contains("slow-k"))
+        #expect(try workers.recordNames().filter { $0.contains("slow-k") } == [])
+        #expect(try workers.recordNames().contains("tyk.keep-1"))
+        #expect(workers.destroyed.contains("slow-k"), "its resources were destroyed: \(workers.destroyed)")
     }
 }

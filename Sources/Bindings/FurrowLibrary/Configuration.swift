@@ -248,6 +248,7 @@ public struct ConfigurationSection: Sendable {
         ConfigurationKey("bin", .string, default: .string("terraform"), doc: "the terraform executable: terraform, tofu, or a path"),
         ConfigurationKey("cli_config", .string, doc: "TF_CLI_CONFIG_FILE for every terraform run"),
         ConfigurationKey("dir", .string, doc: "the configuration the jobs apply, one workspace per environment"),
+        ConfigurationKey("lock_timeout", .int, doc: "seconds terraform waits for a workspace's state lock (-lock-timeout); not set: terraform's default, fail at once"),
     ])
 
     public static let dns = ConfigurationSection("dns", [
@@ -272,7 +273,6 @@ public struct ConfigurationSection: Sendable {
         ConfigurationKey("image_lookup", .string, default: .string("none"), doc: "how newbuild finds a branch's image: none or ecr"),
         ConfigurationKey("ecr_prefix", .string, default: .string(""), doc: "prefix of the ECR repository of each repo"),
         ConfigurationKey("stop_grace", .int, default: .int(20), doc: "seconds a run stopped by SIGINT or SIGTERM has to finish cleanly before its children are killed"),
-        ConfigurationKey("on_overlap", .string, default: .string("skip"), doc: "what a job does when another run holds its lease: skip, fail or wait"),
     ])
 }
 

@@ -176,20 +176,20 @@ final class DNSZoneObject: HostObject, @unchecked Sendable {
                 return deleted.map { Format.fromJSON($0.json(zone: zone.zone)) } ?? .null
             }
         },
-        .method("plan", ["desired", "owner", "policy", "max_deletes"], required: 2, doc: "z.plan(desired, owner:, policy: \"sync\", max_deletes: null) → plan (creates, updates, deletes, skipped); changes nothing") { o, b, _ throws(FurrowError) in
+        .method("plan", ["desired", "owner", "policy", "max_deletes", "under"], required: 2, doc: "z.plan(desired, owner:, policy: \"sync\", max_deletes: null, under: null) → plan (creates, updates, deletes, skipped); changes nothing") { o, b, _ throws(FurrowError) in
             let zone = o.zone
             let request = try SyncRequest(b, zone: zone)
-            let plan = try dnsOperation(zone) { try zone.plan(request.desired, owner: request.owner, policy: request.policy, maxDeletes: request.maxDeletes) }
+            let plan = try dnsOperation(zone) { try zone.plan(request.desired, owner: request.owner, policy: request.policy, maxDeletes: request.maxDeletes, under: request.scope) }
             return .host(DNSPlanObject(plan: plan, state: "planned"))
         },
-        .method("sync", ["desired", "owner", "policy", "max_deletes"], required: 2, effect: .mutates, doc: "z.sync(desired, owner:, policy: \"sync\", max_deletes: null) → the plan it applied (with --dry-run: computed, nothing sent)") { o, b, args throws(FurrowError) in
+        .method("sync", ["desired", "owner", "policy", "max_deletes", "under"], required: 2, effect: .mutates, doc: "z.sync(desired, owner:, policy: \"sync\", max_deletes: null, under: null) → the plan it applied (with --dry-run: computed, nothing sent); under: a name limits the sync to it and the names below it") { o, b, args throws(FurrowError) in
             let zone = o.zone, zoneName = zone.zone.description
             let request = try SyncRequest(b, zone: zone)
-            let plan = try dnsOperation(zone) { try zone.plan(request.desired, owner: request.owner, policy: request.policy, maxDeletes: request.maxDeletes) }
+            let plan = try dnsOperation(zone) { try zone.plan(request.desired, owner: request.owner, policy: request.policy, maxDeletes: request.maxDeletes, under: request.scope) }
             var applied = false
             let counts: FurrowMap = ["zone": .string(zoneName), "owner": .string(request.owner), "creates": .int(plan.creates.count),
                                       "updates": .int(plan.updates.count), "deletes": .int(plan.deletes.count)]
-            _ = try args.fiber.interpreter.mutation(args.fiber, "sync zone \(zoneName) (\(plan.creates.count) to create, \(plan.updates.count) to update, \(plan.deletes.count) to delete)", counts) { () throws(FurrowError) -> Value in
+            _ = try args.fiber.interpreter.mutation(args.fiber, "sync zone \(zoneName)\(plan.scope.map { " under \(zone.zone.relative($0))" } ?? "") (\(plan.creates.count) to create, \(plan.updates.count) to update, \(plan.deletes.count) to delete)", counts) { () throws(FurrowError) -> Value in
                 if !plan.isEmpty { try dnsOperation(zone) { try zone.provider.apply(plan.changeSet) } }
                 applied = true
                 return .null
@@ -215,6 +215,8 @@ private struct SyncRequest {
     let owner: String
     let policy: SyncPolicy
     let maxDeletes: Int?
+    /// `under:`: the name whose subtree the sync is limited to.
+    let scope: String?
 
     init(_ b: [Value?], zone: DNSZone) throws(FurrowError) {
         let items = try b[0]!.list("desired")
@@ -236,6 +238,15 @@ private struct SyncRequest {
             maxDeletes = value
         } else {
             maxDeletes = nil
+        }
+        if let under = b[4], !under.equals(.null) {
+            let name = try under.string("under")
+            guard !name.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw FurrowError.value("under must name a part of zone \(zone.zone) (\"@\" for the whole zone), got an empty string")
+            }
+            scope = name
+        } else {
+            scope = nil
         }
     }
 

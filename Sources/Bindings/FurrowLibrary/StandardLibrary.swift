@@ -363,25 +363,6 @@ fn say(text, job, rows, extra = {}) {
   if json_output() { print(document(job, rows, extra)) } else { print(text) }
 }
 
-# Runs body() holding the job's lease and gives its value. When another run holds the
-# lease (an overlapping scheduled run), prints one line, logs it and ends the run: exit 0,
-# or per `jobs.on_overlap`: "fail" exits 1 (to alert), "wait" waits up to ttl for it.
-fn with_lease(job, ttl, body) {
-  let mode = config.jobs.on_overlap ?? "skip"
-  if mode == "wait" { return state.lock(job, ttl: ttl, wait: ttl, body) }
-  var ran = false
-  let value = state.try_lock(job, ttl: ttl) {
-    ran = true
-    body()
-  }
-  if ran { return value }
-  let held = state.leases() | first .name == job
-  let holder = if held == null { "a run that has just finished" } else { "${held.holder}, until ${held.expires}" }
-  say("${job}: another run holds the lease (${holder}); nothing done", job, [], {skipped: "overlap", holder: held?.holder})
-  log.warn("overlap: the lease is held", lease: job, holder: held?.holder)
-  exit(if mode == "fail" { 1 } else { 0 })
-}
-
 # When a run is interrupted (Ctrl-C, SIGTERM): what became of each environment of `todo`,
 # read back from the state table, since the interrupted workers' results are gone.
 # `done` is the result for rows now in `final_state` (updated since `started`).
@@ -581,15 +562,17 @@ exit(code)
 # earlier run (resumed where they stopped), and, with --max-age, `deployed` rows idle
 # longer than that which are not protected (`keep: true`). Per environment: mark
 # `reaping` (conditional), terraform destroy, delete its workspace, remove its DNS records
-# (only records chitragupta owns), delete its row. Refuses more than --limit at once.
+# (a sync under the environment's name: only records chitragupta owns there), delete its
+# row. A run that sees more than --limit candidates does nothing.
 # A non-interactive run destroys only with --yes; without it reap prints its plan.
-# The reap lease keeps runs single (the --limit decision and the zone's sync cover every
-# candidate); each environment is also claimed, as sow claims it.
+# No job-wide lease: each environment is claimed (`state.claim`, as sow claims it), and
+# everything reap changes belongs to the claimed environment alone, so several reap workers
+# on one table split the work; environments another worker holds are listed as `left`.
 import "std/jobs" as jobs
 
 param max_age = 0s "also reap deployed environments idle longer than this (0s = off)"
-param limit = 10 "never reap more than this many environments in one run"
-param lease_ttl = 2h "how long the reap lease may be held"
+param limit = 10 "do nothing when a run sees more candidates than this"
+param claim_ttl = 2m "how long an environment's claim outlives its worker's last heartbeat"
 param report = "" "write a JSON report of the run to this file"
 param metrics = "" "write Prometheus textfile metrics to this file"
 
@@ -617,12 +600,9 @@ fn reap_one(row) {
       ws.destroy(vars: jobs.variables(row))
       ws.delete(force: true)
     }
-    let zone = dns.zone(config.dns.zone)
-    # sync with nothing desired under this environment removes exactly what chitragupta owns there
-    # (the zone's own SOA and NS records are never synced, and never owned)
-    let others = zone.records() | reject ends_with(.name, ".${row.name}")
-      | where not starts_with(.name, "_") and .type != "SOA" and .type != "NS"
-    zone.sync(others, owner: owner, policy: "sync")
+    # nothing desired under this environment's name: exactly the records chitragupta owns
+    # there go, and no other name is read into the plan or touched
+    dns.zone(config.dns.zone).sync([], owner: owner, policy: "sync", under: row.name)
     envs.delete(row.name, if: {state: "reaping"})
     log.info("reaped", environment: row.name, took: now() - started)
     return jobs.outcome(row.name, "destroy", "reaped", started)
@@ -641,7 +621,7 @@ fn reap_one(row) {
 # One environment under its claim (the one sow takes), so that sow and reap never work on
 # the same environment at once; read again once claimed.
 fn reap_claimed(row) {
-  let done = state.claim("env/${config.jobs.table}/${row.name}", ttl: 2m) {
+  let done = state.claim("env/${config.jobs.table}/${row.name}", ttl: claim_ttl) {
     let fresh = envs.get(row.name)
     if fresh != null and candidate(fresh) { reap_one(fresh) } else {
       jobs.outcome(row.name, "destroy", "skipped", now(), "changed by another worker")
@@ -655,49 +635,46 @@ fn run() {
   if max_age < 0s { fail("--max-age must not be negative", kind: "usage") }
   if not jobs.start("reap") { return 0 }
   tf.check(dir)
-  return jobs.with_lease("reap", lease_ttl) {
-    let todo = envs.scan() | where candidate(it) | sort_by .name
-    if len(todo) > limit {
-      let refusal = "reap: ${len(todo)} environments are candidates, more than --limit ${limit}; nothing done"
-      if json_output() {
-        print(jobs.document("reap", todo | map jobs.outcome(.name, "destroy", "refused", now(), "state ${.state}"), {error: refusal}))
-      } else {
-        print(refusal)
-        print(table(todo | select name, state, updated))
-      }
-      log.error("over the limit", candidates: len(todo), limit: limit, error: refusal)
-      1
-    } else if len(todo) == 0 {
-      jobs.finish("reap", [], report: report, metrics: metrics)
-    } else if dry_run() {
-      jobs.finish("reap", todo | map jobs.outcome(.name, "destroy", "planned", now(), "state ${.state}"), report: report)
+  # --limit is a safety cap on the candidates one run sees (each worker sees them all).
+  let todo = envs.scan() | where candidate(it) | sort_by .name
+  if len(todo) > limit {
+    let refusal = "reap: ${len(todo)} environments are candidates, more than --limit ${limit}; nothing done"
+    if json_output() {
+      print(jobs.document("reap", todo | map jobs.outcome(.name, "destroy", "refused", now(), "state ${.state}"), {error: refusal}))
     } else {
-      var go = false
-      var asked = true
-      try { go = confirm("reap: destroy ${len(todo)} environment(s): ${join(todo | map .name, ", ")}?") } catch err {
-        asked = false
-        jobs.say("reap would destroy: ${join(todo | map .name, ", ")}\nreap: not confirmed; run with --yes to destroy", "reap",
-          todo | map jobs.outcome(.name, "destroy", "unconfirmed", now(), "run with --yes to destroy"))
-      }
-      if go {
-        let started = now()
-        var rows = []
-        try {
-          rows = todo | map reap_claimed(it)
-        } catch err {
-          if err.kind != "interrupted" { fail(err.message, kind: err.kind) }
-          # The summary, report and metrics still tell what was done (this handler runs to its end).
-          log.warn("interrupted", reason: err.message)
-          return jobs.finish("reap", jobs.interrupted_outcomes(envs, todo, "destroy", "reaped", "gone", started, err.message),
-            report: report, metrics: metrics)
-        }
-        jobs.finish("reap", rows, report: report, metrics: metrics)
-      } else {
-        if asked { jobs.say("reap: not confirmed; nothing done", "reap", todo | map jobs.outcome(.name, "destroy", "unconfirmed", now())) }
-        0
-      }
+      print(refusal)
+      print(table(todo | select name, state, updated))
     }
+    log.error("over the limit", candidates: len(todo), limit: limit, error: refusal)
+    return 1
   }
+  if len(todo) == 0 { return jobs.finish("reap", [], report: report, metrics: metrics) }
+  if dry_run() {
+    return jobs.finish("reap", todo | map jobs.outcome(.name, "destroy", "planned", now(), "state ${.state}"), report: report)
+  }
+  var go = false
+  var asked = true
+  try { go = confirm("reap: destroy ${len(todo)} environment(s): ${join(todo | map .name, ", ")}?") } catch err {
+    asked = false
+    jobs.say("reap would destroy: ${join(todo | map .name, ", ")}\nreap: not confirmed; run with --yes to destroy", "reap",
+      todo | map jobs.outcome(.name, "destroy", "unconfirmed", now(), "run with --yes to destroy"))
+  }
+  if go {
+    let started = now()
+    var rows = []
+    try {
+      rows = todo | map reap_claimed(it)
+    } catch err {
+      if err.kind != "interrupted" { fail(err.message, kind: err.kind) }
+      # The summary, report and metrics still tell what was done (this handler runs to its end).
+      log.warn("interrupted", reason: err.message)
+      return jobs.finish("reap", jobs.interrupted_outcomes(envs, todo, "destroy", "reaped", "gone", started, err.message),
+        report: report, metrics: metrics)
+    }
+    return jobs.finish("reap", rows, report: report, metrics: metrics)
+  }
+  if asked { jobs.say("reap: not confirmed; nothing done", "reap", todo | map jobs.outcome(.name, "destroy", "unconfirmed", now())) }
+  return 0
 }
 
 exit(run())

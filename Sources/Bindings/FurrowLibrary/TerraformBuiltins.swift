@@ -11,12 +11,19 @@ struct TerraformBuiltins: BuiltinModule {
     let terraform: Terraform
 
     /// The one terraform runner of an interpreter, shared with `environment()`:
-    /// configuration `terraform.bin` (default `terraform`) and `terraform.cli_config`.
+    /// configuration `terraform.bin` (default `terraform`), `terraform.cli_config` and
+    /// `terraform.lock_timeout` (seconds, passed as `-lock-timeout` to plan, apply and destroy).
     static func makeTerraform(_ configuration: Configuration) -> Terraform {
-        Terraform(TerraformSettings(
+        let lockTimeout: Duration? = switch configuration.value("terraform", "lock_timeout") {
+        case .int(let seconds)?: .seconds(max(0, seconds))
+        case .string(let text)?: Int(text).map { .seconds(max(0, $0)) }
+        default: nil
+        }
+        return Terraform(TerraformSettings(
             executable: configuration.setting("terraform", "bin"),
             furrowDirectory: ".furrow",
-            cliConfigFile: configuration.string("terraform", "cli_config")))
+            cliConfigFile: configuration.string("terraform", "cli_config"),
+            lockTimeout: lockTimeout))
     }
 
     func install(into interpreter: Interpreter) {

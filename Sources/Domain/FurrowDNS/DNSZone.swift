@@ -52,19 +52,22 @@ public struct DNSZone: Sendable {
     }
 
     /// Plans a sync of the records `owner` manages against `desired` (see `planSync`) without
-    /// changing anything.
+    /// changing anything; with `under`, only that name and the names below it.
     public func plan(_ desired: [DNSRecordSet], owner: String, policy: SyncPolicy = .sync,
-                     maxDeletes: Int? = nil, registryPrefix: String = OwnershipRegistry.defaultPrefix) throws -> SyncPlan {
+                     maxDeletes: Int? = nil, registryPrefix: String = OwnershipRegistry.defaultPrefix,
+                     under scope: String? = nil) throws -> SyncPlan {
         try planSync(current: try provider.records(type: nil), desired: desired, zone: zone, owner: owner,
-                     policy: policy, registryPrefix: registryPrefix, maxDeletes: maxDeletes)
+                     policy: policy, registryPrefix: registryPrefix, maxDeletes: maxDeletes,
+                     scope: try scope.map { text throws(DNSZoneError) in try zone.absolute(text) })
     }
 
     /// Plans and applies a sync; returns the plan that was applied. A refused plan (max deletes,
     /// conflicting duplicates) sends nothing.
     @discardableResult
     public func sync(_ desired: [DNSRecordSet], owner: String, policy: SyncPolicy = .sync,
-                     maxDeletes: Int? = nil, registryPrefix: String = OwnershipRegistry.defaultPrefix) throws -> SyncPlan {
-        let plan = try plan(desired, owner: owner, policy: policy, maxDeletes: maxDeletes, registryPrefix: registryPrefix)
+                     maxDeletes: Int? = nil, registryPrefix: String = OwnershipRegistry.defaultPrefix,
+                     under scope: String? = nil) throws -> SyncPlan {
+        let plan = try plan(desired, owner: owner, policy: policy, maxDeletes: maxDeletes, registryPrefix: registryPrefix, under: scope)
         if !plan.isEmpty { try provider.apply(plan.changeSet) }
         return plan
     }

@@ -35,6 +35,8 @@ public struct SyncPlan: Sendable {
     public let zone: DNSZoneName
     public let owner: String
     public let policy: SyncPolicy
+    /// The subtree the sync was limited to (`under:`), or nil for the whole zone.
+    public let scope: DNSName?
     public internal(set) var creates: [DNSRecordSet] = []
     public internal(set) var updates: [(from: DNSRecordSet, to: DNSRecordSet)] = []
     public internal(set) var deletes: [DNSRecordSet] = []
@@ -46,27 +48,32 @@ public struct SyncPlan: Sendable {
 
     /// One line for people: `zone dev.example.com: 3 to create, 1 to update, 0 to delete, 2 skipped`.
     public var summary: String {
-        var text = "zone \(zone): \(creates.count) to create, \(updates.count) to update, \(deletes.count) to delete"
+        let place = scope.map { "zone \(zone) under \(zone.relative($0))" } ?? "zone \(zone)"
+        var text = "\(place): \(creates.count) to create, \(updates.count) to update, \(deletes.count) to delete"
         if !skipped.isEmpty { text += ", \(skipped.count) skipped (owned by others or unmanaged)" }
         return text
     }
 
     /// The plan as JSON: zone, owner, policy, summary and the lists, names relative to the zone.
     public var json: JSONValue {
-        .object([
-            "zone": .string(zone.description),
-            "owner": .string(owner),
-            "policy": .string(policy.rawValue),
-            "summary": .string(summary),
-            "creates": .array(creates.map { $0.json(zone: zone) }),
-            "updates": .array(updates.map { update in
+        var fields: [(String, JSONValue)] = [
+            ("zone", .string(zone.description)),
+            ("owner", .string(owner)),
+            ("policy", .string(policy.rawValue)),
+        ]
+        if let scope { fields.append(("under", .string(zone.relative(scope)))) }
+        fields += [
+            ("summary", .string(summary)),
+            ("creates", .array(creates.map { $0.json(zone: zone) })),
+            ("updates", .array(updates.map { update in
                 var object = update.to.json(zone: zone).objectValue ?? [:]
                 object["from"] = .object(["ttl": .int(Int64(update.from.ttl)), "values": .array(update.from.valueStrings.map { .string($0) })])
                 return .object(object)
-            }),
-            "deletes": .array(deletes.map { $0.json(zone: zone) }),
-            "skipped": .array(skipped.map { .object(["name": .string(zone.relative($0.name)), "reason": .string($0.reason)]) }),
-        ])
+            })),
+            ("deletes", .array(deletes.map { $0.json(zone: zone) })),
+            ("skipped", .array(skipped.map { .object(["name": .string(zone.relative($0.name)), "reason": .string($0.reason)]) })),
+        ]
+        return .object(.init(uniqueKeysWithValues: fields))
     }
 }
 
@@ -189,14 +196,24 @@ private func byType(_ sets: [DNSRecordSet]) -> [DNSRecordSet] {
 ///   beside other records, before anything is planned.
 /// - SOA records and the apex NS rrset are never touched.
 /// - With `maxDeletes`, a plan deleting more rrsets than that is an error.
+/// - With `scope`, only `scope` and the names under it are considered: records elsewhere are
+///   neither read into the plan nor touched, so syncs of disjoint scopes (one environment's
+///   names each) may run at once; a desired name outside the scope is an error.
 public func planSync(current: [DNSRecordSet], desired: [DNSRecordSet], zone: DNSZoneName, owner: String,
                      policy: SyncPolicy = .sync, registryPrefix: String = OwnershipRegistry.defaultPrefix,
-                     maxDeletes: Int? = nil) throws(DNSZoneError) -> SyncPlan {
+                     maxDeletes: Int? = nil, scope: DNSName? = nil) throws(DNSZoneError) -> SyncPlan {
     guard !owner.isEmpty, owner.utf8.allSatisfy({ $0.isHostCharacter || $0 == UInt8(ascii: ".") }) else {
         throw .invalidRecord("owner '\(owner)' must be letters, digits, '-', '_' or '.'")
     }
     let registry = try OwnershipRegistry(prefix: registryPrefix)
     let apex = zone.origin
+    if let scope, !scope.isSubdomain(of: apex) {
+        throw .invalidName(name: scope.textWithoutTrailingDot, reason: "the scope of a sync must lie in zone \(zone)")
+    }
+    if let scope, registry.isRegistryName(scope) {
+        throw .invalidName(name: scope.textWithoutTrailingDot, reason: "names under '\(registry.prefix)' are reserved for ownership records")
+    }
+    func inScope(_ name: DNSName) -> Bool { scope.map { name.isSubdomain(of: $0) } ?? true }
 
     // Everything known about each name in one table, so each record costs one lookup. A name
     // has few types, so small arrays beat nested dictionaries.
@@ -212,20 +229,24 @@ public func planSync(current: [DNSRecordSet], desired: [DNSRecordSet], zone: DNS
         if registry.isRegistryName(set.name) {
             throw .invalidName(name: set.name.textWithoutTrailingDot, reason: "names under '\(registry.prefix)' are reserved for ownership records")
         }
+        if let scope, !set.name.isSubdomain(of: scope) {
+            throw .invalidName(name: set.name.textWithoutTrailingDot, reason: "it is outside \(zone.relative(scope)), the scope of this sync")
+        }
         try table[set.name, default: NameState()].addDesired(set)
     }
 
     // The zone as it is: data rrsets and the registry's owner of each managed name.
     for set in current {
         if registry.isRegistryName(set.name), let managed = registry.managedName(forRegistryName: set.name) {
+            guard inScope(managed) else { continue }
             table[managed, default: NameState()].registration = (set, OwnershipRegistry.owner(in: set) ?? "an unrecognised registry value")
             continue
         }
-        if set.type == .soa || (set.type == .ns && set.name == apex) { continue }
+        if set.type == .soa || (set.type == .ns && set.name == apex) || !inScope(set.name) { continue }
         table[set.name, default: NameState()].have.append(set)
     }
 
-    var plan = SyncPlan(zone: zone, owner: owner, policy: policy)
+    var plan = SyncPlan(zone: zone, owner: owner, policy: policy, scope: scope)
     var work: [(key: [UInt8], name: DNSName, state: NameState)] = []
     for (name, state) in table where !state.want.isEmpty || state.registration?.owner == owner {
         work.append((name.canonicalOrderKey, name, state))
