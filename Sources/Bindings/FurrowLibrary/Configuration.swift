@@ -225,6 +225,8 @@ public struct ConfigurationSection: Sendable {
     public let keys: [ConfigurationKey]
 
     public init(_ name: String, _ keys: [ConfigurationKey]) {
+        var seen: Set<String> = []
+        for key in keys { precondition(seen.insert(key.name).inserted, "\(name).\(key.name) is declared twice") }
         self.name = name
         self.keys = keys
     }
@@ -268,7 +270,6 @@ public struct ConfigurationSection: Sendable {
         ConfigurationKey("ecs_cluster", .string, default: .string("{env}"), doc: "the ECS cluster of an environment; {env} is its name"),
         ConfigurationKey("ecs_address", .string, default: .string("public"), doc: "which task address ECS discovery names: public or private"),
         ConfigurationKey("noprocess", .string, doc: "while this file exists, suspended() is true and sow and reap do nothing"),
-        ConfigurationKey("stop_grace", .int, default: .int(20), doc: "seconds a stopped job has to finish cleanly after SIGINT or SIGTERM"),
         ConfigurationKey("extra_vars", .table, default: .map([:]), doc: "extra terraform variables for every environment"),
         ConfigurationKey("image_lookup", .string, default: .string("none"), doc: "how newbuild finds a branch's image: none or ecr"),
         ConfigurationKey("ecr_prefix", .string, default: .string(""), doc: "prefix of the ECR repository of each repo"),
