@@ -1,3 +1,4 @@
+import OrderedCollections
 import FurrowSyntax
 
 /// Methods that change a list or map held in a variable, in place (as in Swift).
@@ -63,6 +64,17 @@ extension Compiler {
         case .map(let entries):
             var constantKeys: [String] = []
             for (k, _) in entries { if case .string(let s) = k.kind { constantKeys.append(s) } }
+            if constantKeys.count == entries.count, Set(constantKeys).count == constantKeys.count {
+                // Distinct keys written out: every map the literal makes shares one key buffer.
+                let keys = ContiguousArray(constantKeys)
+                let values = ContiguousArray(entries.map { CodeBox(expression($0.value)) })
+                return { (f: Fiber) throws(FurrowError) -> Value in
+                    var out = ContiguousArray<Value>()
+                    out.reserveCapacity(values.count)
+                    for c in values { out.append(try c.run(f)) }
+                    return .map(FurrowMap(OrderedDictionary(uncheckedUniqueKeys: keys, values: out)))
+                }
+            }
             if constantKeys.count == entries.count {
                 let values = entries.map { CodeBox(expression($0.value)) }
                 return { (f: Fiber) throws(FurrowError) -> Value in
@@ -305,12 +317,16 @@ extension Compiler {
     }
 
     /// Compiles a call; `prepended` is the input of a pipeline stage `x | f(a)` → `f(x, a)`.
-    func callCode(_ callee: Expr, _ arguments: [Argument], prepended: Expr?, span: Span) -> Code {
+    /// `replacing` gives the code of one argument (by its index in `arguments`) instead of
+    /// compiling it (see `takingCall`).
+    func callCode(_ callee: Expr, _ arguments: [Argument], prepended: Expr?, span: Span, replacing: (Int, Code)? = nil) -> Code {
         let parallel = isParallelCall(callee)
         var argumentCodes: [CodeBox] = []
         if let prepended { argumentCodes.append(CodeBox(expression(prepended))) }
-        for a in arguments {
-            if parallel, case .function(let decl) = a.value.kind {
+        for (i, a) in arguments.enumerated() {
+            if let (k, code) = replacing, k == i {
+                argumentCodes.append(CodeBox(code))
+            } else if parallel, case .function(let decl) = a.value.kind {
                 argumentCodes.append(CodeBox(functionValue(decl, isParallelTask: true)))
             } else {
                 argumentCodes.append(CodeBox(expression(a.value)))

@@ -8,6 +8,8 @@ struct LocalVariable {
     /// Captured by a nested function: the slot holds a `.cell` shared with closures.
     let boxed: Bool
     let loopVariable: Bool
+    /// How many loops of its function enclose the declaration.
+    let loopDepth: Int
 }
 
 /// Compile-time state of one function (or of a module's top level).
@@ -20,6 +22,10 @@ final class FunctionState {
     var captureKeys: [String: (index: Int, mutable: Bool)] = [:]
     let boxedNames: Set<String>
     var loopDepth = 0
+    /// How many `try` bodies of this function enclose the code being compiled.
+    var tryDepth = 0
+    /// Where each name is used last in the body (see `LastUses`).
+    var lastUses: [String: Int] = [:]
     /// A closure literal passed to `parallel`: it may not assign variables it captured.
     let isParallelTask: Bool
     /// The module's top level: declarations at block depth 0 are module globals.
@@ -67,6 +73,10 @@ final class Compiler {
     var pendingGlobals: [String: Int] = [:]
     /// Where each top-level name of this source is declared, to report duplicates.
     var declaredHere: [String: Int] = [:]
+    /// The globals that code inside functions refers to, and the moves of globals into calls
+    /// (`takingCall`), which are switched on once compilation has seen every function.
+    var globalsReadInFunctions: Set<ObjectIdentifier> = []
+    var globalMoves: [(cell: Cell, move: GlobalMove)] = []
 
     init(interpreter: Interpreter, module: Module, file: SourceFile, statements: [Stmt]) {
         self.interpreter = interpreter
@@ -75,6 +85,7 @@ final class Compiler {
         self.function = FunctionState(
             parent: nil, boxedNames: NameCollector.namesCapturedBy(statements), isParallelTask: false, isTopLevel: true,
             name: "<main>")
+        function.lastUses = LastUses.of(statements)
     }
 
     func location(_ span: Span) -> SourceLocation { SourceLocation(file: file, span: span) }
@@ -91,7 +102,8 @@ final class Compiler {
         function.maxSlots = max(function.maxSlots, function.nextSlot)
         nextVariableID += 1
         let local = LocalVariable(
-            id: nextVariableID, slot: slot, mutable: mutable, boxed: function.boxedNames.contains(name), loopVariable: loopVariable)
+            id: nextVariableID, slot: slot, mutable: mutable, boxed: function.boxedNames.contains(name), loopVariable: loopVariable,
+            loopDepth: function.loopDepth)
         function.scopes[function.scopes.count - 1][name] = local
         return local
     }
@@ -112,7 +124,10 @@ final class Compiler {
             if let local = scope[name] { return .local(local) }
         }
         if let (index, mutable) = capture(name, in: function) { return .capture(index: index, mutable: mutable) }
-        if let cell = module.cells[name] { return .global(cell, mutable: module.mutable[name] ?? false) }
+        if let cell = module.cells[name] {
+            if !function.isTopLevel { globalsReadInFunctions.insert(ObjectIdentifier(cell)) }
+            return .global(cell, mutable: module.mutable[name] ?? false)
+        }
         if let builtin = interpreter.builtins[name] { return .builtin(builtin) }
         return nil
     }
@@ -178,6 +193,7 @@ final class Compiler {
             }
         }
         let body = sequence(steps)
+        for (cell, move) in globalMoves { move.on = !globalsReadInFunctions.contains(ObjectIdentifier(cell)) }
         let frameSize = function.maxSlots
         let final = lastValue
         return ({ (f: Fiber) throws(FurrowError) -> Value in
@@ -298,7 +314,7 @@ final class Compiler {
                 return .next
             }
         case .binding(let name, let mutable, let valueExpr, let nameSpan):
-            let value = expression(valueExpr, name: name)
+            let value = movedLocal(valueExpr) ?? expression(valueExpr, name: name)
             if function.declaresGlobals { pendingGlobals[name] = nil }
             else if function.scopes.last![name] != nil {
                 error("'\(name)' is already declared in this block", nameSpan)
@@ -352,13 +368,15 @@ final class Compiler {
                     return .returned
                 }
             }
-            let value = expression(valueExpr)
+            let value = movedLocal(valueExpr) ?? expression(valueExpr)
             return { (f: Fiber) throws(FurrowError) -> Flow in
                 f.returnValue = try value(f)
                 return .returned
             }
         case .tryCatch(let body, let errorName, let handler):
+            function.tryDepth += 1
             let bodyStep = block(body)
+            function.tryDepth -= 1
             let scope = enterScope()
             defer { leaveScope(scope) }
             do {
@@ -526,7 +544,7 @@ final class Compiler {
                 tail = expression(e)
             }
         case .returnValue(let valueExpr):
-            tail = valueExpr.map { expression($0) } ?? { _ in .null }
+            tail = valueExpr.map { movedLocal($0) ?? expression($0) } ?? { _ in .null }
         default:
             tail = valueOfSteps(statement(last))
         }
@@ -718,9 +736,144 @@ final class Compiler {
         }
     }
 
+    // MARK: moves
+
+    /// Code that moves the value out of a local variable, for a read that is the variable's
+    /// last use: `var b = ball` and `return b` then hand on the only reference, so a later
+    /// write to `b` (or to the caller's copy) changes it in place instead of copying it.
+    /// Only a variable no closure captures, read by a statement in the same loop iteration
+    /// that declared it, with no later reference in the function's source: nothing can read
+    /// it again. Nil when the read is not such a last use.
+    func movedLocal(_ e: Expr) -> Code? {
+        guard itemDepth == 0, case .name(let n) = e.kind, case .local(let local)? = resolve(n), !local.boxed,
+            local.loopDepth == function.loopDepth, function.lastUses[n] == e.span.start
+        else { return nil }
+        let slot = local.slot
+        return { (f: Fiber) throws(FurrowError) -> Value in
+            let p = f.stack + f.base + slot
+            let v = p.move()
+            p.initialize(to: .null)
+            return v
+        }
+    }
+
+    /// Where `x = g(..., x, ...)` or `x[i] = g(..., x[i], ...)` can move the old value into
+    /// the call: a variable that nothing else can read while the call runs or after it fails.
+    enum TakenVariable {
+        case local(Int)
+        case global(Cell, GlobalMove)
+    }
+
+    /// Whether a move of a global into a call is on: decided when the whole script is
+    /// compiled, off when any function refers to the global.
+    final class GlobalMove { var on = false }
+
+    func takenVariable(_ name: String) -> TakenVariable? {
+        guard itemDepth == 0, function.tryDepth == 0 else { return nil }
+        switch resolve(name) {
+        case .local(let local)? where !local.boxed && local.mutable && !local.loopVariable:
+            // A failed call unwinds this function's frame with the variable in it.
+            return .local(local.slot)
+        case .global(let cell, true)? where function.isTopLevel && module.isMainScript:
+            // A failure ends the script; the move is on only if no function reads the global.
+            let move = GlobalMove()
+            globalMoves.append((cell, move))
+            return .global(cell, move)
+        default:
+            return nil
+        }
+    }
+
+    /// `x = g(x)` and `xs[i] = g(xs[i])` (any other arguments): the argument that the
+    /// assignment replaces is moved into the call instead of copied, so the callee holds the
+    /// only reference and changes it without a copy. Exact only when no one can see the
+    /// variable during the call: it is a local no closure captures or a global no function
+    /// refers to (`takenVariable`), outside `try` (a failed call leaves the variable empty, and
+    /// nothing may read it after), the callee and the other arguments do not mention it,
+    /// and the index is a constant or a local no closure can change. A list element is
+    /// taken only when the index is in range; anything else reads the argument as usual.
+    func takingCall(_ target: Expr, _ valueExpr: Expr) -> Code? {
+        guard case .call(let callee, let arguments) = valueExpr.kind, !isParallelCall(callee) else { return nil }
+        let root: String
+        var indexExpr: Expr? = nil
+        switch target.kind {
+        case .name(let n): root = n
+        case .index(let object, let index):
+            guard case .name(let n) = object.kind else { return nil }
+            if case .int = index.kind {} else if localSlot(index) == nil { return nil }
+            root = n
+            indexExpr = index
+        default: return nil
+        }
+        func isTarget(_ e: Expr) -> Bool {
+            switch (e.kind, indexExpr) {
+            case (.name(let n), nil): return n == root
+            case (.index(let object, let index), let wanted?):
+                guard case .name(let n) = object.kind, n == root else { return false }
+                switch (index.kind, wanted.kind) {
+                case (.name(let a), .name(let b)): return a == b
+                case (.int(let a), .int(let b)): return a == b
+                default: return false
+                }
+            default: return false
+            }
+        }
+        guard let k = arguments.firstIndex(where: { isTarget($0.value) }), !LastUses.mentions(callee, root),
+            arguments.indices.allSatisfy({ $0 == k || !LastUses.mentions(arguments[$0].value, root) }),
+            // An `if` among the later arguments could leave the loop or function (break,
+            // return) between the move and the assignment.
+            !arguments[(k + 1)...].contains(where: { LastUses.containsIf($0.value) }),
+            let variable = takenVariable(root)
+        else { return nil }
+        // The ordinary read, for its diagnostics and for the cases the move leaves alone.
+        let read = expression(arguments[k].value)
+        let take: Code
+        if let indexExpr {
+            let index = expression(indexExpr)
+            @inline(__always) func takeElement(_ container: inout Value, _ i: Int) -> Value? {
+                guard case .list(var l) = container, i >= 0, i < l.count else { return nil }
+                container = .null
+                let v = l[i]
+                l[i] = .null
+                container = .list(l)
+                return v
+            }
+            switch variable {
+            case .local(let slot):
+                take = { (f: Fiber) throws(FurrowError) -> Value in
+                    if case .int(let i) = try index(f), let v = takeElement(&f.stack[f.base + slot], i) { return v }
+                    return try read(f)
+                }
+            case .global(let cell, let move):
+                take = { (f: Fiber) throws(FurrowError) -> Value in
+                    if move.on, case .int(let i) = try index(f), let v = takeElement(&cell.value, i) { return v }
+                    return try read(f)
+                }
+            }
+        } else {
+            switch variable {
+            case .local(let slot):
+                take = { (f: Fiber) throws(FurrowError) -> Value in
+                    let p = f.stack + f.base + slot
+                    let v = p.move()
+                    p.initialize(to: .null)
+                    return v
+                }
+            case .global(let cell, let move):
+                take = { (f: Fiber) throws(FurrowError) -> Value in
+                    guard move.on else { return cell.value }
+                    var v = Value.null
+                    swap(&v, &cell.value)
+                    return v
+                }
+            }
+        }
+        return callCode(callee, arguments, prepended: nil, span: valueExpr.span, replacing: (k, take))
+    }
+
     func assignment(_ target: Expr, _ op: AssignOp, _ valueExpr: Expr, span: Span) -> Step {
         guard let place = place(target, span: span) else { return { _ in .next } }
-        let value = expression(valueExpr)
+        let value = (op == .set ? takingCall(target, valueExpr) : nil) ?? expression(valueExpr)
         let where_ = location(span)
         let binaryOp: BinaryOp? = switch op {
         case .set: nil
@@ -829,6 +982,7 @@ final class Compiler {
         for p in decl.parameters { if let d = p.defaultValue { boxed.formUnion(NameCollector.namesCapturedBy([Stmt(.expr(d), d.span)])) } }
         let state = FunctionState(parent: function, boxedNames: boxed, isParallelTask: isParallelTask, isTopLevel: false, name: name)
         state.capturesByValue = itemFunction
+        state.lastUses = LastUses.of(bodyStatements, parameters: decl.parameters)
         let saved = function
         function = state
         defer { function = saved }
@@ -964,6 +1118,117 @@ enum NameCollector {
                 for a in args { visit(a.value, nested: nested, &names) }
             }
         case .null, .bool, .int, .float, .duration, .string, .itemField: break
+        }
+    }
+}
+
+/// Where each name is used last in a body, by source offset: every reference counts,
+/// including those inside nested functions, item expressions (`.field` reads `it`) and
+/// assignment targets. A read at the offset found here is the variable's last use in the
+/// source text (see `Compiler.movableLocal`).
+enum LastUses {
+    static func of(_ statements: [Stmt], parameters: [Parameter] = []) -> [String: Int] {
+        var uses: [String: Int] = [:]
+        for p in parameters { if let d = p.defaultValue { visit(d, &uses) } }
+        for s in statements { visit(s, &uses) }
+        return uses
+    }
+
+    /// True when `name` occurs anywhere in `e`.
+    static func mentions(_ e: Expr, _ name: String) -> Bool {
+        var uses: [String: Int] = [:]
+        visit(e, &uses)
+        return uses[name] != nil
+    }
+
+    /// True when `e` holds an `if` expression (whose blocks may break or return).
+    static func containsIf(_ e: Expr) -> Bool {
+        var uses: [String: Int] = [:]
+        visit(e, &uses)
+        return uses[ifMarker] != nil
+    }
+
+    /// Noted for every `if` expression; no name can be spelt like this.
+    static let ifMarker = "\u{0}if"
+
+
+    static func note(_ name: String, _ offset: Int, _ uses: inout [String: Int]) {
+        if let seen = uses[name], seen >= offset { return }
+        uses[name] = offset
+    }
+
+    static func visit(_ block: Block, _ uses: inout [String: Int]) {
+        for s in block.statements { visit(s, &uses) }
+    }
+
+    static func visit(_ s: Stmt, _ uses: inout [String: Int]) {
+        switch s.kind {
+        case .expr(let e): visit(e, &uses)
+        case .binding(_, _, let v, _): visit(v, &uses)
+        case .function(let decl): visitFunction(decl, &uses)
+        case .assign(let t, _, let v):
+            visit(t, &uses)
+            visit(v, &uses)
+        case .forIn(_, _, let it, let body):
+            visit(it, &uses)
+            visit(body, &uses)
+        case .whileLoop(let c, let body):
+            visit(c, &uses)
+            visit(body, &uses)
+        case .returnValue(let v): if let v { visit(v, &uses) }
+        case .tryCatch(let body, _, let handler):
+            visit(body, &uses)
+            visit(handler, &uses)
+        case .param(_, let v, _): visit(v, &uses)
+        case .breakLoop, .continueLoop, .importModule: break
+        }
+    }
+
+    static func visitFunction(_ decl: FunctionDecl, _ uses: inout [String: Int]) {
+        for p in decl.parameters { if let d = p.defaultValue { visit(d, &uses) } }
+        visit(decl.body, &uses)
+    }
+
+    static func visit(_ arguments: [Argument], _ uses: inout [String: Int]) {
+        for a in arguments { visit(a.value, &uses) }
+    }
+
+    static func visit(_ e: Expr, _ uses: inout [String: Int]) {
+        switch e.kind {
+        case .name(let n): note(n, e.span.start, &uses)
+        case .itemField: note("it", e.span.start, &uses)
+        case .template(let parts):
+            for case .expr(let x) in parts { visit(x, &uses) }
+        case .list(let xs): for x in xs { visit(x, &uses) }
+        case .map(let entries):
+            for (k, v) in entries {
+                visit(k, &uses)
+                visit(v, &uses)
+            }
+        case .unary(_, let x): visit(x, &uses)
+        case .binary(_, let a, let b), .range(let a, let b, _), .index(let a, let b):
+            visit(a, &uses)
+            visit(b, &uses)
+        case .call(let callee, let args):
+            visit(callee, &uses)
+            visit(args, &uses)
+        case .member(let x, _, _): visit(x, &uses)
+        case .function(let decl): visitFunction(decl, &uses)
+        case .ifElse(let c, let t, let el):
+            note(ifMarker, e.span.start, &uses)
+            visit(c, &uses)
+            visit(t, &uses)
+            if let el { visit(el, &uses) }
+        case .pipe(let x, let stage):
+            visit(x, &uses)
+            switch stage {
+            case .call(let callee, let args):
+                visit(callee, &uses)
+                visit(args, &uses)
+            case .query(_, let args, _):
+                for a in args { visit(a.value, &uses) }
+            }
+        case .null, .bool, .int, .float, .duration, .string: break
         }
     }
 }

@@ -138,6 +138,7 @@ public final class Interpreter: @unchecked Sendable {
     public func compile(_ file: SourceFile) throws(DiagnosticList) -> CompiledScript {
         let program = try Parser.parse(file)
         let module = Module(name: file.name)
+        module.isMainScript = true
         let compiler = Compiler(interpreter: self, module: module, file: file, statements: program.statements)
         let (code, frameSize) = compiler.compileTopLevel(program.statements, echoLast: false)
         if !compiler.diagnostics.isEmpty { throw DiagnosticList(compiler.diagnostics) }

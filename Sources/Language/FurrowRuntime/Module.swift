@@ -15,6 +15,10 @@ public final class Module: @unchecked Sendable {
     let redefinesFunctions: Bool
     /// Top-level functions by their cell: calls to them go straight to the compiled code.
     var knownFunctions: [ObjectIdentifier: FunctionProto] = [:]
+    /// The main script: nothing reads its globals once its top level has failed (a REPL
+    /// session keeps them, an imported module's may be reached again), so top-level code
+    /// may move a global's value into a call that replaces it (`Compiler.takingCall`).
+    var isMainScript = false
 
     init(name: String, redefinesFunctions: Bool = false) {
         self.name = name
