@@ -24,6 +24,21 @@ import Testing
         }
     }
 
+    /// A byte that is not printable ASCII is named by its value: decoding it as Latin-1
+    /// (0xC3 as "Ã") would show a character the input does not hold.
+    @Test func namesUnprintableBytesByValue() {
+        func message(_ bytes: [UInt8]) -> String? {
+            do { _ = try JSONValue.parse(bytes: bytes) } catch { return error.message }
+            return nil
+        }
+        #expect(message([0xC3]) == "unexpected byte 0xC3")
+        #expect(message(Array("[1, é]".utf8)) == "unexpected byte 0xC3")
+        #expect(message([0x5B, 0x01]) == "unexpected byte 0x01")
+        #expect(message(Array("[1, x]".utf8)) == "unexpected character 'x'")
+        #expect(message(Array(#""\q""#.utf8)) == #"invalid escape '\q'"#)
+        #expect(message([0x22, 0x5C, 0xFF, 0x22]) == #"invalid escape: '\' followed by byte 0xFF"#)
+    }
+
     @Test func refusesNumbersBeyondTheFloatRange() throws {
         #expect(throws: JSONSyntaxError.self) { try JSONValue.parse("6e308") }
         #expect(throws: JSONSyntaxError.self) { try JSONValue.parse("[-1e999]") }

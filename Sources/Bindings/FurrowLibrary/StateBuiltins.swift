@@ -554,7 +554,10 @@ enum StateValues {
         return item
     }
 
-    static func json(_ value: Value, at path: String, table: String, key: String) throws(FurrowError) -> JSONValue {
+    static func json(_ value: Value, at path: String, table: String, key: String, depth: Int = 0) throws(FurrowError) -> JSONValue {
+        if depth > Limits.valueNesting {
+            throw refusal("\(path) is nested more than \(Limits.valueNesting) levels deep, too deep to store", table, key)
+        }
         switch value {
         case .null: return .null
         case .bool(let b): return .bool(b)
@@ -567,11 +570,11 @@ enum StateValues {
         case .list(let elements):
             var out: [JSONValue] = []
             out.reserveCapacity(elements.count)
-            for (index, element) in elements.enumerated() { out.append(try json(element, at: "\(path)[\(index)]", table: table, key: key)) }
+            for (index, element) in elements.enumerated() { out.append(try json(element, at: "\(path)[\(index)]", table: table, key: key, depth: depth + 1)) }
             return .array(out)
         case .map(let members):
             var out = StateItem(minimumCapacity: members.count)
-            for (name, member) in members { out[name] = try json(member, at: "\(path).\(name)", table: table, key: key) }
+            for (name, member) in members { out[name] = try json(member, at: "\(path).\(name)", table: table, key: key, depth: depth + 1) }
             return .object(out)
         default:
             throw refusal(

@@ -124,16 +124,19 @@ func terraformVariables(_ value: Value?) throws(FurrowError) -> TerraformWorkspa
     return variables
 }
 
-private func revealed(_ value: Value) throws(FurrowError) -> Value {
+private func revealed(_ value: Value, depth: Int = 0) throws(FurrowError) -> Value {
+    if depth > Limits.valueNesting {
+        throw FurrowError.value("a variable is nested more than \(Limits.valueNesting) levels deep, too deep to pass to terraform")
+    }
     switch value {
     case .host(let redacted as RedactedValue): return try redacted.reveal()
     case .list(let items):
         var out: [Value] = []
-        for item in items { out.append(try revealed(item)) }
+        for item in items { out.append(try revealed(item, depth: depth + 1)) }
         return .list(out)
     case .map(let entries):
         var out: FurrowMap = [:]
-        for (key, item) in entries { out[key] = try revealed(item) }
+        for (key, item) in entries { out[key] = try revealed(item, depth: depth + 1) }
         return .map(out)
     default: return value
     }

@@ -121,6 +121,15 @@ struct JSONParser {
         return value
     }
 
+    /// A byte of the input as an error message names it: a printable ASCII character as
+    /// itself, anything else (a control character, part of a UTF-8 sequence or a byte that
+    /// is not UTF-8 at all) by its value, which no decoding can misrepresent.
+    static func describe(_ byte: UInt8) -> String {
+        if (0x21...0x7E).contains(byte) { return "character '\(Character(Unicode.Scalar(byte)))'" }
+        let hex = String(byte, radix: 16, uppercase: true)
+        return "byte 0x" + (hex.count < 2 ? "0" : "") + hex
+    }
+
     func error(_ message: String) -> JSONSyntaxError {
         var line = 1, column = 1
         for b in bytes[..<min(position, bytes.count)] {
@@ -148,7 +157,7 @@ struct JSONParser {
         case UInt8(ascii: "f"): try expectWord("false"); return .bool(false)
         case UInt8(ascii: "n"): try expectWord("null"); return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
-        default: throw error("unexpected character '\(Character(Unicode.Scalar(bytes[position])))'")
+        default: throw error("unexpected \(JSONParser.describe(bytes[position]))")
         }
     }
 
@@ -246,7 +255,9 @@ struct JSONParser {
                 }
                 guard let s = Unicode.Scalar(code) else { throw error("invalid unicode escape") }
                 decoded = s
-            default: throw error("invalid escape '\\\(Character(Unicode.Scalar(e)))'")
+            default:
+                if (0x21...0x7E).contains(e) { throw error("invalid escape '\\\(Character(Unicode.Scalar(e)))'") }
+                throw error("invalid escape: '\\' followed by \(JSONParser.describe(e))")
             }
             utf8.append(contentsOf: String(decoded).utf8)
         }

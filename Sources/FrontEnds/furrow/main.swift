@@ -47,8 +47,8 @@ func terminate(_ code: Int32) -> Never {
 }
 
 /// What a run made (interpreter, compiled script, session), kept until the process ends:
-/// the process exits without freeing the script's values, so even a value nested millions
-/// of levels deep costs nothing at the end.
+/// the process exits without freeing the script's values, which would only cost time at the
+/// end (freeing is safe at any depth, but a large heap is still freed value by value).
 nonisolated(unsafe) var keptUntilExit: [Any] = []
 
 let stderrIsTTY = isatty(2) == 1

@@ -694,7 +694,7 @@ extension Compiler {
                 let result = try Stages.run(stage, v, f, pushdown: filter)
                 if let fieldCheck {
                     // a lazy list is looked at only once a stage has read it in full
-                    if case .list(let items) = v { fieldCheck.inspect(items, f) }
+                    if case .list(let items) = v { fieldCheck.inspect(items.array, f) }
                     else if case .host(let lazy as ValueSequence) = v, let items = lazy.keptItems { fieldCheck.inspect(items, f) }
                 }
                 return result

@@ -5,7 +5,12 @@ import FurrowSyntax
 /// Frames live in one contiguous stack of values (as in Lua), so calling a Furrow function
 /// allocates nothing: arguments are evaluated straight into the callee's first slots.
 public final class Fiber: @unchecked Sendable {
-    public let interpreter: Interpreter
+    /// Unowned: the interpreter owns its main fiber (a strong reference back would keep
+    /// both alive forever); other fibers keep it alive through `keptInterpreter`.
+    public unowned(unsafe) let interpreter: Interpreter
+    /// The interpreter of a spawned fiber (a parallel task, a request handler), which may
+    /// still run after everything else let go of the interpreter; nil for the main fiber.
+    private let keptInterpreter: Interpreter?
     /// The interpreter's stop request, read at every safe point (see `checkInterrupt`).
     let interruption: Interruption
     var stack: UnsafeMutablePointer<Value>
@@ -31,8 +36,11 @@ public final class Fiber: @unchecked Sendable {
 
     public static let maxDepth = 2_000
 
-    init(interpreter: Interpreter, dryRun: Bool) {
+    /// The main fiber of `interpreter` (`ownedByInterpreter`: the interpreter holds it), or
+    /// another fiber, which keeps the interpreter alive while it exists.
+    init(interpreter: Interpreter, dryRun: Bool, ownedByInterpreter: Bool = false) {
         self.interpreter = interpreter
+        self.keptInterpreter = ownedByInterpreter ? nil : interpreter
         self.interruption = interpreter.interruption
         self.dryRun = dryRun
         capacity = 4096

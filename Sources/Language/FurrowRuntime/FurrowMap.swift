@@ -12,6 +12,11 @@ public struct FurrowMap: Sequence, ExpressibleByDictionaryLiteral, @unchecked Se
         var entries: OrderedDictionary<String, Value>
         init(_ entries: OrderedDictionary<String, Value>) { self.entries = entries }
 
+        /// Nested values are freed in a loop, not by recursion (see `ReleaseQueue`).
+        deinit {
+            if ReleaseQueue.mayNest(entries.values.elements) { ReleaseQueue.release(&entries) }
+        }
+
         static let scannedCount = 16
 
         /// The index of `key` when the map holds a bit-for-bit identical string, found by

@@ -100,7 +100,7 @@ public final class Interpreter: @unchecked Sendable {
         self.options = options
         self.standardLibrary = standardLibrary
         self.log = StructuredLog(json: options.logJSON, color: options.color)
-        self.fiber = Fiber(interpreter: self, dryRun: options.dryRun)
+        self.fiber = Fiber(interpreter: self, dryRun: options.dryRun, ownedByInterpreter: true)
         Core.install(into: self)
         for module in modules { module.install(into: self) }
     }

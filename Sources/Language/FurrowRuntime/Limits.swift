@@ -26,6 +26,7 @@ public enum Limits {
     public static let scanPageSize = 10_000
 
     /// Levels of nested lists and maps that `repr` shows (deeper ones print as `[…]`) and
-    /// `json.encode` accepts: both recurse on the native stack.
+    /// `json.encode`, state items and terraform variables accept: they recurse on the
+    /// native stack. (Comparing and freeing values walk them in loops, at any depth.)
     public static let valueNesting = 10_000
 }

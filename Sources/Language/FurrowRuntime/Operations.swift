@@ -228,6 +228,30 @@ public enum Operations {
         return a.isNaN ? (b.isNaN ? 0 : 1) : -1
     }
 
+    /// Lists lexicographically, item by item, with the lists being compared on a stack of
+    /// our own instead of the native one: lists nested millions of levels deep compare
+    /// without exhausting it.
+    static func compareLists(_ a: FurrowList, _ b: FurrowList, _ op: String) throws(FurrowError) -> Int {
+        // Each level: the two lists and the index of the next items to compare.
+        var levels: [(FurrowList, FurrowList, Int)] = [(a, b, 0)]
+        while let level = levels.last {
+            let (l, r, i) = level
+            if i == min(l.count, r.count) {
+                if l.count != r.count { return l.count < r.count ? -1 : 1 }
+                levels.removeLast()
+                continue
+            }
+            levels[levels.count - 1].2 = i + 1
+            if case .list(let x) = l[i], case .list(let y) = r[i] {
+                levels.append((x, y, 0))
+                continue
+            }
+            let c = try compare(l[i], r[i], op)
+            if c != 0 { return c }
+        }
+        return 0
+    }
+
     /// Ordering for sorting, min, max and (except for NaN) `<`: numbers by value with NaN
     /// last, strings, durations, times, and lists lexicographically; null sorts first.
     public static func compare(_ l: Value, _ r: Value, _ op: String = "compare") throws(FurrowError) -> Int {
@@ -239,12 +263,7 @@ public enum Operations {
         case (.null, .null): return 0
         case (.null, _): return -1
         case (_, .null): return 1
-        case (.list(let a), .list(let b)):
-            for i in 0..<min(a.count, b.count) {
-                let c = try compare(a[i], b[i], op)
-                if c != 0 { return c }
-            }
-            return a.count < b.count ? -1 : (a.count == b.count ? 0 : 1)
+        case (.list(let a), .list(let b)): return try compareLists(a, b, op)
         case (.float(let a), .float(let b)): return compareFloats(a, b)
         case (.int(let a), .float(let b)): return compareNumbers(a, b)
         case (.float(let a), .int(let b)): return -compareNumbers(b, a)
@@ -366,7 +385,7 @@ public enum Operations {
     }
 
     /// A list method's result; nil when lists have no method `name`.
-    static func mutateList(_ l: inout [Value], _ name: String, _ args: [Value]) throws(FurrowError) -> Value? {
+    static func mutateList(_ l: inout FurrowList, _ name: String, _ args: [Value]) throws(FurrowError) -> Value? {
         switch name {
         case "append":
             try arity(name, args, 1)
@@ -459,7 +478,7 @@ public enum Operations {
     /// The items of anything iterable, as a list.
     public static func iterate(_ v: Value, _ f: Fiber) throws(FurrowError) -> [Value] {
         switch v {
-        case .list(let l): return l
+        case .list(let l): return l.array
         case .range(let lo, let hi): return try rangeItems(lo, hi)
         case .map(let m): return m.map { .list([.string($0.key), $0.value]) }
         case .string(let s): return s.map { .string(String($0)) }

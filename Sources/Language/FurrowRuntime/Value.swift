@@ -15,7 +15,7 @@ public enum Value: @unchecked Sendable {
     case duration(Int64)
     /// Nanoseconds since 1970-01-01T00:00:00Z.
     case time(Int64)
-    case list([Value])
+    case list(FurrowList)
     case map(FurrowMap)
     /// Half-open `lower..<upper`; `a..b` is stored as `a..<b+1`.
     case range(Int, Int)
@@ -77,6 +77,8 @@ public final class Cell: @unchecked Sendable {
     unowned(unsafe) let owner: Fiber?
     public init(_ value: Value) { self.value = value; self.owner = nil }
     init(_ value: Value, owner: Fiber) { self.value = value; self.owner = owner }
+    /// Nested values are freed in a loop, not by recursion (see `ReleaseQueue`).
+    deinit { if value.holdsValues { ReleaseQueue.release(&value) } }
 }
 
 /// An error as a Furrow value: what `catch err` binds and what a failed `parallel` slot holds.
@@ -84,10 +86,12 @@ public final class ErrorValue: @unchecked Sendable {
     public let message: String
     public let kind: String
     public let location: String?
-    public let data: Value
+    public private(set) var data: Value
     public init(message: String, kind: String, location: String?, data: Value = .null) {
         self.message = message; self.kind = kind; self.location = location; self.data = data
     }
+    /// Nested values are freed in a loop, not by recursion (see `ReleaseQueue`).
+    deinit { if data.holdsValues { ReleaseQueue.release(&data) } }
 
     var fields: FurrowMap {
         var m: FurrowMap = ["message": .string(message), "kind": .string(kind)]
@@ -136,6 +140,47 @@ extension Value {
     /// Structural equality; ints and floats compare by numeric value.
     public func equals(_ other: Value) -> Bool {
         switch (self, other) {
+        case (.list, .list), (.map, .map): return Value.containersEqual(self, other)
+        default: return shallowEquals(other)
+        }
+    }
+
+    /// Equality of two lists or two maps, walking their items with a worklist of pairs
+    /// instead of recursion: values nested millions of levels deep compare without
+    /// exhausting the native stack. (The order pairs are compared in does not change the
+    /// answer: comparing has no effects.)
+    static func containersEqual(_ a: Value, _ b: Value) -> Bool {
+        var pairs: [(Value, Value)] = [(a, b)]
+        while let pair = pairs.popLast() {
+            switch pair {
+            case (.list(let l), .list(let r)):
+                guard l.count == r.count else { return false }
+                for i in l.indices {
+                    switch (l[i], r[i]) {
+                    case (.list, .list), (.map, .map): pairs.append((l[i], r[i]))
+                    case (let p, let q): if !p.shallowEquals(q) { return false }
+                    }
+                }
+            case (.map(let l), .map(let r)):
+                guard l.count == r.count else { return false }
+                for (k, v) in l {
+                    guard let w = r[k] else { return false }
+                    switch (v, w) {
+                    case (.list, .list), (.map, .map): pairs.append((v, w))
+                    default: if !v.shallowEquals(w) { return false }
+                    }
+                }
+            case (let x, let y):
+                if !x.shallowEquals(y) { return false }
+            }
+        }
+        return true
+    }
+
+    /// Equality of everything but a list with a list or a map with a map (which
+    /// `containersEqual` compares).
+    private func shallowEquals(_ other: Value) -> Bool {
+        switch (self, other) {
         case (.null, .null): return true
         case (.bool(let a), .bool(let b)): return a == b
         case (.int(let a), .int(let b)): return a == b
@@ -145,16 +190,6 @@ extension Value {
         case (.string(let a), .string(let b)): return a == b
         case (.duration(let a), .duration(let b)): return a == b
         case (.time(let a), .time(let b)): return a == b
-        case (.list(let a), .list(let b)):
-            guard a.count == b.count else { return false }
-            for i in a.indices where !a[i].equals(b[i]) { return false }
-            return true
-        case (.map(let a), .map(let b)):
-            guard a.count == b.count else { return false }
-            for (k, v) in a {
-                guard let w = b[k], v.equals(w) else { return false }
-            }
-            return true
         case (.range(let a1, let a2), .range(let b1, let b2)): return a1 == b1 && a2 == b2
         case (.range(let lo, let hi), .list(let l)), (.list(let l), .range(let lo, let hi)):
             // Walks the range without building it: it may be far longer than the list.
@@ -173,7 +208,7 @@ extension Value {
     /// `Limits.rangeListItems` is an error.
     public func asList() throws(FurrowError) -> [Value]? {
         switch self {
-        case .list(let l): return l
+        case .list(let l): return l.array
         case .range(let lo, let hi): return try Operations.rangeItems(lo, hi)
         default: return nil
         }
