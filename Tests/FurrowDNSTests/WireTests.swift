@@ -12,6 +12,11 @@ struct WireTests {
         #expect(name.lowercased.description == "tyk.feat-x.dev.example.com.")
         #expect(name.isSubdomain(of: try DNSName("example.com")))
         #expect(!(try DNSName("example.com")).isSubdomain(of: name))
+        #expect(try DNSName("EXAMPLE.com").isSubdomain(of: try DNSName("example.COM")))
+        #expect(!(try DNSName("aexample.com")).isSubdomain(of: try DNSName("example.com")))
+        #expect(!(try DNSName("x.aexample.com")).isSubdomain(of: try DNSName("example.com")))
+        #expect(!(try DNSName("a\\.example.com")).isSubdomain(of: try DNSName("example.com")))
+        #expect(name.isSubdomain(of: .root))
         #expect(try DNSName("a\\.b.c").labels.count == 2)
         #expect(try DNSName("a\\.b.c").description == "a\\.b.c.")
         #expect(try DNSName("\\065b.c").description == "Ab.c.")
@@ -51,6 +56,22 @@ struct WireTests {
             #expect(try DNSRData(type: type, text: decoded.presentation) == data)
         }
         if case .txt(let strings) = try DNSRData(type: .txt, text: "\"a\" \"b c\" d") { #expect(strings.count == 3) } else { Issue.record("not TXT") }
+    }
+
+    @Test func plainAddressesAndTextsReadLikeTheGeneralForm() throws {
+        #expect(try DNSRData(type: .a, text: "10.0.0.1") == .a([10, 0, 0, 1]))
+        #expect(try DNSRData(type: .a, text: "0.0.0.0") == .a([0, 0, 0, 0]))
+        #expect(try DNSRData(type: .a, text: "255.255.255.255") == .a([255, 255, 255, 255]))
+        #expect(try DNSRData(type: .a, text: " 10.0.0.2 ") == .a([10, 0, 0, 2]))
+        for bad in ["01.2.3.4", "1.2.3", "1.2.3.4.5", "1..2.3", ".1.2.3", "1.2.3.", "256.1.1.1", "1.2.3.4x", ""] {
+            #expect(throws: DNSWireError.self, "\(bad)") { try DNSRData(type: .a, text: bad) }
+        }
+        #expect(try DNSRData(type: .txt, text: "\"heritage=furrow,owner=a\"") == .txt([Array("heritage=furrow,owner=a".utf8)]))
+        #expect(try DNSRData(type: .txt, text: "\"\"") == .txt([[]]))
+        #expect(try DNSRData(type: .txt, text: "\"a b\"") == .txt([Array("a b".utf8)]))
+        #expect(try DNSRData(type: .txt, text: "\"a\\\"b\"") == .txt([Array("a\"b".utf8)]))
+        #expect(try DNSRData(type: .txt, text: "\"a\" \"b\"") == .txt([[UInt8(ascii: "a")], [UInt8(ascii: "b")]]))
+        #expect(try DNSRData(type: .txt, text: "\"" + String(repeating: "x", count: 255) + "\"") == .txt([Array(repeating: UInt8(ascii: "x"), count: 255)]))
     }
 
     @Test func invalidRDataIsRefusedWithTheReason() {

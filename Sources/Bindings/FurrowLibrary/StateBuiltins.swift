@@ -600,9 +600,10 @@ enum StateValues {
             // the same whichever store it came from (DynamoDB keeps no order).
             var out = FurrowMap(minimumCapacity: members.count)
             let names = members.keys
-            let sorted = zip(names, names.dropFirst()).allSatisfy { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-            for name in sorted ? Array(names) : names.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
-                out[name] = value(members[name]!)
+            if zip(names, names.dropFirst()).allSatisfy({ $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+                for (name, member) in members { out[name] = value(member) }
+            } else {
+                for name in names.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) { out[name] = value(members[name]!) }
             }
             return .map(out)
         }

@@ -21,6 +21,7 @@ public struct DNSZoneName: Sendable, Hashable, CustomStringConvertible {
     /// labels of letters, digits, `-` and `_`, at most 63 octets, a `*` only as the whole leftmost
     /// label, at most 253 characters in all, and inside the zone.
     public func absolute(_ text: String) throws(DNSZoneError) -> DNSName {
+        if let name = plainAbsolute(text) { return name }
         let trimmed = text.trimmingCharacters(in: " \t")
         let zoneText = description
         let full: String
@@ -51,6 +52,56 @@ public struct DNSZoneName: Sendable, Hashable, CustomStringConvertible {
         do { name = try DNSName(lowered) } catch { throw .invalidName(name: text, reason: error.description) }
         guard name.isSubdomain(of: origin) else { throw .invalidName(name: text, reason: "it is outside zone \(zoneText)") }
         return name
+    }
+
+    /// `absolute(text)` for the common case, worked out on the bytes: an ASCII name whose labels
+    /// are all valid. Nil for anything else (non-ASCII text, a bad label, a name outside the zone),
+    /// which `absolute` then resolves the general way and explains.
+    private func plainAbsolute(_ text: String) -> DNSName? {
+        var text = text
+        return text.withUTF8 { (bytes: UnsafeBufferPointer<UInt8>) -> DNSName? in
+            guard !bytes.contains(where: { $0 >= 0x80 }) else { return nil }
+            var start = 0, end = bytes.count
+            while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
+            while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
+            var labels: [[UInt8]] = []
+            let originLabels = origin.labels
+            if end == start || (end == start + 1 && bytes[start] == UInt8(ascii: "@")) {
+                labels = originLabels
+            } else {
+                let absolute = bytes[end - 1] == UInt8(ascii: ".")
+                if absolute { end -= 1 }
+                var label: [UInt8] = []
+                for index in start..<end {
+                    let byte = bytes[index]
+                    if byte == UInt8(ascii: ".") {
+                        guard !label.isEmpty else { return nil }
+                        labels.append(label)
+                        label = []
+                    } else {
+                        label.append(byte.lowercasedASCII)
+                    }
+                }
+                guard !label.isEmpty else { return nil }
+                labels.append(label)
+                // Relative unless written absolute or already ending in the zone's name.
+                let endsInZone = labels.count >= originLabels.count && zip(labels.suffix(originLabels.count), originLabels).allSatisfy { $0 == $1 }
+                if !absolute && !endsInZone {
+                    labels += originLabels
+                }
+            }
+            guard labels.reduce(-1, { $0 + 1 + $1.count }) <= 253 else { return nil }
+            for (index, label) in labels.enumerated() {
+                guard label.count <= 63 else { return nil }
+                if label == [UInt8(ascii: "*")] {
+                    guard index == 0 else { return nil }
+                    continue
+                }
+                guard label.allSatisfy(\.isHostCharacter) else { return nil }
+            }
+            guard let name = try? DNSName(labels: labels), name.isSubdomain(of: origin) else { return nil }
+            return name
+        }
     }
 
     /// The name relative to the zone (`@` for the apex), as people write it in Furrow.

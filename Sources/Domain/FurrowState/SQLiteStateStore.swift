@@ -258,7 +258,7 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
                 [.text(table), .text(afterKey)] + filter.parameters + [.integer(Int64(limit))]
             ) { row in
                 let key = row.string(0)
-                rows.append((key, try decodeItem(row.bytes(1), table: table, key: key)))
+                rows.append((key, try row.withBytes(1) { bytes throws(StateError) in try decodeItem(bytes, table: table, key: key) }))
                 return true
             }
             return rows
@@ -266,19 +266,17 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
     }
 
     private func readItem(_ table: String, key: String) throws -> StateItem? {
-        guard
-            let bytes = try database.firstRow(
-                "SELECT item FROM furrow_state_items WHERE table_name = ? AND key = ?", [.text(table), .text(key)],
-                { $0.bytes(0) })
-        else { return nil }
-        return try decodeItem(bytes, table: table, key: key)
+        try database.firstRow(
+            "SELECT item FROM furrow_state_items WHERE table_name = ? AND key = ?", [.text(table), .text(key)],
+            { row in try row.withBytes(0) { bytes throws(StateError) in try decodeItem(bytes, table: table, key: key) } })
     }
 
-    private func decodeItem(_ bytes: [UInt8], table: String, key: String) throws(StateError) -> StateItem {
+    /// The item stored as `bytes` (its canonical JSON text), parsed where SQLite holds the row.
+    private func decodeItem(_ bytes: UnsafeRawBufferPointer, table: String, key: String) throws(StateError) -> StateItem {
         let value: JSONValue
-        do {
-            value = try JSONValue.parse(bytes: bytes)
-        } catch {
+        switch JSONValue.parse(buffer: bytes) {
+        case .success(let parsed): value = parsed
+        case .failure(let error):
             throw StateError(.storage, table: table, key: key, message: "the stored item is damaged: \(error)")
         }
         guard case .object(let item) = value else {

@@ -12,14 +12,24 @@ public struct JSONSyntaxError: Error, CustomStringConvertible, Sendable {
 extension JSONValue {
     /// Parses JSON text (RFC 8259). Integers that fit in 64 bits stay exact; other numbers are doubles.
     public static func parse(_ text: String) throws(JSONSyntaxError) -> JSONValue {
-        var parser = JSONParser(bytes: Array(text.utf8))
-        return try parser.parseDocument()
+        var text = text
+        return try text.withUTF8 { parse(buffer: UnsafeRawBufferPointer($0)) }.get()
     }
 
     /// Parses JSON from raw bytes (which must be UTF-8).
     public static func parse(bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
-        var parser = JSONParser(bytes: bytes)
-        return try parser.parseDocument()
+        try bytes.withUnsafeBytes { parse(buffer: $0) }.get()
+    }
+
+    /// Parses JSON from bytes in memory the caller owns (a database row, a network buffer), without
+    /// copying them first; the bytes must stay valid for the call only.
+    public static func parse(buffer: UnsafeRawBufferPointer) -> Result<JSONValue, JSONSyntaxError> {
+        var parser = JSONParser(bytes: buffer.bindMemory(to: UInt8.self))
+        do {
+            return .success(try parser.parseDocument())
+        } catch {
+            return .failure(error)
+        }
     }
 
     /// Compact JSON text; object members keep their order.
@@ -105,13 +115,14 @@ extension JSONValue {
 }
 
 /// A recursive-descent JSON parser over UTF-8 bytes with a nesting limit, so hostile input cannot overflow the stack.
+/// It reads the bytes in place; they must outlive the parser (see `JSONValue.parse(buffer:)`).
 struct JSONParser {
-    let bytes: [UInt8]
+    let bytes: UnsafeBufferPointer<UInt8>
     var position = 0
     var depth = 0
     static let maxDepth = 512
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
     mutating func parseDocument() throws(JSONSyntaxError) -> JSONValue {
         skipWhitespace()
@@ -215,9 +226,32 @@ struct JSONParser {
         }
     }
 
+    /// A string without escapes (nearly every key and value) becomes a `String` straight from the
+    /// bytes; one with escapes is decoded into a buffer first (`parseEscapedString`).
     mutating func parseString() throws(JSONSyntaxError) -> String {
         position += 1
-        var utf8: [UInt8] = []
+        let start = position
+        var ascii = true
+        while position < bytes.count {
+            let b = bytes[position]
+            if b == UInt8(ascii: "\"") {
+                let text = UnsafeBufferPointer(rebasing: bytes[start..<position])
+                position += 1
+                if ascii { return String(decoding: text, as: UTF8.self) }
+                guard let s = String(validating: text, as: UTF8.self) else { throw error("invalid UTF-8 in string") }
+                return s
+            }
+            if b == UInt8(ascii: "\\") || b < 0x20 { break }
+            if b >= 0x80 { ascii = false }
+            position += 1
+        }
+        return try parseEscapedString(from: start)
+    }
+
+    /// The rest of a string from the first escape (or fault) on; the bytes from `start` up to the
+    /// current position are plain text.
+    mutating func parseEscapedString(from start: Int) throws(JSONSyntaxError) -> String {
+        var utf8 = Array(bytes[start..<position])
         while true {
             guard position < bytes.count else { throw error("unterminated string") }
             let b = bytes[position]
@@ -308,7 +342,17 @@ struct JSONParser {
             }
             if digits(&self) == 0 { throw error("invalid number: digits expected in exponent") }
         }
-        let text = String(decoding: bytes[start..<position], as: UTF8.self)
+        if isInteger {
+            // Up to 18 digits always fit in 64 bits: add them up without making a string.
+            let negative = bytes[start] == UInt8(ascii: "-")
+            let first = negative ? start + 1 : start
+            if position - first <= 18 {
+                var n: Int64 = 0
+                for index in first..<position { n = n * 10 + Int64(bytes[index] &- UInt8(ascii: "0")) }
+                return .int(negative ? -n : n)
+            }
+        }
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
         if isInteger, let i = Int64(text) { return .int(i) }
         guard let d = Double(text) else { throw error("invalid number") }
         // beyond Double's range the number would read as infinity, which JSON cannot write back

@@ -375,44 +375,53 @@ enum Stages {
         }
     }
 
-    /// The stable sorted order of `keys` as indices. Int and string keys sort as plain Swift
+    /// The stable sorted order of `keys` as indices. Int, string and time keys sort as plain Swift
     /// values; mixed keys use Furrow's ordering and report what cannot be compared.
     static func sortedOrder(_ keys: [Value], descending: Bool) throws(FurrowError) -> [Int] {
-        var ints: [Int] = []
-        ints.reserveCapacity(keys.count)
-        for k in keys {
-            guard case .int(let i) = k else { break }
-            ints.append(i)
-        }
-        if ints.count == keys.count {
-            var order = Array(0..<keys.count)
-            if descending {
-                order.sort { ints[$0] > ints[$1] || (ints[$0] == ints[$1] && $0 < $1) }
-            } else {
-                order.sort { ints[$0] < ints[$1] || (ints[$0] == ints[$1] && $0 < $1) }
+        // Keys all of one common kind sort on their payloads, without a `Value` comparison per step.
+        switch keys.first {
+        case .int?:
+            if let ints = payloads(keys, { (v: Value) -> Int? in if case .int(let i) = v { return i }; return nil }) {
+                return stableOrder(ints, descending: descending)
             }
-            return order
-        }
-        var strings: [String] = []
-        strings.reserveCapacity(keys.count)
-        for k in keys {
-            guard case .string(let s) = k else { break }
-            strings.append(s)
-        }
-        if strings.count == keys.count {
-            var order = Array(0..<keys.count)
-            if descending {
-                order.sort { strings[$0] > strings[$1] || (strings[$0] == strings[$1] && $0 < $1) }
-            } else {
-                order.sort { strings[$0] < strings[$1] || (strings[$0] == strings[$1] && $0 < $1) }
+        case .string?:
+            if let strings = payloads(keys, { (v: Value) -> String? in if case .string(let s) = v { return s }; return nil }) {
+                return stableOrder(strings, descending: descending)
             }
-            return order
+        case .time?:
+            if let times = payloads(keys, { (v: Value) -> Int64? in if case .time(let t) = v { return t }; return nil }) {
+                return stableOrder(times, descending: descending)
+            }
+        default: break
         }
         let keyed = keys.enumerated().map { ($0.element, Value.int($0.offset)) }
         return try sortedByKey(keyed, descending: descending).map { pair -> Int in
             if case .int(let i) = pair.1 { return i }
             return 0
         }
+    }
+
+    /// The payload of every key, or nil when one key is of another kind.
+    @inline(__always)
+    private static func payloads<T>(_ keys: [Value], _ payload: (Value) -> T?) -> [T]? {
+        var out: [T] = []
+        out.reserveCapacity(keys.count)
+        for k in keys {
+            guard let p = payload(k) else { return nil }
+            out.append(p)
+        }
+        return out
+    }
+
+    /// The indices of `keys` in sorted order, equal keys in their original order.
+    private static func stableOrder<T: Comparable>(_ keys: [T], descending: Bool) -> [Int] {
+        var order = Array(0..<keys.count)
+        if descending {
+            order.sort { keys[$0] > keys[$1] || (keys[$0] == keys[$1] && $0 < $1) }
+        } else {
+            order.sort { keys[$0] < keys[$1] || (keys[$0] == keys[$1] && $0 < $1) }
+        }
+        return order
     }
 
     /// A stable sort on precomputed keys; comparison errors (mixed types) are reported.

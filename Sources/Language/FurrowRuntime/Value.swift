@@ -225,27 +225,63 @@ public func nanoseconds(_ value: Double, scale: Double = 1e9) -> Int64? {
 }
 
 public enum TimeFormat {
-    /// ISO-8601 UTC with milliseconds when they are not zero: `2026-11-22T10:00:00Z`, `...00.250Z`.
+    /// ISO-8601 UTC with milliseconds when they are not zero: `2026-11-22T10:00:00Z`, `...00.250Z`
+    /// (nanoseconds when the time has them).
     public static func iso(_ nanos: Int64) -> String {
         var seconds = nanos / 1_000_000_000
         var fraction = nanos % 1_000_000_000
         if fraction < 0 { fraction += 1_000_000_000; seconds -= 1 }
-        var t = time_t(seconds)
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        let date = String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-            Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
-        if fraction == 0 { return date + "Z" }
-        let millis = fraction / 1_000_000
-        let micros = fraction % 1_000_000
-        if micros == 0 { return date + String(format: ".%03dZ", Int(millis)) }
-        return date + String(format: ".%09dZ", Int(fraction))
+        var days = seconds / 86_400
+        var second = seconds % 86_400
+        if second < 0 { second += 86_400; days -= 1 }
+        let (year, month, day) = civilDate(daysSinceEpoch: Int(days))
+        // Written digit by digit: this runs for every time a store or a JSON text reads back.
+        return String(unsafeUninitializedCapacity: 30) { out in
+            var n = 0
+            func put(_ value: Int, _ width: Int) {
+                var value = value
+                for k in stride(from: width - 1, through: 0, by: -1) {
+                    out[n + k] = UInt8(truncatingIfNeeded: 0x30 + value % 10)
+                    value /= 10
+                }
+                n += width
+            }
+            func put(_ byte: UInt8) {
+                out[n] = byte
+                n += 1
+            }
+            put(year, 4); put(UInt8(ascii: "-")); put(month, 2); put(UInt8(ascii: "-")); put(day, 2)
+            put(UInt8(ascii: "T")); put(Int(second / 3600), 2); put(UInt8(ascii: ":")); put(Int(second / 60 % 60), 2)
+            put(UInt8(ascii: ":")); put(Int(second % 60), 2)
+            if fraction != 0 {
+                put(UInt8(ascii: "."))
+                if fraction % 1_000_000 == 0 { put(Int(fraction / 1_000_000), 3) } else { put(Int(fraction), 9) }
+            }
+            put(UInt8(ascii: "Z"))
+            return n
+        }
+    }
+
+    /// The proleptic Gregorian date of a day counted from 1970-01-01 (the inverse of `daysSinceEpoch`).
+    static func civilDate(daysSinceEpoch days: Int) -> (year: Int, month: Int, day: Int) {
+        let shifted = days + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     /// Parses ISO-8601 / RFC 3339 (`2026-11-22T10:00:00Z`, offsets `+02:00`, fractions, or a date alone).
     public static func parse(_ text: String) -> Int64? {
-        let s = Array(text.utf8)
+        var text = text
+        return text.withUTF8(parse(utf8:))
+    }
+
+    private static func parse(utf8 s: UnsafeBufferPointer<UInt8>) -> Int64? {
         var i = 0
         func number(_ digits: Int) -> Int? {
             guard i + digits <= s.count else { return nil }

@@ -124,13 +124,19 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
 
     /// The same name with every ASCII letter lowercased (the canonical form used by TSIG).
     public var lowercased: DNSName {
-        DNSName(uncheckedLabels: labels.map { $0.map { $0.asciiLowercased } })
+        // Most names are lowercase already (zone names, names read back from a zone): keep them.
+        guard labels.contains(where: { $0.contains { (65...90).contains($0) } }) else { return self }
+        return DNSName(uncheckedLabels: labels.map { $0.map { $0.asciiLowercased } })
     }
 
-    /// True when `self` equals `ancestor` or lies below it.
+    /// True when `self` equals `ancestor` or lies below it: the canonical key ends in the
+    /// ancestor's, starting at a label boundary.
     public func isSubdomain(of ancestor: DNSName) -> Bool {
-        guard labels.count >= ancestor.labels.count else { return false }
-        return DNSName(uncheckedLabels: Array(labels.suffix(ancestor.labels.count))) == ancestor
+        let extra = labels.count - ancestor.labels.count
+        guard extra >= 0 else { return false }
+        let offset = labels.prefix(extra).reduce(0) { $0 + 1 + $1.count }
+        guard canonicalKey.count - offset == ancestor.canonicalKey.count else { return false }
+        return canonicalKey[offset...].elementsEqual(ancestor.canonicalKey)
     }
 
     @inlinable

@@ -84,6 +84,10 @@ public enum DNSRData: Hashable, Sendable {
     /// Parses the presentation form of data of `type` (as in a zone file; names are absolute
     /// whether or not they end in a dot).
     public init(type: DNSRecordType, text: String) throws(DNSWireError) {
+        if let plain = DNSRData(plainPresentation: text, type: type) {
+            self = plain
+            return
+        }
         func fail(_ reason: String) -> DNSWireError { .invalidRData(type: type.description, text: text, reason: reason) }
         let tokens: [[UInt8]]
         let escapedTokens: [[UInt8]]
@@ -145,6 +149,49 @@ public enum DNSRData: Hashable, Sendable {
         default:
             throw fail("values of type \(type) must use the generic form '\\# LENGTH HEX'")
         }
+    }
+
+    /// The two forms nearly every value is written in, read without tokenizing: an A value as a
+    /// plain dotted quad (four decimal octets without leading zeros, as `inet_pton` reads them) and
+    /// a TXT value as one quoted string of at most 255 octets without escapes or inner quotes. Nil
+    /// for anything else, which the general reader takes (and explains when it is wrong).
+    init?(plainPresentation text: String, type: DNSRecordType) {
+        var text = text
+        let parsed: DNSRData? = text.withUTF8 { bytes in
+            switch type {
+            case .a:
+                var octets: [UInt8] = []
+                octets.reserveCapacity(4)
+                var value = 0, digits = 0
+                for byte in bytes {
+                    if byte == UInt8(ascii: ".") {
+                        guard digits > 0, octets.count < 3 else { return nil }
+                        octets.append(UInt8(value))
+                        value = 0
+                        digits = 0
+                    } else if byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
+                        guard !(digits > 0 && value == 0) else { return nil }
+                        value = value * 10 + Int(byte - UInt8(ascii: "0"))
+                        digits += 1
+                        guard value <= 255 else { return nil }
+                    } else {
+                        return nil
+                    }
+                }
+                guard digits > 0, octets.count == 3 else { return nil }
+                octets.append(UInt8(value))
+                return .a(octets)
+            case .txt:
+                guard bytes.count >= 2, bytes.count <= 257, bytes.first == UInt8(ascii: "\""), bytes.last == UInt8(ascii: "\"") else { return nil }
+                let inner = UnsafeBufferPointer(rebasing: bytes[1..<(bytes.count - 1)])
+                guard !inner.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else { return nil }
+                return .txt([Array(inner)])
+            default:
+                return nil
+            }
+        }
+        guard let parsed else { return nil }
+        self = parsed
     }
 
     /// The presentation form, as a zone file or `dig` would print it.

@@ -50,6 +50,14 @@ public struct SQLiteRow {
         return Array(UnsafeRawBufferPointer(start: start, count: count))
     }
 
+    /// Runs `body` on the column's bytes where SQLite holds them (valid only during the call), so a
+    /// caller that parses them (JSON text) need not copy them first.
+    public func withBytes<R>(_ column: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let start = sqlite3_column_blob(statement, Int32(column))
+        let count = Int(sqlite3_column_bytes(statement, Int32(column)))
+        return try body(UnsafeRawBufferPointer(start: count > 0 ? start : nil, count: count > 0 ? count : 0))
+    }
+
     public func value(_ column: Int) -> SQLiteValue {
         switch sqlite3_column_type(statement, Int32(column)) {
         case SQLITE_INTEGER: return .integer(int64(column))
