@@ -42,7 +42,18 @@ let package = Package(
         .target(name: "FurrowJSON", dependencies: [collections]),
         .target(name: "FurrowHCL", dependencies: ["FurrowJSON", collections]),
     ]) + role("Protocols", [
-        .target(name: "FurrowAWS", dependencies: ["FurrowJSON", crypto, collections]),
+        // The AWS clients' HTTP goes over AsyncHTTPClient: URLSession would bring FoundationNetworking and libcurl
+        // (with its TLS, Kerberos and LDAP libraries) into every binary's start-up.
+        .target(
+            name: "FurrowAWS",
+            dependencies: [
+                "FurrowJSON", crypto, collections,
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]),
         .target(name: "FurrowDNSWire", dependencies: [crypto]),
         // HTTP mechanics without the interpreter: server (NIO + TLS), router, metrics, client.
         // Swift 5 mode: NIO channel handlers are confined to their event loop, which the

@@ -1,9 +1,11 @@
+import AsyncHTTPClient
 import Foundation
 import FurrowJSON
-
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import Synchronization
 
 /// Where a service lives and how it signs.
 public struct AWSService: Sendable {
@@ -64,18 +66,34 @@ public struct AWSResponse: Sendable {
 /// from many threads at once. Retries (see `AWSRetryPolicy`) cover connection failures, HTTP 5xx and throttling.
 public final class AWSHTTPClient: Sendable {
     public let configuration: AWSConfiguration
-    private let session: URLSession
+    private let http: HTTPClient
 
     public init(configuration: AWSConfiguration) {
         self.configuration = configuration
-        let sessionConfiguration = URLSessionConfiguration.ephemeral
-        sessionConfiguration.timeoutIntervalForRequest = configuration.requestTimeout
-        sessionConfiguration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        sessionConfiguration.httpCookieStorage = nil
-        session = URLSession(configuration: sessionConfiguration)
+        http = Self.sharedHTTPClient(timeout: configuration.requestTimeout)
     }
 
-    deinit { session.invalidateAndCancel() }
+    /// One AsyncHTTPClient (and so one connection pool) per request timeout, for the life of the process: clients
+    /// are made per script call, and an HTTPClient must be shut down before it goes, which a deinit cannot wait for.
+    private static let httpClients = Mutex<[Double: HTTPClient]>([:])
+
+    private static func sharedHTTPClient(timeout: Double) -> HTTPClient {
+        httpClients.withLock { clients in
+            if let client = clients[timeout] { return client }
+            var configuration = HTTPClient.Configuration()
+            // The timeout bounds connecting and each wait for data, not the whole exchange.
+            let amount = TimeAmount.nanoseconds(Int64((max(timeout, 0.001) * 1e9).rounded()))
+            configuration.timeout = HTTPClient.Configuration.Timeout(connect: amount, read: amount, write: amount)
+            configuration.redirectConfiguration = .follow(max: 5, allowCycles: false)
+            configuration.decompression = .enabled(limit: .none)
+            // A refused connection fails the attempt at once; `send` decides on retrying.
+            configuration.connectionPool.retryConnectionEstablishment = false
+            let client = HTTPClient(
+                eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton), configuration: configuration)
+            clients[timeout] = client
+            return client
+        }
+    }
 
     /// Sends `request`, retrying as the policy says, and returns the first 2xx response.
     /// Any other outcome throws an `AWSError` naming `operation`. Each attempt is signed afresh.
@@ -160,7 +178,7 @@ public final class AWSHTTPClient: Sendable {
     }
 
     private func signed(_ request: AWSRequest, _ target: (url: URL, path: String, host: String), _ service: AWSService)
-        -> URLRequest
+        -> Result<HTTPClient.Request, Error>
     {
         let signer = SigV4Signer(
             credentials: configuration.credentials, region: service.fixedRegion ?? configuration.region,
@@ -169,39 +187,35 @@ public final class AWSHTTPClient: Sendable {
             method: request.method, host: target.host, path: target.path, query: request.query,
             headers: request.headers,
             body: request.body)
-        var urlRequest = URLRequest(url: target.url)
-        urlRequest.httpMethod = request.method
-        for (name, value) in request.headers + signature.headersToAdd.map({ ($0.name, $0.value) }) {
-            urlRequest.setValue(value, forHTTPHeaderField: name)
+        // The signed `host` is sent as it is, not left for the HTTP client to form.
+        var headers = HTTPHeaders([("Host", target.host)])
+        for (name, value) in request.headers + signature.headersToAdd.map({ ($0.name, $0.value) })
+        where name.lowercased() != "host" {
+            headers.replaceOrAdd(name: name, value: value)
         }
-        if !request.body.isEmpty || request.method == "POST" || request.method == "PUT" {
-            urlRequest.httpBody = Data(request.body)
+        let body: HTTPClient.Body? =
+            !request.body.isEmpty || request.method == "POST" || request.method == "PUT"
+            ? .bytes(request.body) : nil
+        return Result {
+            try HTTPClient.Request(
+                url: target.url, method: HTTPMethod(rawValue: request.method), headers: headers, body: body)
         }
-        return urlRequest
     }
 
-    /// Runs one URLSession task and waits for it on the calling thread.
-    private func perform(_ urlRequest: URLRequest) -> Result<AWSResponse, Error> {
-        let box = ResultBox()
-        let done = DispatchSemaphore(value: 0)
-        let task = session.dataTask(with: urlRequest) { data, response, error in
-            if let error {
-                box.result = .failure(error)
-            } else if let http = response as? HTTPURLResponse {
-                var headers: [String: String] = [:]
-                for (name, value) in http.allHeaderFields {
-                    if let name = name as? String, let value = value as? String { headers[name.lowercased()] = value }
-                }
-                box.result = .success(
-                    AWSResponse(status: http.statusCode, headers: headers, body: Array(data ?? Data())))
-            } else {
-                box.result = .failure(URLError(.badServerResponse))
+    /// Runs one exchange and waits for it on the calling thread (never an event loop's: scripts run on their own).
+    private func perform(_ request: Result<HTTPClient.Request, Error>) -> Result<AWSResponse, Error> {
+        Result {
+            let response = try http.execute(request: try request.get()).wait()
+            var headers: [String: String] = [:]
+            for (name, value) in response.headers {
+                let key = name.lowercased()
+                // Repeated fields combine as one, comma-separated (RFC 9110, 5.3).
+                headers[key] = headers[key].map { $0 + ", " + value } ?? value
             }
-            done.signal()
+            return AWSResponse(
+                status: Int(response.status.code), headers: headers,
+                body: response.body.map { Array($0.readableBytesView) } ?? [])
         }
-        task.resume()
-        done.wait()
-        return box.result ?? .failure(URLError(.unknown))
     }
 
     /// The AWS error code and message of an error response, in either protocol: JSON (`__type`, `message`) or
@@ -229,20 +243,41 @@ public final class AWSHTTPClient: Sendable {
         return (code, message ?? (response.body.isEmpty ? "" : snippet(response.body)))
     }
 
-    /// A short reason for a failed exchange; URLError's own descriptions are mere error numbers on Linux.
+    /// A short reason for a failed exchange, in the same words whichever layer (HTTP client, NIO, TLS) reported it.
     static func explain(_ error: Error) -> String {
-        guard let urlError = error as? URLError else { return "\(error)" }
-        switch urlError.code {
-        case .cannotConnectToHost: return "cannot connect (connection refused)"
-        case .timedOut: return "timed out"
-        case .cannotFindHost, .dnsLookupFailed: return "cannot resolve the host name"
-        case .networkConnectionLost: return "connection lost"
-        case .notConnectedToInternet: return "no network"
-        case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate,
-            .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot:
+        switch error {
+        case let error as HTTPClientError:
+            switch error {
+            case .connectTimeout, .readTimeout, .writeTimeout, .deadlineExceeded, .tlsHandshakeTimeout,
+                .getConnectionFromPoolTimeout:
+                return "timed out"
+            case .remoteConnectionClosed: return "connection lost"
+            case .invalidURL, .emptyHost, .emptyScheme: return "invalid URL"
+            default: return "\(error)"
+            }
+        case let error as NIOConnectionError:
+            if let first = error.connectionErrors.first { return explain(first.error) }
+            return "cannot resolve the host name"
+        case let error as IOError:
+            switch error.errnoCode {
+            case ECONNREFUSED: return "cannot connect (connection refused)"
+            case ETIMEDOUT: return "timed out"
+            case ECONNRESET, EPIPE: return "connection lost"
+            case ENETUNREACH, EHOSTUNREACH, ENETDOWN: return "no network"
+            default: return "cannot connect (\(String(cString: strerror(error.errnoCode))))"
+            }
+        case let error as ChannelError:
+            switch error {
+            case .connectTimeout: return "timed out"
+            case .eof, .ioOnClosedChannel, .outputClosed, .inputClosed, .alreadyClosed: return "connection lost"
+            default: return "\(error)"
+            }
+        case is NIOSSLError, is BoringSSLError, is NIOSSLExtraError:
             return "TLS connection failed"
-        case .badServerResponse: return "malformed HTTP response"
-        default: return "network error \(urlError.code.rawValue)"
+        case is HTTPParserError:
+            return "malformed HTTP response"
+        default:
+            return "\(error)"
         }
     }
 
@@ -250,9 +285,4 @@ public final class AWSHTTPClient: Sendable {
         let text = String(decoding: body.prefix(300), as: UTF8.self)
         return body.count > 300 ? text + "…" : text
     }
-}
-
-/// Carries one task's outcome from URLSession's delegate queue to the waiting thread; the semaphore orders the accesses.
-private final class ResultBox: @unchecked Sendable {
-    var result: Result<AWSResponse, Error>?
 }
