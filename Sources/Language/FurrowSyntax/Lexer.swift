@@ -393,7 +393,12 @@ public struct Lexer {
 
     static func dedent(_ parts: [StringPart]) -> [StringPart] {
         // Work on the literal text with placeholders standing for interpolations.
-        let placeholder: Character = "\u{FFFC}"
+        // A scalar the literal's own text does not hold (a source may contain any character).
+        var placeholderScalar = Unicode.Scalar(0xFFFC)!
+        while parts.contains(where: { if case .text(let t) = $0 { t.unicodeScalars.contains(placeholderScalar) } else { false } }) {
+            placeholderScalar = Unicode.Scalar(placeholderScalar.value == 0xFFFC ? 0xE000 : placeholderScalar.value + 1)!
+        }
+        let placeholder = Character(placeholderScalar)
         var joined = ""
         var spans: [Span] = []
         for part in parts {
@@ -418,13 +423,14 @@ public struct Lexer {
         var out: [StringPart] = []
         var current = ""
         var spanIndex = 0
-        for ch in result {
-            if ch == placeholder {
+        // by scalars: a combining mark after an interpolation joins the placeholder's character
+        for scalar in result.unicodeScalars {
+            if scalar == placeholderScalar, spanIndex < spans.count {
                 if !current.isEmpty { out.append(.text(current)); current = "" }
                 out.append(.interpolation(spans[spanIndex]))
                 spanIndex += 1
             } else {
-                current.append(ch)
+                current.unicodeScalars.append(scalar)
             }
         }
         if !current.isEmpty || out.isEmpty { out.append(.text(current)) }
