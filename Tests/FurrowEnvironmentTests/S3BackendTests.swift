@@ -105,21 +105,7 @@ import Testing
     /// account checks) followed by `resources`.
     private func writeConfiguration(in scratch: URL, server: LocalAWSServer, _ resources: String) throws {
         try FileManager.default.createDirectory(at: scratch.appendingPathComponent("devenv"), withIntermediateDirectories: true)
-        try ("""
-            terraform {
-              backend "s3" {
-                region                      = "us-east-1"
-                endpoints                   = { s3 = "\(server.endpoint.absoluteString)" }
-                use_path_style              = true
-                use_lockfile                = true
-                skip_credentials_validation = true
-                skip_requesting_account_id  = true
-                skip_metadata_api_check     = true
-                skip_region_validation      = true
-                skip_s3_checksum            = true
-              }
-            }
-            """ + "\n" + resources).write(to: scratch.appendingPathComponent("devenv/main.tf"), atomically: true, encoding: .utf8)
+        try (server.terraformS3Backend() + resources).write(to: scratch.appendingPathComponent("devenv/main.tf"), atomically: true, encoding: .utf8)
     }
 
     /// Runs a small python program with the server's endpoint as its argument.

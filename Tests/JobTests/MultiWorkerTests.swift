@@ -25,24 +25,7 @@ final class WorkerWorld {
         var text = ""
         if s3Backend {
             try Self.python(["import boto3, sys", "boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1').create_bucket(Bucket='furrow-state')"], server: server)
-            text += """
-                terraform {
-                  backend "s3" {
-                    bucket                      = "furrow-state"
-                    key                         = "paced/terraform.tfstate"
-                    region                      = "us-east-1"
-                    endpoints                   = { s3 = "\(server.endpoint.absoluteString)" }
-                    use_path_style              = true
-                    use_lockfile                = true
-                    skip_credentials_validation = true
-                    skip_requesting_account_id  = true
-                    skip_metadata_api_check     = true
-                    skip_region_validation      = true
-                    skip_s3_checksum            = true
-                  }
-                }
-
-                """
+            text += server.terraformS3Backend([("bucket", "furrow-state"), ("key", "paced/terraform.tfstate")])
         }
         text += #"variable "name" { type = string }"# + "\n"
         for name in ["tyk", "tyk-analytics", "tyk-pump", "base", "infra"] {

@@ -26,6 +26,28 @@ public final class LocalAWSServer: @unchecked Sendable {
     public let port: Int
     /// `http://127.0.0.1:PORT`: one endpoint for every service.
     public let endpoint: URL
+
+    /// A terraform `backend "s3"` block on this server, with its lockfile and without the
+    /// checks a local server cannot answer; `settings` (bucket, key) go first, each on its line.
+    public func terraformS3Backend(_ settings: [(String, String)] = []) -> String {
+        let first = settings.map { "    \($0.0.padding(toLength: 27, withPad: " ", startingAt: 0)) = \"\($0.1)\"\n" }.joined()
+        return """
+            terraform {
+              backend "s3" {
+            \(first)    region                      = "us-east-1"
+                endpoints                   = { s3 = "\(endpoint.absoluteString)" }
+                use_path_style              = true
+                use_lockfile                = true
+                skip_credentials_validation = true
+                skip_requesting_account_id  = true
+                skip_metadata_api_check     = true
+                skip_region_validation      = true
+                skip_s3_checksum            = true
+              }
+            }
+
+            """
+    }
     /// The server's combined output, kept in a temporary file (moto logs every request).
     public let logPath: String
     private let process: Process
