@@ -16,6 +16,9 @@ struct LocalVariable {
 final class FunctionState {
     let parent: FunctionState?
     var scopes: [[String: LocalVariable]] = [[:]]
+    /// Per scope, slots set aside when the block was hoisted for the captured variables it
+    /// declares (see `Compiler.hoist`).
+    var reservedSlots: [[String: Int]] = [[:]]
     var nextSlot = 0
     var maxSlots = 0
     var captureSources: [CaptureSource] = []
@@ -97,9 +100,12 @@ final class Compiler {
     // MARK: scopes
 
     func declareLocal(_ name: String, mutable: Bool, loopVariable: Bool = false) -> LocalVariable {
-        let slot = function.nextSlot
-        function.nextSlot += 1
-        function.maxSlots = max(function.maxSlots, function.nextSlot)
+        let slot: Int
+        if let reserved = function.reservedSlots[function.reservedSlots.count - 1].removeValue(forKey: name) {
+            slot = reserved
+        } else {
+            slot = reserveSlot()
+        }
         nextVariableID += 1
         let local = LocalVariable(
             id: nextVariableID, slot: slot, mutable: mutable, boxed: function.boxedNames.contains(name), loopVariable: loopVariable,
@@ -108,14 +114,23 @@ final class Compiler {
         return local
     }
 
+    func reserveSlot() -> Int {
+        let slot = function.nextSlot
+        function.nextSlot += 1
+        function.maxSlots = max(function.maxSlots, function.nextSlot)
+        return slot
+    }
+
     /// Opens a block scope; returns what `leaveScope` needs to close it.
     func enterScope() -> Int {
         function.scopes.append([:])
+        function.reservedSlots.append([:])
         return function.nextSlot
     }
 
     func leaveScope(_ savedSlot: Int) {
         function.scopes.removeLast()
+        function.reservedSlots.removeLast()
         function.nextSlot = savedSlot
     }
 
@@ -207,6 +222,18 @@ final class Compiler {
     /// Declares functions (and at top level, every global) before compiling, so that
     /// functions can call each other whatever their order.
     func hoist(_ statements: [Stmt]) {
+        // A hoisted function is made when its block starts, and boxes the variables it
+        // captures that the block declares later (see `functionValue`). Their slots are set
+        // aside now: were they allocated at the declaration, a nested block or `catch` before
+        // it could reuse the slot and overwrite that cell.
+        if !function.declaresGlobals, statements.contains(where: Compiler.isFunction) {
+            for statement in statements {
+                guard case .binding(let name, _, _, _) = statement.kind, function.boxedNames.contains(name),
+                    function.reservedSlots[function.reservedSlots.count - 1][name] == nil
+                else { continue }
+                function.reservedSlots[function.reservedSlots.count - 1][name] = reserveSlot()
+            }
+        }
         for statement in statements {
             let line = file.line(of: statement.span.start)
             switch statement.kind {
