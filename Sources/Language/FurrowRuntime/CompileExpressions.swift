@@ -115,6 +115,7 @@ extension Compiler {
                 }
                 return { _ in member }
             }
+            if let read = inPlaceRead(e) { return read }
             let code = expression(object)
             let where_ = location(e.span)
             return { (f: Fiber) throws(FurrowError) -> Value in
@@ -124,6 +125,7 @@ extension Compiler {
                 do throws(FurrowError) { return try Operations.member(v, name, f) } catch { throw error.locate(where_) }
             }
         case .index(let object, let indexExpr):
+            if let read = inPlaceRead(e) { return read }
             let code = expression(object)
             let index = expression(indexExpr)
             let where_ = location(e.span)

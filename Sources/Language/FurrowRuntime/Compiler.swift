@@ -937,7 +937,7 @@ final class Compiler {
             return { (f: Fiber) throws(FurrowError) -> Flow in
                 let rhs = try value(f)
                 if f.inParallelTask {
-                    throw FurrowError("a parallel task cannot assign a global variable (return a value instead)", kind: "parallel").locate(where_)
+                    throw Compiler.globalAssignedInTask().locate(where_)
                 }
                 guard let binaryOp else {
                     cell.value = rhs
@@ -947,6 +947,7 @@ final class Compiler {
                 return .next
             }
         }
+        if let inPlace = inPlaceAssignment(place, binaryOp, value, where_) { return inPlace }
         let change = Compiler.modifier(place)
         return { (f: Fiber) throws(FurrowError) -> Flow in
             let rhs = try value(f)
@@ -987,7 +988,7 @@ final class Compiler {
         case .global(let cell):
             return { (f: Fiber, body: (inout Value) throws(FurrowError) -> Void) throws(FurrowError) in
                 if f.inParallelTask {
-                    throw FurrowError("a parallel task cannot assign a global variable (return a value instead)", kind: "parallel")
+                    throw Compiler.globalAssignedInTask()
                 }
                 try body(&cell.value)
             }
