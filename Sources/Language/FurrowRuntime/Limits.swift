@@ -26,7 +26,8 @@ public enum Limits {
     public static let scanPageSize = 10_000
 
     /// Levels of nested lists and maps that `repr` shows (deeper ones print as `[…]`) and
-    /// `json.encode`, state items and terraform variables accept: they recurse on the
-    /// native stack. (Comparing and freeing values walk them in loops, at any depth.)
+    /// `json.encode` and terraform variables accept: they recurse on the native stack.
+    /// (Comparing and freeing values walk them in loops, at any depth. State items have a
+    /// lower bound of their own, DynamoDB's 32 levels: `StateItemRules.maximumNesting`.)
     public static let valueNesting = 10_000
 }
