@@ -191,6 +191,31 @@ import Testing
         #expect(try store.get(table, key: "big")?["more"] == nil)
     }
 
+    /// Lists and maps nest at most 32 levels in an attribute (DynamoDB's limit): deeper ones
+    /// would be written but could not be read back (the JSON parser of stored items stops at
+    /// 512 levels) or filtered (SQLite's JSON functions refuse the row).
+    @Test func refusesAttributesNestedDeeperThanThirtyTwoLevels() throws {
+        let store = try makeStore()
+        let table = try environmentsTable(store)
+        func nested(_ levels: Int) -> JSONValue {
+            var value = JSONValue.array([])
+            for _ in 1..<levels { value = .array([value]) }
+            return value
+        }
+        try store.put(table, item: ["name": "deep", "v": nested(32), "n": 1], ifAbsent: false)
+        #expect(try store.get(table, key: "deep")?["v"] == nested(32))
+        let filter = StateFilter([StateComparison("n", .greater, 0)])
+        #expect(try store.count(table, filter: filter) == 1)
+
+        let deeper = try #require(stateError { try store.put(table, item: ["name": "deeper", "v": nested(33)], ifAbsent: false) })
+        #expect(deeper.kind == .invalid)
+        #expect(deeper.description.contains("v" + String(repeating: "[0]", count: 32) + " is nested more than 32 levels deep"))
+        #expect(try store.get(table, key: "deeper") == nil)
+        let grow = try #require(stateError { try store.update(table, key: "deep", changes: ["v": .object(["a": nested(32)])], condition: nil) })
+        #expect(grow.description.contains("v.a" + String(repeating: "[0]", count: 31) + " is nested more than 32 levels deep"))
+        #expect(try store.get(table, key: "deep")?["v"] == nested(32))
+    }
+
     @Test func itemSizeCountsNamesAndValuesAsDynamoDBDoes() {
         #expect(StateItemRules.size(of: ["name": "abc"]) == 7)
         #expect(StateItemRules.size(of: ["n": 12345]) == 1 + 4)

@@ -21,6 +21,11 @@ import FurrowRuntime
         "fn f(x) { return x * 2 }\nlet xs = [1, 2, 3] | map f\nprint(len(xs))",
         "var n = 0\nlet add = () => { n += 1 }\nadd()",
         "try { fail(\"boom\") } catch e { e.kind }",
+        // The worker threads hold fibers, which keep the interpreter alive: parallel returns
+        // only once every thread has let go of its fiber.
+        "let xs = parallel([1, 2, 3, 4, 5, 6, 7, 8], limit: 4, x => x * 2)\nlen(xs)",
+        "let xs = parallel([1, 2, 3, 4], limit: 4, x => fail(\"boom ${x}\"))\nxs[0].kind",
+        "try { parallel([1, 2, 3, 4], limit: 4, fail_fast: true, x => fail(\"boom\")) } catch e { e.kind }",
     ])
     func anInterpreterIsFreedWhenNothingHoldsIt(_ source: String) throws {
         let interpreter = try Self.runAndLetGo(source)

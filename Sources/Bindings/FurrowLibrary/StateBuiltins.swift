@@ -554,10 +554,9 @@ enum StateValues {
         return item
     }
 
-    static func json(_ value: Value, at path: String, table: String, key: String, depth: Int = 0) throws(FurrowError) -> JSONValue {
-        if depth > Limits.valueNesting {
-            throw refusal("\(path) is nested more than \(Limits.valueNesting) levels deep, too deep to store", table, key)
-        }
+    /// `level`: how deep a list or map `value` would be (the attribute's own is 1). Deeper than
+    /// the store allows is refused here, before the conversion could recurse any further.
+    static func json(_ value: Value, at path: String, table: String, key: String, level: Int = 1) throws(FurrowError) -> JSONValue {
         switch value {
         case .null: return .null
         case .bool(let b): return .bool(b)
@@ -568,13 +567,15 @@ enum StateValues {
         case .string(let s): return .string(s)
         case .time(let t): return .string(TimeFormat.iso(t))
         case .list(let elements):
+            if level > StateItemRules.maximumNesting { throw refusal(StateItemRules.nestingProblem(at: path), table, key) }
             var out: [JSONValue] = []
             out.reserveCapacity(elements.count)
-            for (index, element) in elements.enumerated() { out.append(try json(element, at: "\(path)[\(index)]", table: table, key: key, depth: depth + 1)) }
+            for (index, element) in elements.enumerated() { out.append(try json(element, at: "\(path)[\(index)]", table: table, key: key, level: level + 1)) }
             return .array(out)
         case .map(let members):
+            if level > StateItemRules.maximumNesting { throw refusal(StateItemRules.nestingProblem(at: path), table, key) }
             var out = StateItem(minimumCapacity: members.count)
-            for (name, member) in members { out[name] = try json(member, at: "\(path).\(name)", table: table, key: key, depth: depth + 1) }
+            for (name, member) in members { out[name] = try json(member, at: "\(path).\(name)", table: table, key: key, level: level + 1) }
             return .object(out)
         default:
             throw refusal(

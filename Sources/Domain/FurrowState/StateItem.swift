@@ -15,6 +15,16 @@ public enum StateItemRules {
     public static let maximumItemSize = 400 * 1024
     /// DynamoDB's limit on a partition key value, in UTF-8 bytes.
     public static let maximumKeySize = 2048
+    /// DynamoDB's limit on nested attributes: an attribute's value holds lists and maps at most
+    /// this many levels deep, counting its own. Applied by every store, and not only for
+    /// DynamoDB's sake: the SQLite store parses a stored item with a bounded JSON parser, and
+    /// SQLite's JSON functions (the pushed-down filters of a scan) fail on a deeper row.
+    public static let maximumNesting = 32
+
+    /// Why a list or map at `path` cannot be stored (it is nested deeper than `maximumNesting`).
+    public static func nestingProblem(at path: String) -> String {
+        "\(path) is nested more than \(maximumNesting) levels deep; items hold lists and maps at most \(maximumNesting) levels deep"
+    }
 
     /// The size of an item as DynamoDB counts it, closely enough: attribute names plus values, where a
     /// string counts its UTF-8 bytes, a number about one byte per two significant digits plus one,
@@ -40,17 +50,20 @@ public enum StateItemRules {
         return min(21, (significant.count + 1) / 2 + 1)
     }
 
-    /// The reason `value` cannot be stored, or nil when it can (numbers must be finite).
-    static func problem(in value: JSONValue, at path: String) -> String? {
+    /// The reason `value` cannot be stored, or nil when it can (numbers must be finite, lists
+    /// and maps nested at most `maximumNesting` levels; `level` is the value's own).
+    static func problem(in value: JSONValue, at path: String, level: Int = 1) -> String? {
         switch value {
         case .double(let d) where !d.isFinite: return "\(path) is \(d), which has no stored form"
         case .array(let elements):
+            if level > maximumNesting { return nestingProblem(at: path) }
             for (index, element) in elements.enumerated() {
-                if let problem = problem(in: element, at: "\(path)[\(index)]") { return problem }
+                if let problem = problem(in: element, at: "\(path)[\(index)]", level: level + 1) { return problem }
             }
         case .object(let members):
+            if level > maximumNesting { return nestingProblem(at: path) }
             for (name, member) in members {
-                if let problem = problem(in: member, at: "\(path).\(name)") { return problem }
+                if let problem = problem(in: member, at: "\(path).\(name)", level: level + 1) { return problem }
             }
         default: break
         }

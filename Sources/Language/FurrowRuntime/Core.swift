@@ -173,11 +173,12 @@ enum Core {
         for _ in 0..<permits {
             let fiber = parent.spawn()
             group.enter()
-            let status = NativeThread.start(stackSize: 1 << 28) {
-                worker(fiber)
+            // The fiber keeps the interpreter alive: the thread lets go of it before the
+            // caller is woken, so that nothing of this call outlives it.
+            let status = NativeThread.start(stackSize: 1 << 28, { worker(fiber) }, then: {
                 ParallelThreads.release(1)
                 group.leave()
-            }
+            })
             if status != 0 {
                 group.leave()
                 failure = status
@@ -221,20 +222,29 @@ enum ParallelThreads {
 /// A POSIX thread, so that a thread that cannot be made (no memory for its stack) is an
 /// error to report rather than a task that never runs.
 enum NativeThread {
-    private final class Body { let run: () -> Void; init(_ run: @escaping () -> Void) { self.run = run } }
+    private final class Body {
+        var run: (() -> Void)?
+        let finished: () -> Void
+        init(_ run: @escaping () -> Void, _ finished: @escaping () -> Void) { self.run = run; self.finished = finished }
+    }
 
-    /// Starts `body` on a detached thread; returns 0 or the error number of pthread_create.
-    static func start(stackSize: Int, _ body: @escaping () -> Void) -> Int32 {
+    /// Starts `body` on a detached thread, then runs `finished` there once `body` and
+    /// everything it captured have been released (so a caller that waits for `finished`
+    /// knows the thread holds none of it any more); returns 0 or the error number of
+    /// pthread_create, when neither runs.
+    static func start(stackSize: Int, _ body: @escaping () -> Void, then finished: @escaping () -> Void) -> Int32 {
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)
         defer { pthread_attr_destroy(&attributes) }
         pthread_attr_setstacksize(&attributes, stackSize)
         pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
-        let context = Unmanaged.passRetained(Body(body)).toOpaque()
+        let context = Unmanaged.passRetained(Body(body, finished)).toOpaque()
         var thread = pthread_t()
         let status = pthread_create(&thread, &attributes, { raw in
             let body = Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue()
-            body.run()
+            body.run!()
+            body.run = nil
+            body.finished()
             return nil
         }, context)
         if status != 0 { Unmanaged<Body>.fromOpaque(context).release() }

@@ -15,7 +15,7 @@ public enum ErrorKind: String, CaseIterable, Sendable {
     case arithmetic
     /// An integer result that does not fit in 64 bits.
     case overflow
-    /// Calls nested deeper than the limit.
+    /// Calls nested deeper than the limit; a lazy list on more lazy stages than its limit.
     case recursion
     case assert
     /// A parallel task that wrote shared state, or a failed task under `fail_fast`.

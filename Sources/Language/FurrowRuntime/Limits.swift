@@ -26,7 +26,14 @@ public enum Limits {
     public static let scanPageSize = 10_000
 
     /// Levels of nested lists and maps that `repr` shows (deeper ones print as `[…]`) and
-    /// `json.encode`, state items and terraform variables accept: they recurse on the
-    /// native stack. (Comparing and freeing values walk them in loops, at any depth.)
+    /// `json.encode` and terraform variables accept: they recurse on the native stack.
+    /// (Comparing and freeing values walk them in loops, at any depth. State items have a
+    /// lower bound of their own, DynamoDB's 32 levels: `StateItemRules.maximumNesting`.)
     public static let valueNesting = 10_000
+
+    /// Lazy stages (`where`, `reject`, `map`, `select` over a table scan) one lazy list may
+    /// stand on: reading it and freeing it recurse through each of them, so a chain built in
+    /// a loop (`s = s | map it`) would otherwise overflow the native stack. The check is one
+    /// integer per stage made, none per item; stages over lists are not lazy and not bounded.
+    public static let lazyStages = 10_000
 }

@@ -66,8 +66,19 @@ final class LazySequence: HostObject, ValueSequence, @unchecked Sendable {
     /// What a read without the caller's fiber runs the stages on (see `items`).
     unowned let interpreter: Interpreter
     let dryRun: Bool
+    /// The lazy stages this one stands on, itself included. Reading it goes through every
+    /// one of them by recursion, and so does freeing it (each holds its source), so there are
+    /// at most `Limits.lazyStages`: a longer chain (built in a loop) would overflow the stack.
+    let stages: Int
 
-    init(source: ValueSequence, filter: PushdownFilter?, fiber: Fiber, transform: @escaping (Value, Fiber) throws(FurrowError) -> Value?) {
+    init(source: ValueSequence, filter: PushdownFilter?, fiber: Fiber, transform: @escaping (Value, Fiber) throws(FurrowError) -> Value?) throws(FurrowError) {
+        let stages = ((source as? LazySequence)?.stages ?? 0) + 1
+        guard stages <= Limits.lazyStages else {
+            throw FurrowError(
+                "a lazy list may stand on at most \(Limits.lazyStages) lazy stages (where, reject, map or select over a table scan); make a list of it first, with + []",
+                kind: .recursion)
+        }
+        self.stages = stages
         self.source = source
         self.filter = filter
         self.transform = transform
@@ -149,16 +160,16 @@ enum Stages {
                 let fn = try function(code, f)!
                 let keep: Bool
                 if case .item(.where, _, _) = stage { keep = true } else { keep = false }
-                return .host(LazySequence(source: sequence, filter: keep ? pushdown : nil, fiber: f) { (v: Value, f: Fiber) throws(FurrowError) -> Value? in
+                return .host(try LazySequence(source: sequence, filter: keep ? pushdown : nil, fiber: f) { (v: Value, f: Fiber) throws(FurrowError) -> Value? in
                     try apply(fn, v, f).isTruthy == keep ? v : nil
                 })
             case .item(.map, let code, _):
                 let fn = try function(code, f)!
-                return .host(LazySequence(source: sequence, filter: nil, fiber: f) { (v: Value, f: Fiber) throws(FurrowError) -> Value? in try apply(fn, v, f) })
+                return .host(try LazySequence(source: sequence, filter: nil, fiber: f) { (v: Value, f: Fiber) throws(FurrowError) -> Value? in try apply(fn, v, f) })
             case .select(let fields):
                 var fns: [(String, Callable)] = []
                 for (name, code) in fields { fns.append((name, try function(code, f)!)) }
-                return .host(LazySequence(source: sequence, filter: nil, fiber: f) { (v: Value, f: Fiber) throws(FurrowError) -> Value? in
+                return .host(try LazySequence(source: sequence, filter: nil, fiber: f) { (v: Value, f: Fiber) throws(FurrowError) -> Value? in
                     try selectRow(fns, v, f)
                 })
             case .plain(.take, let codes):
