@@ -521,7 +521,7 @@ extension Compiler {
         if mutatingMethods.contains(name), let place = mutablePlace(object) {
             let readReceiver = expression(object)
             let change = Compiler.modifier(place)
-            return { (f: Fiber) throws(FurrowError) -> Value in
+            let general = { (f: Fiber) throws(FurrowError) -> Value in
                 // The receiver is only inspected here and released before the change, so
                 // the collection stays uniquely referenced and is changed without a copy.
                 var other: Value?
@@ -549,6 +549,8 @@ extension Compiler {
                     return try Compiler.invokeMethod(receiver, name, codes, count, labels, receiverLabels, builtinFunction, f, where_)
                 }
             }
+            if name == "append", count == 1, labels == nil, let append = appendInPlace(place, codes[0].run, general, where_) { return append }
+            return general
         }
         let receiverCode = expression(object)
         if mutatingMethods.contains(name) {

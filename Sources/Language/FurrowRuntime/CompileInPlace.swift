@@ -172,6 +172,46 @@ extension Compiler {
             return .next
         }
     }
+
+    // MARK: methods
+
+    /// `xs.append(v)` on a variable holding a list: appended in place, without the argument
+    /// list and the search by method name of the general path (`general`, which runs for
+    /// anything but a list, so host objects and errors are as before).
+    func appendInPlace(_ place: Place, _ item: @escaping Code, _ general: @escaping Code, _ where_: SourceLocation) -> Code? {
+        switch place {
+        case .local(let slot, false): return appendInPlace(LocalRoot(slot: slot), item, general, where_)
+        case .global(let cell): return appendInPlace(GlobalRoot(cell: cell), item, general, where_)
+        default: return nil
+        }
+    }
+
+    func appendInPlace<R: VariableRoot>(_ root: R, _ item: @escaping Code, _ general: @escaping Code, _ where_: SourceLocation) -> Code {
+        { (f: Fiber) throws(FurrowError) -> Value in
+            let isList = try root.read(f) { (v: Value) throws(FurrowError) -> Bool in
+                if case .list = v { return true }
+                return false
+            }
+            guard isList else { return try general(f) }
+            let v = try item(f)
+            do throws(FurrowError) {
+                try root.modify(f) { (x: inout Value) throws(FurrowError) in
+                    // `if case` and then clearing `x`: see `Operations.compound`. Evaluating the
+                    // item may have changed the variable: then the general change decides.
+                    guard case .list(var l) = x else {
+                        _ = try Operations.mutate(&x, "append", [v], nil)
+                        return
+                    }
+                    x = .null
+                    l.append(v)
+                    x = .list(l)
+                }
+            } catch {
+                throw error.locate(where_)
+            }
+            return .null
+        }
+    }
 }
 
 extension Operations {
