@@ -103,6 +103,15 @@ public final class Fiber: @unchecked Sendable {
         top = from
     }
 
+    /// Ends the frame at `frame` of a Furrow function: its slots are released and the
+    /// caller's frame, at `savedBase`, is current again.
+    @inline(__always)
+    func leave(frame: Int, restoring savedBase: Int) {
+        depth -= 1
+        pop(to: frame)
+        base = savedBase
+    }
+
     /// Calls any callable with the given values (for builtins that call back into scripts).
     public func call(_ callable: Callable, _ values: [Value], labels: [String?]? = nil) throws(FurrowError) -> Value {
         let start = top

@@ -36,7 +36,19 @@ final class FunctionProto: @unchecked Sendable {
     let parameterNames: [String]
     var defaults: [CodeBox?] = []
     /// The body; its value is the function's result (a `return` or the final expression).
-    var body: Code = { _ in .null }
+    /// Set once, when the body is compiled (after the calls in it that refer to this proto).
+    var body: Code {
+        get { bodyBox.run }
+        set {
+            bodyBox = CodeBox(newValue)
+            runningBody = Unmanaged.passUnretained(bodyBox)
+        }
+    }
+    private var bodyBox = CodeBox { _ in .null }
+    /// `bodyBox`, called without a reference count: a closure loaded from a `var` has its
+    /// context retained and released around every call, and `bodyBox` holds it for the
+    /// proto's life.
+    private var runningBody: Unmanaged<CodeBox>
     var frameSize = 0
     var captureSources: [CaptureSource] = []
     /// Parameters that closures capture: boxed into cells on entry.
@@ -47,6 +59,7 @@ final class FunctionProto: @unchecked Sendable {
         self.name = name
         self.parameterNames = parameterNames
         self.location = location
+        runningBody = Unmanaged.passUnretained(bodyBox)
     }
 
     /// Runs the body on a frame at `base` whose parameters are already in place, with the
@@ -63,17 +76,17 @@ final class FunctionProto: @unchecked Sendable {
         fiber.base = base
         fiber.top = frameTop
         fiber.depth += 1
-        defer {
-            fiber.depth -= 1
-            fiber.pop(to: base)
-            fiber.base = savedBase
-        }
         if !boxedParameters.isEmpty {
             for slot in boxedParameters {
                 fiber.stack[base + slot] = .cell(Cell(fiber.stack[base + slot], owner: fiber))
             }
         }
-        return try body(fiber)
+        // Not a `defer`: that became a function of its own, called on every return.
+        let outcome = runningBody._withUnsafeGuaranteedRef { (box: CodeBox) -> Result<Value, FurrowError> in
+            Result { () throws(FurrowError) -> Value in try box.run(fiber) }
+        }
+        fiber.leave(frame: base, restoring: savedBase)
+        return try outcome.get()
     }
 }
 
