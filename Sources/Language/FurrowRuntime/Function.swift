@@ -62,6 +62,14 @@ final class FunctionProto: @unchecked Sendable {
         runningBody = Unmanaged.passUnretained(bodyBox)
     }
 
+    /// Puts the parameters that closures capture into cells (once: defaults may have done it).
+    func boxParameters(_ fiber: Fiber, base: Int) {
+        for slot in boxedParameters {
+            if case .cell = fiber.stack[base + slot] { continue }
+            fiber.stack[base + slot] = .cell(Cell(fiber.stack[base + slot], owner: fiber))
+        }
+    }
+
     /// Runs the body on a frame at `base` whose parameters are already in place, with the
     /// fiber's captures already those of the closure being called.
     @inline(__always)
@@ -76,11 +84,7 @@ final class FunctionProto: @unchecked Sendable {
         fiber.base = base
         fiber.top = frameTop
         fiber.depth += 1
-        if !boxedParameters.isEmpty {
-            for slot in boxedParameters {
-                fiber.stack[base + slot] = .cell(Cell(fiber.stack[base + slot], owner: fiber))
-            }
-        }
+        if !boxedParameters.isEmpty { boxParameters(fiber, base: base) }
         // Not a `defer`: that became a function of its own, called on every return.
         let outcome = runningBody._withUnsafeGuaranteedRef { (box: CodeBox) -> Result<Value, FurrowError> in
             Result { () throws(FurrowError) -> Value in try box.run(fiber) }
@@ -152,11 +156,15 @@ final class Closure: Callable, @unchecked Sendable {
             fiber.depth += 1
             defer { fiber.depth -= 1 }
             do throws(FurrowError) {
+                // A default reads the earlier parameters as the body does: the captured ones
+                // from their cells.
+                proto.boxParameters(fiber, base: base)
                 for i in 0..<parameterCount where missing?.contains(i) ?? (i >= arguments.count) {
                     guard let defaultCode = proto.defaults[i] else {
                         throw FurrowError.type("\(proto.name)() is missing argument '\(proto.parameterNames[i])'")
                     }
-                    fiber.stack[base + i] = try defaultCode.run(fiber)
+                    let value = try defaultCode.run(fiber)
+                    if case .cell(let cell) = fiber.stack[base + i] { cell.value = value } else { fiber.stack[base + i] = value }
                 }
             } catch {
                 // Slots from `top` up must hold null (see `Fiber.push`).
