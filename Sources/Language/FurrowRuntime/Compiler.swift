@@ -1116,9 +1116,13 @@ enum NameCollector {
         }
     }
 
+    /// A nested function's parameters are in scope in all of its body (defaults included),
+    /// so its uses of their names are not captures of the enclosing function's variables.
     static func visitFunction(_ decl: FunctionDecl, _ names: inout Set<String>) {
-        for p in decl.parameters { if let d = p.defaultValue { visit(d, nested: true, &names) } }
-        for s in decl.body.statements { visit(s, nested: true, &names) }
+        var used: Set<String> = []
+        for p in decl.parameters { if let d = p.defaultValue { visit(d, nested: true, &used) } }
+        for s in decl.body.statements { visit(s, nested: true, &used) }
+        names.formUnion(used.subtracting(decl.parameters.map(\.name)))
     }
 
     static func visit(_ e: Expr, nested: Bool, _ names: inout Set<String>) {
