@@ -83,7 +83,7 @@ extension Compiler {
     func fieldRead<R: VariableRoot>(_ root: R, _ name: String, _ where_: SourceLocation) -> Code {
         { (f: Fiber) throws(FurrowError) -> Value in
             try root.read(f) { (v: Value) throws(FurrowError) -> Value in
-                if case .map(let m) = v { return m[name] ?? .null }
+                if case .map(let m) = v { return m.field(name) ?? .null }
                 return try Compiler.member(v, name, f, where_)
             }
         }
@@ -106,7 +106,7 @@ extension Compiler {
             let i = try index(f)
             return try root.read(f) { (v: Value) throws(FurrowError) -> Value in
                 if case .list(let l) = v, case .int(let n) = i, n >= 0, n < l.count, case .map(let m) = l[n] {
-                    return m[name] ?? .null
+                    return m.field(name) ?? .null
                 }
                 return try Compiler.member(try Compiler.item(v, i, f, itemWhere), name, f, where_)
             }

@@ -80,6 +80,14 @@ public struct FurrowMap: Sequence, ExpressibleByDictionaryLiteral, @unchecked Se
         }
     }
 
+    /// `self[key]`, inlined where a variable's field is read in place (`Compiler.fieldRead`):
+    /// with the scan of the keys in the caller, the map needs no reference count for the read.
+    @inline(__always)
+    func field(_ key: String) -> Value? {
+        if let i = storage.indexOfIdentical(key) { return storage.entries.values[i] }
+        return storage.entries[key]
+    }
+
     public func index(forKey key: String) -> Int? { storage.indexOfIdentical(key) ?? storage.entries.index(forKey: key) }
 
     /// Runs `body` on the value at `index` in place (the map must be uniquely held or it is copied).
