@@ -66,13 +66,13 @@ extension Compiler {
             for (k, _) in entries { if case .string(let s) = k.kind { constantKeys.append(s) } }
             if constantKeys.count == entries.count, Set(constantKeys).count == constantKeys.count {
                 // Distinct keys written out: every map the literal makes shares one key buffer.
-                let keys = ContiguousArray(constantKeys)
+                let keys = OrderedSet(uncheckedUniqueElements: constantKeys)
                 let values = ContiguousArray(entries.map { CodeBox(expression($0.value)) })
                 return { (f: Fiber) throws(FurrowError) -> Value in
-                    var out = ContiguousArray<Value>()
+                    var out: [Value] = []
                     out.reserveCapacity(values.count)
                     for c in values { out.append(try c.run(f)) }
-                    return .map(FurrowMap(OrderedDictionary(uncheckedUniqueKeys: keys, values: out)))
+                    return .map(FurrowMap(keys: keys, values: out))
                 }
             }
             if constantKeys.count == entries.count {

@@ -218,7 +218,19 @@ extension Operations {
     /// `v = rhs`, or `v op= rhs`.
     @inline(__always)
     static func assign(_ op: BinaryOp?, _ v: inout Value, _ rhs: Value) throws(FurrowError) {
-        if let op { try compound(op, &v, rhs) } else { v = rhs }
+        guard let op else {
+            v = rhs
+            return
+        }
+        // `+=` and `-=` of ints, the common counters, without the call of the general change.
+        if case .int(let a) = v, case .int(let b) = rhs, op == .add || op == .sub {
+            let (result, overflow) = op == .add ? a.addingReportingOverflow(b) : a.subtractingReportingOverflow(b)
+            if !overflow {
+                v = .int(result)
+                return
+            }
+        }
+        try compound(op, &v, rhs)
     }
 }
 
@@ -229,14 +241,19 @@ extension Value {
         // `if case` and then clearing `self`: see `Operations.compound`.
         guard case .map(var m) = self else { throw FurrowError.type("cannot set '\(name)' on \(typeName)") }
         self = .null
-        defer { self = .map(m) }
-        if let index = m.index(forKey: name) {
-            try m.modifyValue(at: index) { (field: inout Value) throws(FurrowError) in try Operations.assign(op, &field, rhs) }
+        // Not a `defer`, which copies `m` back (a retain and a release) instead of moving it.
+        let outcome: Result<Void, FurrowError>
+        if let index = m.storage.index(forKey: name) {
+            outcome = Result { () throws(FurrowError) in
+                try m.modifyValue(at: index) { (field: inout Value) throws(FurrowError) in try Operations.assign(op, &field, rhs) }
+            }
         } else {
             var field = Value.null
-            try Operations.assign(op, &field, rhs)
-            m[name] = field
+            outcome = Result { () throws(FurrowError) in try Operations.assign(op, &field, rhs) }
+            if case .success = outcome { m[name] = field }
         }
+        self = .map(consume m)
+        try outcome.get()
     }
 
     /// `self[index] op= rhs` (or `=`).

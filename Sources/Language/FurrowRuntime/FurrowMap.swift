@@ -4,17 +4,27 @@ import OrderedCollections
 ///
 /// The entries live in one class instance shared between copies until one of them changes
 /// (copy on write), so copying a map — which the evaluator does whenever it reads one —
-/// costs one reference count instead of one per internal buffer of the dictionary.
+/// costs one reference count instead of one per internal buffer.
+///
+/// The keys and the values are held side by side, the key at index `i` naming the value at
+/// index `i` (the layout of an `OrderedDictionary`, kept by hand so that a field is read and
+/// changed by its index in the values' array, with no accessor of the dictionary between).
+/// The maps one literal makes share one key set (`init(keys:values:)`).
 public struct FurrowMap: Sequence, ExpressibleByDictionaryLiteral, @unchecked Sendable {
     public typealias Element = (key: String, value: Value)
 
     final class Storage {
-        var entries: OrderedDictionary<String, Value>
-        init(_ entries: OrderedDictionary<String, Value>) { self.entries = entries }
+        var keys: OrderedSet<String>
+        var values: [Value]
+
+        init(keys: OrderedSet<String>, values: [Value]) {
+            self.keys = keys
+            self.values = values
+        }
 
         /// Nested values are freed in a loop, not by recursion (see `ReleaseQueue`).
         deinit {
-            if ReleaseQueue.mayNest(entries.values.elements) { ReleaseQueue.release(&entries) }
+            if ReleaseQueue.mayNest(values) { ReleaseQueue.release(&values) }
         }
 
         static let scannedCount = 16
@@ -27,9 +37,9 @@ public struct FurrowMap: Sequence, ExpressibleByDictionaryLiteral, @unchecked Se
         @inline(__always)
         func indexOfIdentical(_ key: String) -> Int? {
             // A larger map hashes: scanning it would cost more than it saves.
-            guard entries.count <= Storage.scannedCount else { return nil }
+            guard keys.count <= Storage.scannedCount else { return nil }
             let wanted = unsafeBitCast(key, to: (UInt64, UInt64).self)
-            return entries.keys.withContiguousStorageIfAvailable { (keys: UnsafeBufferPointer<String>) -> Int? in
+            return keys.withContiguousStorageIfAvailable { (keys: UnsafeBufferPointer<String>) -> Int? in
                 guard let base = keys.baseAddress else { return nil }
                 let raw = UnsafeRawPointer(base)
                 for i in 0..<keys.count {
@@ -39,44 +49,69 @@ public struct FurrowMap: Sequence, ExpressibleByDictionaryLiteral, @unchecked Se
                 return nil
             } ?? nil
         }
+
+        @inline(__always)
+        func index(forKey key: String) -> Int? { indexOfIdentical(key) ?? indexByComparing(key) }
+
+        /// The general lookup: hashing in a large map, comparing strings in a small one.
+        @inline(never)
+        func indexByComparing(_ key: String) -> Int? { keys.firstIndex(of: key) }
+
+        /// The value of `key`, looked up by the general comparison.
+        @inline(never)
+        func valueByComparing(_ key: String) -> Value? {
+            guard let i = keys.firstIndex(of: key) else { return nil }
+            return values[i]
+        }
     }
 
     var storage: Storage
 
-    public init() { storage = Storage([:]) }
+    public init() { storage = Storage(keys: [], values: []) }
 
     public init(minimumCapacity: Int) {
-        storage = Storage(OrderedDictionary(minimumCapacity: minimumCapacity))
+        var values: [Value] = []
+        values.reserveCapacity(minimumCapacity)
+        storage = Storage(keys: OrderedSet(minimumCapacity: minimumCapacity), values: values)
     }
 
-    public init(_ entries: OrderedDictionary<String, Value>) { storage = Storage(entries) }
+    public init(_ entries: OrderedDictionary<String, Value>) {
+        storage = Storage(keys: entries.keys, values: entries.values.elements)
+    }
+
+    /// A map of `values` named by `keys`, which must be distinct and as many as the values.
+    init(keys: OrderedSet<String>, values: [Value]) { storage = Storage(keys: keys, values: values) }
 
     public init(dictionaryLiteral elements: (String, Value)...) {
-        var entries = OrderedDictionary<String, Value>(minimumCapacity: elements.count)
-        for (k, v) in elements { entries[k] = v }
-        storage = Storage(entries)
+        self.init(minimumCapacity: elements.count)
+        for (k, v) in elements { self[k] = v }
     }
 
     /// Copies the entries first when another map shares them.
     @inline(__always)
     mutating func makeUnique() {
-        if !isKnownUniquelyReferenced(&storage) { storage = Storage(storage.entries) }
+        if !isKnownUniquelyReferenced(&storage) { storage = Storage(keys: storage.keys, values: storage.values) }
     }
 
-    public var count: Int { storage.entries.count }
-    public var isEmpty: Bool { storage.entries.isEmpty }
-    public var keys: OrderedSet<String> { storage.entries.keys }
-    public var values: OrderedDictionary<String, Value>.Values { storage.entries.values }
-    public var entries: OrderedDictionary<String, Value> { storage.entries }
+    public var count: Int { storage.values.count }
+    public var isEmpty: Bool { storage.values.isEmpty }
+    public var keys: OrderedSet<String> { storage.keys }
+    public var values: [Value] { storage.values }
 
     public subscript(key: String) -> Value? {
-        get {
-            if let i = storage.indexOfIdentical(key) { return storage.entries.values[i] }
-            return storage.entries[key]
-        }
+        get { field(key) }
         set {
+            guard let newValue else {
+                removeValue(forKey: key)
+                return
+            }
             makeUnique()
-            storage.entries[key] = newValue
+            if let i = storage.index(forKey: key) {
+                storage.values[i] = newValue
+            } else {
+                storage.keys.append(key)
+                storage.values.append(newValue)
+            }
         }
     }
 
@@ -84,28 +119,43 @@ public struct FurrowMap: Sequence, ExpressibleByDictionaryLiteral, @unchecked Se
     /// with the scan of the keys in the caller, the map needs no reference count for the read.
     @inline(__always)
     func field(_ key: String) -> Value? {
-        if let i = storage.indexOfIdentical(key) { return storage.entries.values[i] }
-        return storage.entries[key]
+        if let i = storage.indexOfIdentical(key) { return storage.values[i] }
+        return storage.valueByComparing(key)
     }
 
-    public func index(forKey key: String) -> Int? { storage.indexOfIdentical(key) ?? storage.entries.index(forKey: key) }
+    public func index(forKey key: String) -> Int? { storage.index(forKey: key) }
 
     /// Runs `body` on the value at `index` in place (the map must be uniquely held or it is copied).
     mutating func modifyValue<R>(at index: Int, _ body: (inout Value) throws(FurrowError) -> R) throws(FurrowError) -> R {
         makeUnique()
-        return try body(&storage.entries.values[index])
+        return try body(&storage.values[index])
     }
 
     @discardableResult
     public mutating func removeValue(forKey key: String) -> Value? {
+        guard let i = storage.index(forKey: key) else { return nil }
         makeUnique()
-        return storage.entries.removeValue(forKey: key)
+        storage.keys.remove(at: i)
+        return storage.values.remove(at: i)
     }
 
     public mutating func removeAll() {
         makeUnique()
-        storage.entries.removeAll()
+        storage.keys.removeAll()
+        storage.values.removeAll()
     }
 
-    public func makeIterator() -> OrderedDictionary<String, Value>.Iterator { storage.entries.makeIterator() }
+    public struct Iterator: IteratorProtocol {
+        let keys: OrderedSet<String>
+        let values: [Value]
+        var index = 0
+
+        public mutating func next() -> Element? {
+            guard index < values.count else { return nil }
+            defer { index += 1 }
+            return (keys[index], values[index])
+        }
+    }
+
+    public func makeIterator() -> Iterator { Iterator(keys: storage.keys, values: storage.values) }
 }

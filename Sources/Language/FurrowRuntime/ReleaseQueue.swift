@@ -1,4 +1,3 @@
-import OrderedCollections
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -21,7 +20,6 @@ enum ReleaseQueue {
     final class Pending {
         var draining = false
         var lists: [[Value]] = []
-        var maps: [OrderedDictionary<String, Value>] = []
         var values: [Value] = []
     }
 
@@ -50,21 +48,13 @@ enum ReleaseQueue {
         }
     }
 
-    /// Frees a list's items through the queue (from the storage's `deinit`). The items are
+    /// Frees a list's items or a map's values through the queue (from the storage's `deinit`). The items are
     /// moved out, so that the queue holds the only reference: were the storage to keep one,
     /// freeing it after the drain would free them there, by recursion again.
     static func release(_ items: inout [Value]) {
         let queue = pending
         queue.lists.append(items)
         items = []
-        if !queue.draining { drain(queue) }
-    }
-
-    /// Frees a map's entries through the queue, moving them out.
-    static func release(_ entries: inout OrderedDictionary<String, Value>) {
-        let queue = pending
-        queue.maps.append(entries)
-        entries = [:]
         if !queue.draining { drain(queue) }
     }
 
@@ -82,7 +72,6 @@ enum ReleaseQueue {
         queue.draining = true
         while true {
             if queue.lists.popLast() != nil { continue }
-            if queue.maps.popLast() != nil { continue }
             if queue.values.popLast() != nil { continue }
             break
         }
