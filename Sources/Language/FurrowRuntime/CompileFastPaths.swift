@@ -113,6 +113,10 @@ extension Compiler {
             case .le: return intTest(IntLessOrEqual.self, op, lhs, rhs, where_)
             case .gt: return intTest(IntGreater.self, op, lhs, rhs, where_)
             case .ge: return intTest(IntGreaterOrEqual.self, op, lhs, rhs, where_)
+            case .eq where Compiler.isNull(lhs) || Compiler.isNull(rhs):
+                return nullTest(Compiler.isNull(rhs) ? lhs : rhs, equal: true)
+            case .ne where Compiler.isNull(lhs) || Compiler.isNull(rhs):
+                return nullTest(Compiler.isNull(rhs) ? lhs : rhs, equal: false)
             case .eq: return intTest(IntEqual.self, op, lhs, rhs, where_)
             case .ne: return intTest(IntNotEqual.self, op, lhs, rhs, where_)
             // `a and b` is truthy exactly when both are: no need to build the value
@@ -137,6 +141,27 @@ extension Compiler {
         }
         let code = expression(e)
         return { (f: Fiber) throws(FurrowError) -> Bool in try code(f).isTruthy }
+    }
+
+    static func isNull(_ e: Expr) -> Bool {
+        if case .null = e.kind { return true }
+        return false
+    }
+
+    /// `x == null` and `x != null` in a condition: only null equals null, so the test is
+    /// the value's case, with no comparison (and a local is read where it is held).
+    func nullTest(_ operand: Expr, equal: Bool) -> Test {
+        if let slot = localSlot(operand) {
+            return { (f: Fiber) throws(FurrowError) -> Bool in
+                if case .null = f.stack[f.base + slot] { return equal }
+                return !equal
+            }
+        }
+        let code = expression(operand)
+        return { (f: Fiber) throws(FurrowError) -> Bool in
+            if case .null = try code(f) { return equal }
+            return !equal
+        }
     }
 
     func intBinary<O: IntOperator>(_: O.Type, _ op: BinaryOp, _ lhs: Expr, _ rhs: Expr, _ where_: SourceLocation) -> Code {
