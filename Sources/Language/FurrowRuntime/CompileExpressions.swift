@@ -44,6 +44,17 @@ extension Compiler {
                 error("'.\(field)' reads a field of the current item, which exists only in a query stage (| where .\(field) == ...)", e.span)
                 return { _ in .null }
             }
+            if case .local(let local)? = resolve("it"), !local.boxed {
+                // The item read where its hidden local holds it, without a copy of the map.
+                let root = LocalRoot(slot: local.slot)
+                return { (f: Fiber) throws(FurrowError) -> Value in
+                    try root.read(f) { (v: Value) throws(FurrowError) -> Value in
+                        if case .map(let m) = v { return m.field(field) ?? .null }
+                        if case .null = v { return .null }
+                        return try Operations.member(v, field, f)
+                    }
+                }
+            }
             let item = nameCode("it", e.span)
             return { (f: Fiber) throws(FurrowError) -> Value in
                 let v = try item(f)
@@ -637,7 +648,9 @@ extension Compiler {
 
     // MARK: query stages
 
-    func itemCode(_ e: Expr) -> ItemCode {
+    /// `truthOnly`: the stage looks only at whether the value is truthy (`where`, `reject`),
+    /// so the inline version is compiled as a condition, like an `if`'s.
+    func itemCode(_ e: Expr, truthOnly: Bool = false) -> ItemCode {
         if case .function(let decl) = e.kind {
             return ItemCode(inline: nil, function: CodeBox(functionValue(decl, isParallelTask: false)))
         }
@@ -645,7 +658,13 @@ extension Compiler {
         let scope = enterScope()
         let it = declareLocal("it", mutable: false)
         itemDepth += 1
-        let code = expression(e)
+        let code: Code
+        if truthOnly {
+            let holds = test(e)
+            code = { (f: Fiber) throws(FurrowError) -> Value in .bool(try holds(f)) }
+        } else {
+            code = expression(e)
+        }
         itemDepth -= 1
         leaveScope(scope)
         // the function version: same source, compiled again with outer variables copied in;
@@ -684,7 +703,7 @@ extension Compiler {
             stage = .select(fields)
         case .item(let required):
             if arguments.count > 1 { error("\(name) takes one item expression", arguments[1].value.span) }
-            let predicate = arguments.first.map { itemCode($0.value) }
+            let predicate = arguments.first.map { itemCode($0.value, truthOnly: kind == .where || kind == .reject) }
             if predicate == nil, required {
                 error("\(name) needs an item expression (| \(name) .field ...)", span)
             }

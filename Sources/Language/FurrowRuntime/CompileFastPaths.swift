@@ -117,6 +117,10 @@ extension Compiler {
                 return nullTest(Compiler.isNull(rhs) ? lhs : rhs, equal: true)
             case .ne where Compiler.isNull(lhs) || Compiler.isNull(rhs):
                 return nullTest(Compiler.isNull(rhs) ? lhs : rhs, equal: false)
+            case .eq where Compiler.stringConstant(rhs) != nil:
+                return stringTest(lhs, Compiler.stringConstant(rhs)!, equal: true, where_)
+            case .ne where Compiler.stringConstant(rhs) != nil:
+                return stringTest(lhs, Compiler.stringConstant(rhs)!, equal: false, where_)
             case .eq: return intTest(IntEqual.self, op, lhs, rhs, where_)
             case .ne: return intTest(IntNotEqual.self, op, lhs, rhs, where_)
             // `a and b` is truthy exactly when both are: no need to build the value
@@ -161,6 +165,23 @@ extension Compiler {
         return { (f: Fiber) throws(FurrowError) -> Bool in
             if case .null = try code(f) { return equal }
             return !equal
+        }
+    }
+
+    static func stringConstant(_ e: Expr) -> String? {
+        if case .string(let s) = e.kind { return s }
+        return nil
+    }
+
+    /// `x == "text"` and `x != "text"` in a condition: a string compared directly, anything
+    /// else through the general comparison.
+    func stringTest(_ operand: Expr, _ text: String, equal: Bool, _ where_: SourceLocation) -> Test {
+        let code = expression(operand)
+        let op: BinaryOp = equal ? .eq : .ne
+        return { (f: Fiber) throws(FurrowError) -> Bool in
+            let v = try code(f)
+            if case .string(let s) = v { return (s == text) == equal }
+            do throws(FurrowError) { return try Operations.binary(op, v, .string(text)).isTruthy } catch { throw error.locate(where_) }
         }
     }
 

@@ -22,35 +22,48 @@ final class ItemCode {
 final class InlineItem {
     let slot: Int
     let boxed: Bool
-    let code: Code
-    init(slot: Int, boxed: Bool, code: @escaping Code) { self.slot = slot; self.boxed = boxed; self.code = code }
+    let code: CodeBox
+    init(slot: Int, boxed: Bool, code: @escaping Code) { self.slot = slot; self.boxed = boxed; self.code = CodeBox(code) }
 }
 
 /// Evaluates an item expression for one item after another.
+///
+/// Called once per item, so it takes no reference counts: the fiber and the inline code are
+/// used unretained (the evaluator holds the `InlineItem`, which holds the code, and runs on
+/// the fiber it was made for).
 struct ItemEvaluator {
     unowned(unsafe) let fiber: Fiber
     let inline: InlineItem?
+    let slot: Int
+    let boxed: Bool
+    let code: Unmanaged<CodeBox>?
     let function: Callable?
 
     init(_ item: ItemCode, _ f: Fiber) throws(FurrowError) {
         fiber = f
         inline = item.inline
+        slot = item.inline?.slot ?? 0
+        boxed = item.inline?.boxed ?? false
+        code = item.inline.map { Unmanaged.passUnretained($0.code) }
         function = item.inline == nil ? try Stages.function(item.function, f) : nil
     }
 
     @inline(__always)
     func callAsFunction(_ v: Value) throws(FurrowError) -> Value {
-        if let inline {
-            let f = fiber
-            f.stack[f.base + inline.slot] = inline.boxed ? .cell(Cell(v, owner: f)) : v
-            return try inline.code(f)
+        if let code {
+            return try Unmanaged.passUnretained(fiber)._withUnsafeGuaranteedRef { (f: Fiber) -> Result<Value, FurrowError> in
+                f.stack[f.base + slot] = boxed ? .cell(Cell(v, owner: f)) : v
+                return code._withUnsafeGuaranteedRef { (box: CodeBox) -> Result<Value, FurrowError> in
+                    Result { () throws(FurrowError) -> Value in try box.run(f) }
+                }
+            }.get()
         }
         return try Stages.apply(function!, v, fiber)
     }
 
     /// Releases the item held in the hidden local.
     func finish() {
-        if let inline { fiber.stack[fiber.base + inline.slot] = .null }
+        if code != nil { fiber.stack[fiber.base + slot] = .null }
     }
 }
 
