@@ -103,7 +103,8 @@ public final class LocalZoneProvider: ZoneProvider, @unchecked Sendable {
     /// characters inside TXT strings, so a newline never occurs within a value.
     private static func recordSet(name: String, type: String, ttl: Int64, values: String) throws -> DNSRecordSet {
         let recordType = try DNSRecordType(type)
-        let data = try values.split(separator: "\n").map { try DNSRData(type: recordType, text: String($0)) }
+        // Split on the newline byte: splitting on the Character walks every grapheme.
+        let data = try values.utf8.split(separator: UInt8(ascii: "\n")).map { try DNSRData(type: recordType, text: String(Substring($0))) }
         return DNSRecordSet(name: try DNSName(name), type: recordType, ttl: UInt32(clamping: ttl), values: data)
     }
 }

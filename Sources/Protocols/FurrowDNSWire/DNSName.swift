@@ -57,22 +57,37 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
     /// Parses presentation form. A trailing dot is optional: every name is taken as absolute.
     public init(_ text: String) throws(DNSWireError) {
         if text == "." || text.isEmpty { self = .root; return }
+        var contiguous = text
+        let labels = contiguous.withUTF8 { (bytes: UnsafeBufferPointer<UInt8>) -> Result<[[UInt8]], DNSWireError> in
+            Result { () throws(DNSWireError) -> [[UInt8]] in try DNSName.labels(of: bytes, text: text) }
+        }
+        try self.init(labels: labels.get())
+    }
+
+    /// The labels of a name in presentation form. A label without escapes is copied out of
+    /// the text in one piece; one with escapes is built byte by byte from its first escape on.
+    private static func labels(of bytes: UnsafeBufferPointer<UInt8>, text: String) throws(DNSWireError) -> [[UInt8]] {
         var labels: [[UInt8]] = []
-        var current: [UInt8] = []
-        let bytes = Array(text.utf8)
+        labels.reserveCapacity(bytes.reduce(1) { $1 == UInt8(ascii: ".") ? $0 + 1 : $0 })
+        var labelStart = 0
+        var escaped: [UInt8]?
         var index = 0
         var lastWasDot = false
+        func label() -> [UInt8] { escaped ?? Array(bytes[labelStart..<index]) }
         while index < bytes.count {
             let byte = bytes[index]
             lastWasDot = false
             if byte == UInt8(ascii: ".") {
+                let current = label()
                 if current.isEmpty { throw .invalidName("empty label in '\(text)'") }
                 labels.append(current)
-                current = []
+                escaped = nil
                 lastWasDot = true
                 index += 1
+                labelStart = index
             } else if byte == UInt8(ascii: "\\") {
                 guard index + 1 < bytes.count else { throw .invalidName("dangling escape in '\(text)'") }
+                var current = label()
                 if index + 3 < bytes.count, bytes[index + 1].isDigit, bytes[index + 2].isDigit, bytes[index + 3].isDigit {
                     let value = Int(bytes[index + 1] - 48) * 100 + Int(bytes[index + 2] - 48) * 10 + Int(bytes[index + 3] - 48)
                     guard value <= 255 else { throw .invalidName("escape \\\(value) out of range in '\(text)'") }
@@ -82,13 +97,15 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
                     current.append(bytes[index + 1])
                     index += 2
                 }
+                escaped = current
             } else {
-                current.append(byte)
+                escaped?.append(byte)
                 index += 1
             }
         }
-        if !current.isEmpty { labels.append(current) } else if !lastWasDot { throw .invalidName("empty name") }
-        try self.init(labels: labels)
+        let last = label()
+        if !last.isEmpty { labels.append(last) } else if !lastWasDot { throw .invalidName("empty name") }
+        return labels
     }
 
     /// The name in wire form without compression.
