@@ -12,6 +12,7 @@ public enum Format {
     public static func str(_ v: Value) -> String {
         switch v {
         case .string(let s): return s
+        case .int(let i): return String(i)  // interpolated counters: no buffer for the general form
         default: return repr(v)
         }
     }
