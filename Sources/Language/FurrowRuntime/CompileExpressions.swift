@@ -31,11 +31,16 @@ extension Compiler {
                 }
             }
             return { (f: Fiber) throws(FurrowError) -> Value in
-                var out = ""
+                var out = TemplateText()
                 for (text, code) in pieces {
-                    if let text { out += text } else { out += Format.str(try code!.run(f)) }
+                    if let text {
+                        out.append(text)
+                        continue
+                    }
+                    let v = try code!.run(f)
+                    if case .string(let s) = v { out.append(s) } else if case .int(let n) = v { out.append(n) } else { out.append(Format.str(v)) }
                 }
-                return .string(out)
+                return .string(out.finish())
             }
         case .name(let n):
             return nameCode(n, e.span)
@@ -132,8 +137,8 @@ extension Compiler {
             return { (f: Fiber) throws(FurrowError) -> Value in
                 let v = try code(f)
                 if optional, case .null = v { return .null }
-                if case .map(let m) = v { return m[name] ?? .null }
-                do throws(FurrowError) { return try Operations.member(v, name, f) } catch { throw error.locate(where_) }
+                if case .map(let m) = v { return m.field(name) ?? .null }
+                return try Compiler.member(v, name, f, where_)
             }
         case .index(let object, let indexExpr):
             if let read = inPlaceRead(e) { return read }
@@ -144,7 +149,7 @@ extension Compiler {
                 let v = try code(f)
                 let i = try index(f)
                 if case .list(let l) = v, case .int(let n) = i, n >= 0, n < l.count { return l[n] }
-                do throws(FurrowError) { return try Operations.index(Operations.materialize(v, f), i) } catch { throw error.locate(where_) }
+                return try Compiler.item(v, i, f, where_)
             }
         case .function(let decl):
             return functionValue(decl, isParallelTask: false)
