@@ -114,23 +114,27 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
     /// Presentation form with a trailing dot, escaping bytes that are not plain.
     public var description: String {
         if labels.isEmpty { return "." }
-        var out = ""
+        // Built as bytes (all ASCII), then one string: appending Characters one by one costs
+        // hundreds of instructions a byte.
+        var out: [UInt8] = []
+        out.reserveCapacity(wireLength)
         for label in labels {
             for byte in label {
                 switch byte {
                 case UInt8(ascii: "."), UInt8(ascii: "\\"), UInt8(ascii: "\""), UInt8(ascii: "("), UInt8(ascii: ")"),
                      UInt8(ascii: ";"), UInt8(ascii: "@"), UInt8(ascii: "$"):
-                    out.append("\\")
-                    out.append(Character(Unicode.Scalar(byte)))
+                    out.append(UInt8(ascii: "\\"))
+                    out.append(byte)
                 case 0x21...0x7E:
-                    out.append(Character(Unicode.Scalar(byte)))
+                    out.append(byte)
                 default:
-                    out.append("\\" + String(format3: byte))
+                    out.append(UInt8(ascii: "\\"))
+                    out.append(contentsOf: String(format3: byte).utf8)
                 }
             }
-            out.append(".")
+            out.append(UInt8(ascii: "."))
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Presentation form without the trailing dot (the root stays ".").
