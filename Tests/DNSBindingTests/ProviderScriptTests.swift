@@ -51,10 +51,7 @@ import Testing
             """, environment: try Knot.environment(knot))
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout == "[\"10.0.0.7\", \"10.0.0.8\"]\n[\"lb.example.net.\"]\n[]\n", "\(result.stderr)")
-        func dig(_ name: String, _ type: String) throws -> [String] {
-            let run = try ExternalTool.run(["dig", "@127.0.0.1", "-p", "\(knot.port)", "+short", "+norecurse", name, type])
-            return run.stdout.split(separator: "\n").map(String.init).sorted()
-        }
+        func dig(_ name: String, _ type: String) throws -> [String] { try Knot.dig(knot, name, type) }
         #expect(try dig("tyk.feat-x.test.furrow", "A") == ["10.0.0.7", "10.0.0.8"])
         #expect(try dig("docs.test.furrow", "CNAME") == ["lb.example.net."])
         #expect(try dig("txt.test.furrow", "TXT") == ["\"hello world\""])
@@ -89,10 +86,7 @@ import Testing
                                      "@ 3600 IN NS ns.test.furrow."])
         let knot = try KnotServer(records: Array(lines.dropFirst(4)))
         defer { knot.stop() }
-        func dig(_ name: String, _ type: String) throws -> [String] {
-            let run = try ExternalTool.run(["dig", "@127.0.0.1", "-p", "\(knot.port)", "+short", "+norecurse", name, type])
-            return run.stdout.split(separator: "\n").map(String.init).sorted()
-        }
+        func dig(_ name: String, _ type: String) throws -> [String] { try Knot.dig(knot, name, type) }
         #expect(try dig("www.test.furrow", "A") == ["10.0.0.1", "10.0.0.2"])
         #expect(try dig("txt.test.furrow", "TXT") == ["\"a\" \"b\"", "\"hello world\""])
         #expect(try dig("x.apps.test.furrow", "CNAME") == ["lb.example.net."])
@@ -296,6 +290,14 @@ enum SharedAWS {
 }
 
 enum Knot {
+    /// What `dig +short` answers for `name` and `type`, sorted. Five tries of five seconds: a
+    /// loaded machine (the whole suite runs at once) can leave a single UDP query unanswered,
+    /// and `+short` prints the timeout as an answer line.
+    static func dig(_ knot: KnotServer, _ name: String, _ type: String) throws -> [String] {
+        let run = try ExternalTool.run(["dig", "@127.0.0.1", "-p", "\(knot.port)", "+short", "+norecurse", "+tries=5", "+time=5", name, type])
+        return run.stdout.split(separator: "\n").map(String.init).sorted()
+    }
+
     /// The configuration that points Furrow at `knot`'s zone with its key.
     static func environment(_ knot: KnotServer) throws -> [String: String] {
         [
