@@ -37,8 +37,11 @@ extension Compiler {
                         out.append(text)
                         continue
                     }
-                    let v = try code!.run(f)
-                    if case .string(let s) = v { out.append(s) } else if case .int(let n) = v { out.append(n) } else { out.append(Format.str(v)) }
+                    switch try code!.run(f) {
+                    case .string(let s): out.append(s)
+                    case .int(let n): out.append(n)
+                    case let v: out.append(Format.str(v))
+                    }
                 }
                 return .string(out.finish())
             }

@@ -48,9 +48,10 @@ enum ReleaseQueue {
         }
     }
 
-    /// Frees a list's items or a map's values through the queue (from the storage's `deinit`). The items are
-    /// moved out, so that the queue holds the only reference: were the storage to keep one,
-    /// freeing it after the drain would free them there, by recursion again.
+    /// Frees a list's items or a map's values through the queue (from the storage's
+    /// `deinit`). The items are moved out, so that the queue holds the only reference: were
+    /// the storage to keep one, freeing it after the drain would free them there, by
+    /// recursion again.
     static func release(_ items: inout [Value]) {
         let queue = pending
         queue.lists.append(items)
