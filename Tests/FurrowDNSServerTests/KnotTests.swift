@@ -6,14 +6,6 @@ import Testing
 @testable import FurrowDNSWire
 import FurrowDNSTestSupport
 
-/// Runs `dig` against a server and returns its short answer lines, sorted.
-func dig(_ server: KnotServer, _ name: String, _ type: String, extra: [String] = []) throws -> [String] {
-    let result = try ExternalTool.run(["dig", "@127.0.0.1", "-p", String(server.port), "+short", "+norecurse", "+time=2", "+tries=1"]
-                                      + extra + [name, type])
-    #expect(result.status == 0, "dig failed: \(result.stderr)")
-    return result.stdout.split(separator: "\n").map(String.init).sorted()
-}
-
 @Suite("DNS client against Knot", .serialized)
 struct KnotTests {
     @Test func signedQueryAndLookupVerifyAgainstKnot() throws {
@@ -39,9 +31,9 @@ struct KnotTests {
         update.add(try DNSName("svc.test.furrow"), .srv, ttl: 60, values: [try DNSRData(type: .srv, text: "0 5 8080 tyk.feat-x.test.furrow")])
         update.add(try DNSName("note.test.furrow"), .txt, ttl: 60, values: [try DNSRData(type: .txt, text: "\"a b\" \"c\\\"d\"")])
         try client.update(update)
-        #expect(try dig(server, "tyk.feat-x.test.furrow", "A") == ["10.1.2.3", "10.1.2.4"])
-        #expect(try dig(server, "svc.test.furrow", "SRV") == ["0 5 8080 tyk.feat-x.test.furrow."])
-        #expect(try dig(server, "note.test.furrow", "TXT") == ["\"a b\" \"c\\\"d\""])
+        #expect(try server.dig("tyk.feat-x.test.furrow", "A") == ["10.1.2.3", "10.1.2.4"])
+        #expect(try server.dig("svc.test.furrow", "SRV") == ["0 5 8080 tyk.feat-x.test.furrow."])
+        #expect(try server.dig("note.test.furrow", "TXT") == ["\"a b\" \"c\\\"d\""])
         #expect(try client.lookup(name, .a).map(\.ttl) == [10, 10])
 
         // The same create again fails its prerequisite: YXRRSET, named as such.
@@ -60,8 +52,8 @@ struct KnotTests {
         removal.delete(name, .a, values: [try DNSRData(type: .a, text: "10.1.2.3")])
         removal.deleteAllRRSets(try DNSName("note.test.furrow"))
         try client.update(removal)
-        #expect(try dig(server, "tyk.feat-x.test.furrow", "A") == ["10.1.2.4"])
-        #expect(try dig(server, "note.test.furrow", "TXT") == [])
+        #expect(try server.dig("tyk.feat-x.test.furrow", "A") == ["10.1.2.4"])
+        #expect(try server.dig("note.test.furrow", "TXT") == [])
 
         var outside = DNSUpdate(zone: zone)
         outside.add(try DNSName("elsewhere.example"), .a, ttl: 10, values: [try DNSRData(type: .a, text: "10.0.0.1")])
@@ -100,7 +92,7 @@ struct KnotTests {
         #expect(throws: DNSWireError.tsig(.badKey, server: server.address.description, context: "zone transfer of test.furrow.")) {
             try DNSClient(server: server.address, key: unknown).zoneTransfer(try DNSName("test.furrow"))
         }
-        #expect(try dig(server, "x.test.furrow", "A") == [])
+        #expect(try server.dig("x.test.furrow", "A") == [])
     }
 
     @Test func serverThatIsDownTimesOut() throws {

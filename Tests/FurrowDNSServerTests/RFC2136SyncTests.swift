@@ -24,15 +24,15 @@ struct RFC2136SyncTests {
         let first = try zone.sync(try desiredSet(zone, [("tyk.feat-x", "A", ["10.0.0.7"]), ("dash.feat-x", "A", ["10.0.0.8"]),
                                                         ("gone.feat-y", "A", ["10.0.0.9"])]), owner: "chitragupta")
         #expect((first.creates.count, first.updates.count, first.deletes.count) == (3, 0, 0))
-        #expect(try dig(server, "tyk.feat-x.test.furrow", "A") == ["10.0.0.7"])
-        #expect(try dig(server, "_furrow-owner.tyk.feat-x.test.furrow", "TXT") == ["\"heritage=furrow,owner=chitragupta\""])
+        #expect(try server.dig("tyk.feat-x.test.furrow", "A") == ["10.0.0.7"])
+        #expect(try server.dig("_furrow-owner.tyk.feat-x.test.furrow", "TXT") == ["\"heritage=furrow,owner=chitragupta\""])
 
         let second = try zone.sync(try desiredSet(zone, [("tyk.feat-x", "A", ["10.0.0.17"]), ("dash.feat-x", "A", ["10.0.0.8"])]),
                                    owner: "chitragupta")
         #expect((second.creates.count, second.updates.count, second.deletes.count) == (0, 1, 1))
-        #expect(try dig(server, "tyk.feat-x.test.furrow", "A") == ["10.0.0.17"])
-        #expect(try dig(server, "gone.feat-y.test.furrow", "A") == [])
-        #expect(try dig(server, "_furrow-owner.gone.feat-y.test.furrow", "TXT") == [])
+        #expect(try server.dig("tyk.feat-x.test.furrow", "A") == ["10.0.0.17"])
+        #expect(try server.dig("gone.feat-y.test.furrow", "A") == [])
+        #expect(try server.dig("_furrow-owner.gone.feat-y.test.furrow", "TXT") == [])
         #expect(try zone.get("dash.feat-x", "A")?.valueStrings == ["10.0.0.8"])
 
         let again = try zone.plan(try desiredSet(zone, [("tyk.feat-x", "A", ["10.0.0.17"]), ("dash.feat-x", "A", ["10.0.0.8"])]),
@@ -53,15 +53,15 @@ struct RFC2136SyncTests {
                                                        ("mine", "A", ["10.0.0.1"])]), owner: "chitragupta")
         #expect(plan.creates.map { zone.zone.relative($0.name) } == ["mine"])
         #expect(Set(plan.skipped.map { zone.zone.relative($0.name) }) == ["manual", "theirs"])
-        #expect(try dig(server, "manual.test.furrow", "A") == ["10.0.0.50"])
-        #expect(try dig(server, "theirs.test.furrow", "A") == ["10.0.0.51"])
+        #expect(try server.dig("manual.test.furrow", "A") == ["10.0.0.50"])
+        #expect(try server.dig("theirs.test.furrow", "A") == ["10.0.0.51"])
         // An empty desired set removes only what chitragupta owns.
         let cleanup = try zone.sync([], owner: "chitragupta")
         #expect(cleanup.deletes.map { zone.zone.relative($0.name) } == ["mine"])
-        #expect(try dig(server, "mine.test.furrow", "A") == [])
-        #expect(try dig(server, "theirs.test.furrow", "A") == ["10.0.0.51"])
-        #expect(try dig(server, "ns.test.furrow", "A") == ["127.0.0.1"])
-        #expect(try dig(server, "test.furrow", "SOA").count == 1)
+        #expect(try server.dig("mine.test.furrow", "A") == [])
+        #expect(try server.dig("theirs.test.furrow", "A") == ["10.0.0.51"])
+        #expect(try server.dig("ns.test.furrow", "A") == ["127.0.0.1"])
+        #expect(try server.dig("test.furrow", "SOA").count == 1)
     }
 
     @Test func maxDeletesRefusalSendsNothing() throws {
@@ -75,8 +75,8 @@ struct RFC2136SyncTests {
         } catch let error as DNSZoneError {
             #expect(error.description.contains("would delete 5 record sets, more than max_deletes 3"))
         }
-        #expect(try dig(server, "h0.test.furrow", "A") == ["10.0.1.0"])
-        #expect(try dig(server, "h5.test.furrow", "A") == ["10.0.1.5"])
+        #expect(try server.dig("h0.test.furrow", "A") == ["10.0.1.0"])
+        #expect(try server.dig("h5.test.furrow", "A") == ["10.0.1.5"])
     }
 
     @Test func interruptedSyncConvergesOnTheNextRun() throws {
@@ -93,9 +93,9 @@ struct RFC2136SyncTests {
         let resumed = try zone.sync(desired, owner: "o")
         #expect(resumed.creates.count + resumed.updates.count + resumed.deletes.count == 35 - groups.count / 2)
         #expect(try zone.plan(desired, owner: "o").isEmpty)
-        #expect(try dig(server, "old15.test.furrow", "A") == ["10.0.3.15"])
-        #expect(try dig(server, "old5.test.furrow", "A") == [])
-        #expect(try dig(server, "new14.test.furrow", "TXT") == ["\"n 14\""])
+        #expect(try server.dig("old15.test.furrow", "A") == ["10.0.3.15"])
+        #expect(try server.dig("old5.test.furrow", "A") == [])
+        #expect(try server.dig("new14.test.furrow", "TXT") == ["\"n 14\""])
         let owned = try zone.records(type: "TXT").filter { $0.name.description.hasPrefix("_furrow-owner.") }
         #expect(owned.count == 25)
     }
@@ -117,7 +117,7 @@ struct RFC2136SyncTests {
             }
         }
         try zone.provider.apply(plan.changeSet)
-        #expect(try dig(server, "bulk39.test.furrow", "A") == ["10.0.4.39", "10.0.5.39"])
+        #expect(try server.dig("bulk39.test.furrow", "A") == ["10.0.4.39", "10.0.5.39"])
         #expect(try zone.records(type: "A").filter { $0.name.description.hasPrefix("bulk") }.count == 40)
     }
 
@@ -134,7 +134,7 @@ struct RFC2136SyncTests {
             guard let zoneError = error as? DNSZoneError, case .concurrentChange(let name, let at, _) = zoneError else { return false }
             return name == "test.furrow" && at == server.address.description && zoneError.description.contains("changed since it was read")
         }
-        #expect(try dig(server, "race.test.furrow", "A") == ["10.0.6.1", "10.0.6.99"])
+        #expect(try server.dig("race.test.furrow", "A") == ["10.0.6.1", "10.0.6.99"])
     }
 
     @Test func upsertGetAndDeleteSingleRecords() throws {
@@ -145,12 +145,12 @@ struct RFC2136SyncTests {
         #expect(created.map { if case .create = $0 { true } else { false } } == true)
         #expect(try zone.upsert("tyk.feat-x", "A", ["10.0.0.7"], ttl: 10) == nil)
         try zone.upsert("tyk.feat-x.test.furrow.", "A", ["10.0.0.8", "10.0.0.9"], ttl: 10)
-        #expect(try dig(server, "tyk.feat-x.test.furrow", "A") == ["10.0.0.8", "10.0.0.9"])
+        #expect(try server.dig("tyk.feat-x.test.furrow", "A") == ["10.0.0.8", "10.0.0.9"])
         #expect(try zone.get("tyk.feat-x", "a")?.ttl == 10)
         #expect(throws: DNSZoneError.self) { try zone.upsert("alias", "TXT", ["beside a CNAME"]) }
         #expect(try zone.delete("tyk.feat-x", "A")?.valueStrings == ["10.0.0.8", "10.0.0.9"])
         #expect(try zone.delete("tyk.feat-x", "A") == nil)
-        #expect(try dig(server, "tyk.feat-x.test.furrow", "A") == [])
+        #expect(try server.dig("tyk.feat-x.test.furrow", "A") == [])
         #expect(try zone.records().contains { $0.type == .soa })
     }
 }

@@ -93,6 +93,15 @@ public final class KnotServer: @unchecked Sendable {
     deinit { stop() }
 
     /// Stops knotd and removes its directory. Safe to call more than once.
+    /// What `dig +short` answers for `name` and `type`, the lines sorted. Five tries of five
+    /// seconds: a loaded machine (the whole suite runs at once) can leave one UDP query
+    /// unanswered, and a failed `dig` is an error, never an answer.
+    public func dig(_ name: String, _ type: String) throws -> [String] {
+        let run = try ExternalTool.run(["dig", "@127.0.0.1", "-p", String(port), "+short", "+norecurse", "+tries=5", "+time=5", name, type])
+        guard run.status == 0 else { throw KnotServerError("dig \(name) \(type) failed (status \(run.status)): \(run.stdout)\(run.stderr)") }
+        return run.stdout.split(separator: "\n").map(String.init).sorted()
+    }
+
     public func stop() {
         lock.lock()
         defer { lock.unlock() }
