@@ -52,26 +52,21 @@ extension Compiler {
                 error("'.\(field)' reads a field of the current item, which exists only in a query stage (| where .\(field) == ...)", e.span)
                 return { _ in .null }
             }
+            /// `.field` of an item: a null item has null fields.
+            @inline(__always) func fieldOf(_ v: Value, _ f: Fiber) throws(FurrowError) -> Value {
+                if case .map(let m) = v { return m.field(field) ?? .null }
+                if case .null = v { return .null }
+                return try Operations.member(v, field, f)
+            }
             if case .local(let local)? = resolve("it"), !local.boxed {
                 // The item read where its hidden local holds it, without a copy of the map.
                 let root = LocalRoot(slot: local.slot)
                 return { (f: Fiber) throws(FurrowError) -> Value in
-                    try root.read(f) { (v: Value) throws(FurrowError) -> Value in
-                        if case .map(let m) = v { return m.field(field) ?? .null }
-                        if case .null = v { return .null }
-                        return try Operations.member(v, field, f)
-                    }
+                    try root.read(f) { (v: Value) throws(FurrowError) -> Value in try fieldOf(v, f) }
                 }
             }
             let item = nameCode("it", e.span)
-            return { (f: Fiber) throws(FurrowError) -> Value in
-                let v = try item(f)
-                switch v {
-                case .map(let m): return m[field] ?? .null
-                case .null: return .null
-                default: return try Operations.member(v, field, f)
-                }
-            }
+            return { (f: Fiber) throws(FurrowError) -> Value in try fieldOf(try item(f), f) }
         case .list(let elements):
             let codes = elements.map { CodeBox(expression($0)) }
             return { (f: Fiber) throws(FurrowError) -> Value in

@@ -60,7 +60,7 @@ public struct FurrowMap: Sequence, ExpressibleByDictionaryLiteral, @unchecked Se
         /// The value of `key`, looked up by the general comparison.
         @inline(never)
         func valueByComparing(_ key: String) -> Value? {
-            guard let i = keys.firstIndex(of: key) else { return nil }
+            guard let i = indexByComparing(key) else { return nil }
             return values[i]
         }
     }

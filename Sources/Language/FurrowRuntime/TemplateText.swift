@@ -27,6 +27,10 @@ struct TemplateText {
 
     /// `n` in decimal, as `String(n)` writes it.
     mutating func append(_ n: Int) {
+        if overflow != nil {
+            overflow!.append(String(n))
+            return
+        }
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
         let stored = withUnsafeMutableBytes(of: &digits) { (d: UnsafeMutableRawBufferPointer) -> Bool in
             var magnitude = n.magnitude
@@ -41,10 +45,10 @@ struct TemplateText {
                 d[start] = UInt8(ascii: "-")
             }
             let written = UnsafeRawBufferPointer(rebasing: d[start...])
-            return written.withMemoryRebound(to: UInt8.self) { overflow == nil && store($0) }
+            return written.withMemoryRebound(to: UInt8.self) { store($0) }
         }
         if !stored {
-            if overflow == nil { spill() }
+            spill()
             overflow!.append(String(n))
         }
     }
@@ -52,8 +56,7 @@ struct TemplateText {
     /// The text built.
     func finish() -> String {
         if let overflow { return overflow }
-        var copy = buffer
-        return withUnsafeBytes(of: &copy) { String(decoding: $0.prefix(count), as: UTF8.self) }
+        return withUnsafeBytes(of: buffer) { String(decoding: $0.prefix(count), as: UTF8.self) }
     }
 
     /// Copies `bytes` into the buffer if they fit (whole strings only, so the buffer always

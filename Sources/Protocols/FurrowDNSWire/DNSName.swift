@@ -87,7 +87,8 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
                 labelStart = index
             } else if byte == UInt8(ascii: "\\") {
                 guard index + 1 < bytes.count else { throw .invalidName("dangling escape in '\(text)'") }
-                var current = label()
+                var current = escaped ?? Array(bytes[labelStart..<index])
+                escaped = nil  // `current` is the only holder while it grows
                 if index + 3 < bytes.count, bytes[index + 1].isDigit, bytes[index + 2].isDigit, bytes[index + 3].isDigit {
                     let value = Int(bytes[index + 1] - 48) * 100 + Int(bytes[index + 2] - 48) * 10 + Int(bytes[index + 3] - 48)
                     guard value <= 255 else { throw .invalidName("escape \\\(value) out of range in '\(text)'") }
