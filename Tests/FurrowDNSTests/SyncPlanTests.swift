@@ -82,6 +82,23 @@ struct SyncPlanTests {
         #expect(plan.json["creates"]?.arrayValue?.count == 2)
     }
 
+    @Test func namesThatAlreadyMatchAreLeftOutAndTheRestStayInCanonicalOrder() throws {
+        var current: [DNSRecordSet] = []
+        var desired: [DNSRecordSet] = []
+        for name in ["b", "a.b", "z", "c.a", "a", "y.z"] {
+            current += [try rrset(name, "A", ["10.0.0.1"]), try registry(name, owner: "chitragupta")]
+            desired.append(try rrset(name, "A", [name.count == 1 ? "10.0.0.1" : "10.0.0.2"]))
+        }
+        desired.append(try rrset("b", "TXT", ["added"]))
+        let plan = try planSync(current: current, desired: desired.reversed(), zone: testZone, owner: "chitragupta")
+        // Canonical order: labels compared from the right, so a.b sorts after b, c.a after a.
+        #expect(plan.updates.map { testZone.relative($0.to.name) } == ["c.a", "a.b", "y.z"])
+        #expect(plan.creates.map { "\(testZone.relative($0.name)) \($0.type)" } == ["b TXT"])
+        #expect(plan.changeSet.groups.count == 4)
+        let settled = try planSync(current: current, desired: current.filter { $0.type == .a }, zone: testZone, owner: "chitragupta")
+        #expect(settled.isEmpty)
+    }
+
     @Test func updatesAndDeletesOnlyOwnedNames() throws {
         let current = [
             try rrset("mine", "A", ["10.0.0.1"]), try registry("mine", owner: "chitragupta"),

@@ -32,6 +32,45 @@ struct WireTests {
         #expect(throws: DNSWireError.self) { try DNSName("a..b") }
     }
 
+    @Test func namesAreOneWireFormBuffer() throws {
+        let name = try DNSName("Svc1.a\\.b.Example.com.")
+        #expect(name.wire == [4] + Array("Svc1".utf8) + [3] + Array("a.b".utf8) + [7] + Array("Example".utf8) + [3] + Array("com".utf8) + [0])
+        #expect(name.labelCount == 4)
+        #expect(name.labels == [Array("Svc1".utf8), Array("a.b".utf8), Array("Example".utf8), Array("com".utf8)])
+        #expect(name.lowercased.wire == Array(name.canonicalKey))
+        // An escaped capital is a capital: it compares and hashes like the lowercase name.
+        let escaped = try DNSName("\\065b.c")
+        #expect(escaped == (try DNSName("ab.c")))
+        #expect(Set([escaped, try DNSName("AB.C"), try DNSName("ab.c.")]).count == 1)
+        #expect(try DNSName(wire: name.wire) == name)
+        #expect(name.droppingFirstLabels(2).description == "Example.com.")
+        #expect(name.droppingFirstLabels(9) == .root)
+        #expect(name.keepingFirstLabels(2).description == "Svc1.a\\.b.")
+        #expect(try name.droppingFirstLabels(2).prepending([Array("x".utf8)]).description == "x.Example.com.")
+        #expect(name.firstLabel.map { Array($0) } == Array("Svc1".utf8))
+        #expect(DNSName.root.firstLabel == nil)
+        // A wire form must end in the root's zero, exactly once, with labels of at most 63 octets.
+        #expect(throws: DNSWireError.self) { try DNSName(wire: [1, 97]) }
+        #expect(throws: DNSWireError.self) { try DNSName(wire: [1, 97, 0, 0]) }
+        #expect(throws: DNSWireError.self) { try DNSName(wire: [64] + Array(repeating: 97, count: 64) + [0]) }
+        #expect(throws: DNSWireError.self) { try DNSName.root.prepending([[]]) }
+    }
+
+    @Test func nameErrorsSaySyntaxFirstThenLengths() throws {
+        func message(_ text: String) -> String {
+            do { _ = try DNSName(text); return "parsed" } catch { return error.description }
+        }
+        let long = String(repeating: "a", count: 64)
+        #expect(message("\(long).x..y").contains("empty label in '\(long).x..y'"))
+        #expect(message("\(long).com").contains("label '\(long)' is 64 octets long; the limit is 63"))
+        // Longer than a length octet can say: still an error, never a wrapped length.
+        let huge = String(repeating: "b", count: 300)
+        #expect(message(huge).contains("is 300 octets long; the limit is 63"))
+        #expect(message("a.b\\").contains("dangling escape in 'a.b\\'"))
+        #expect(message("a\\300.b").contains("escape \\300 out of range in 'a\\300.b'"))
+        #expect(message("a\\.b.") == "parsed")
+    }
+
     @Test func rdataRoundTripsThroughPresentationAndWire() throws {
         let cases: [(DNSRecordType, String, String)] = [
             (.a, "10.0.0.7", "10.0.0.7"),

@@ -60,68 +60,91 @@ public struct DNSZoneName: Sendable, Hashable, CustomStringConvertible {
     private func plainAbsolute(_ text: String) -> DNSName? {
         var text = text
         return text.withUTF8 { (bytes: UnsafeBufferPointer<UInt8>) -> DNSName? in
-            guard !bytes.contains(where: { $0 >= 0x80 }) else { return nil }
             var start = 0, end = bytes.count
             while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
             while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
-            var labels: [[UInt8]] = []
-            let originLabels = origin.labels
             if end == start || (end == start + 1 && bytes[start] == UInt8(ascii: "@")) {
-                labels = originLabels
+                return Self.isPlainHostName(origin) ? origin : nil
+            }
+            let absolute = bytes[end - 1] == UInt8(ascii: ".")
+            if absolute { end -= 1 }
+            // The name's wire form, lowercased as it is copied; each length octet is written once
+            // its label ends.
+            var wire: [UInt8] = []
+            wire.reserveCapacity(end - start + 2 + origin.wire.count)
+            var lengthAt = 0
+            wire.append(0)
+            var count = 0
+            for index in start..<end {
+                let byte = bytes[index]
+                guard byte < 0x80 else { return nil }
+                if byte == UInt8(ascii: ".") {
+                    let length = wire.count - lengthAt - 1
+                    guard length > 0, length <= DNSName.maxLabelLength else { return nil }
+                    wire[lengthAt] = UInt8(length)
+                    count += 1
+                    lengthAt = wire.count
+                    wire.append(0)
+                } else {
+                    wire.append(byte.lowercasedASCII)
+                }
+            }
+            let length = wire.count - lengthAt - 1
+            guard length > 0, length <= DNSName.maxLabelLength else { return nil }
+            wire[lengthAt] = UInt8(length)
+            count += 1
+            // Relative unless written absolute or already ending in the zone's name.
+            let zoneLabels = wire.count - (origin.wire.count - 1)
+            let endsInZone = count >= origin.labelCount && zoneLabels >= 0
+                && wire[zoneLabels...].elementsEqual(origin.wire.dropLast())
+                && DNSName.offsetOfLabel(count - origin.labelCount, in: wire) == zoneLabels
+            if !absolute && !endsInZone {
+                wire.append(contentsOf: origin.wire)
             } else {
-                let absolute = bytes[end - 1] == UInt8(ascii: ".")
-                if absolute { end -= 1 }
-                var label: [UInt8] = []
-                for index in start..<end {
-                    let byte = bytes[index]
-                    if byte == UInt8(ascii: ".") {
-                        guard !label.isEmpty else { return nil }
-                        labels.append(label)
-                        label = []
-                    } else {
-                        label.append(byte.lowercasedASCII)
-                    }
-                }
-                guard !label.isEmpty else { return nil }
-                labels.append(label)
-                // Relative unless written absolute or already ending in the zone's name.
-                let endsInZone = labels.count >= originLabels.count && zip(labels.suffix(originLabels.count), originLabels).allSatisfy { $0 == $1 }
-                if !absolute && !endsInZone {
-                    labels += originLabels
-                }
+                wire.append(0)
             }
-            guard labels.reduce(-1, { $0 + 1 + $1.count }) <= 253 else { return nil }
-            for (index, label) in labels.enumerated() {
-                guard label.count <= 63 else { return nil }
-                if label == [UInt8(ascii: "*")] {
-                    guard index == 0 else { return nil }
-                    continue
-                }
-                guard label.allSatisfy(\.isHostCharacter) else { return nil }
-            }
-            guard let name = try? DNSName(labels: labels), name.isSubdomain(of: origin) else { return nil }
+            guard wire.count <= DNSName.maxWireLength, let name = try? DNSName(wire: wire),
+                  Self.isPlainHostName(name), name.isSubdomain(of: origin) else { return nil }
             return name
         }
+    }
+
+    /// Labels of letters, digits, `-` and `_`, and `*` only as the whole leftmost label.
+    private static func isPlainHostName(_ name: DNSName) -> Bool {
+        let wire = name.wire
+        var offset = 0
+        while wire[offset] != 0 {
+            let start = offset + 1
+            offset = start + Int(wire[offset])
+            if offset == start + 1 && wire[start] == UInt8(ascii: "*") {
+                if start != 1 { return false }
+                continue
+            }
+            for index in start..<offset where !wire[index].isHostCharacter { return false }
+        }
+        return true
     }
 
     /// The name relative to the zone (`@` for the apex), as people write it in Furrow.
     public func relative(_ name: DNSName) -> String {
         if name == origin { return "@" }
         guard name.isSubdomain(of: origin) else { return name.description }
-        return DNSName.relativeText(Array(name.labels.dropLast(origin.labels.count)))
+        return name.keepingFirstLabels(name.labelCount - origin.labelCount).textWithoutTrailingDot
     }
 }
 
 extension DNSName {
-    static func relativeText(_ labels: [[UInt8]]) -> String {
-        guard let name = try? DNSName(labels: labels) else { return "" }
-        return name.textWithoutTrailingDot
+    /// Where label `index` starts (its length octet) in a wire form of at least that many labels.
+    static func offsetOfLabel(_ index: Int, in wire: [UInt8]) -> Int {
+        var offset = 0
+        for _ in 0..<index { offset += 1 + Int(wire[offset]) }
+        return offset
     }
 }
 
 extension UInt8 {
     var isHostCharacter: Bool {
-        (97...122).contains(self) || (65...90).contains(self) || (48...57).contains(self) || self == 45 || self == 95
+        (self | 0x20) &- 97 < 26 || self &- 48 < 10 || self == 45 || self == 95
     }
 }
 
@@ -166,13 +189,15 @@ public struct DNSRecordSet: Hashable, Sendable, CustomStringConvertible {
         let absolute = try zone.absolute(name)
         let recordType: DNSRecordType
         do { recordType = try DNSRecordType(type) } catch { throw .invalidRecord(error.description) }
-        if [DNSRecordType.soa, .tsig, .opt, .axfr, .ixfr, .any].contains(recordType) {
-            throw .invalidRecord("records of type \(recordType) cannot be managed")
+        switch recordType {
+        case .soa, .tsig, .opt, .axfr, .ixfr, .any: throw .invalidRecord("records of type \(recordType) cannot be managed")
+        default: break
         }
         let ttlValue = ttl ?? Int(Self.defaultTTL)
         guard (0...2_147_483_647).contains(ttlValue) else { throw .invalidRecord("TTL \(ttlValue) of \(name) is outside 0...2147483647") }
         guard !values.isEmpty else { throw .invalidRecord("\(name) \(recordType) has no values") }
         var parsed: [DNSRData] = []
+        parsed.reserveCapacity(values.count)
         for value in values {
             if recordType == .txt && !value.hasPrefix("\"") {
                 parsed.append(Self.plainText(value))

@@ -82,11 +82,15 @@ public struct SyncPlan: Sendable {
 /// name `*.x` is registered at `<prefix>._wildcard.x`, since `*` may only lead a name.
 public struct OwnershipRegistry: Sendable {
     public let prefixLabels: [[UInt8]]
+    /// The prefix's labels in wire form (no root): a registry name's canonical key starts with it.
+    private let prefixWire: [UInt8]
     /// TTL of registry records.
     public var ttl: UInt32 = 300
 
     public static let defaultPrefix = "_furrow-owner"
     static let wildcardLabel: [UInt8] = Array("_wildcard".utf8)
+    /// `_wildcard` as a label in wire form.
+    private static let wildcardWire: [UInt8] = [UInt8(wildcardLabel.count)] + wildcardLabel
 
     public init(prefix: String = OwnershipRegistry.defaultPrefix) throws(DNSZoneError) {
         let labels = prefix.lowercased().split(separator: ".").map { Array($0.utf8) }
@@ -94,33 +98,35 @@ public struct OwnershipRegistry: Sendable {
             throw .invalidRecord("registry prefix '\(prefix)' must be one or more labels of letters, digits, '-' and '_'")
         }
         prefixLabels = labels
+        prefixWire = labels.flatMap { [UInt8($0.count)] + $0 }
     }
 
     /// Where the registry record of `name` lives.
     public func registryName(for name: DNSName) throws(DNSZoneError) -> DNSName {
-        var labels = name.labels
-        if labels.first == [UInt8(ascii: "*")] { labels[0] = Self.wildcardLabel }
-        do { return try DNSName(labels: prefixLabels + labels) } catch {
+        var base = name
+        var labels = prefixLabels
+        if let first = name.firstLabel, first.elementsEqual([UInt8(ascii: "*")]) {
+            base = name.droppingFirstLabels(1)
+            labels.append(Self.wildcardLabel)
+        }
+        do { return try base.prepending(labels) } catch {
             throw .invalidName(name: name.textWithoutTrailingDot, reason: "its ownership record \(prefix) would be too long: \(error.description)")
         }
     }
 
     /// True when `name` lies under the registry prefix (a cheap check before `managedName`).
     public func isRegistryName(_ name: DNSName) -> Bool {
-        guard name.labels.count > prefixLabels.count else { return false }
-        for (label, prefixLabel) in zip(name.labels, prefixLabels) {
-            guard label.count == prefixLabel.count else { return false }
-            for (byte, prefixByte) in zip(label, prefixLabel) where byte.lowercasedASCII != prefixByte { return false }
-        }
-        return true
+        name.labelCount > prefixLabels.count && name.canonicalKey.starts(with: prefixWire)
     }
 
     /// The managed name a registry record stands for, or nil when `name` is not a registry name.
     public func managedName(forRegistryName name: DNSName) -> DNSName? {
         guard isRegistryName(name) else { return nil }
-        var labels = Array(name.labels.dropFirst(prefixLabels.count))
-        if labels.first?.map(\.lowercasedASCII) == Self.wildcardLabel { labels[0] = [UInt8(ascii: "*")] }
-        return try? DNSName(labels: labels)
+        let managed = name.droppingFirstLabels(prefixLabels.count)
+        if managed.canonicalKey.starts(with: Self.wildcardWire) {
+            return try? managed.droppingFirstLabels(1).prepending([[UInt8(ascii: "*")]])
+        }
+        return managed
     }
 
     /// The owner named by a registry TXT record, or nil when it is not a Furrow registry value.
@@ -178,6 +184,14 @@ private struct NameState {
         if want.count > 1 && want.contains(where: { $0.type == .cname }) {
             throw .cnameConflict(name: set.name.textWithoutTrailingDot, otherTypes: want.filter { $0.type != .cname }.map(\.type.description))
         }
+    }
+}
+
+extension NameState {
+    /// True when the name is `owner`'s and holds exactly the wanted rrsets: nothing to plan.
+    func isSettled(for owner: String) -> Bool {
+        guard registration?.owner == owner, !want.isEmpty, want.count == have.count else { return false }
+        return want.allSatisfy { wanted in have.contains(wanted) }
     }
 }
 
@@ -248,7 +262,9 @@ public func planSync(current: [DNSRecordSet], desired: [DNSRecordSet], zone: DNS
 
     var plan = SyncPlan(zone: zone, owner: owner, policy: policy, scope: scope)
     var work: [(key: [UInt8], name: DNSName, state: NameState)] = []
-    for (name, state) in table where !state.want.isEmpty || state.registration?.owner == owner {
+    // Only names with something to do are sorted: in a routine sync most names already hold
+    // what is wanted, and sorting all of them by their keys cost more than the rest of the plan.
+    for (name, state) in table where (!state.want.isEmpty || state.registration?.owner == owner) && !state.isSettled(for: owner) {
         work.append((name.canonicalOrderKey, name, state))
     }
     work.sort { $0.key.lexicographicallyPrecedes($1.key) }

@@ -4,123 +4,277 @@ import Glibc
 import Darwin
 #endif
 
-/// A domain name as a sequence of labels, always fully qualified (the root is implied).
+/// A domain name, always fully qualified (the root is implied).
+///
+/// The name is kept in wire form, in one buffer: each label as its length octet and its bytes
+/// as given, then the root's zero octet. A zone diff makes and compares tens of thousands of
+/// names, and one buffer per name (none more when the name is lowercase already) is what keeps
+/// that cheap; an array per label cost an allocation each.
 ///
 /// Labels keep their bytes as given; comparison and hashing ignore ASCII case, as DNS does.
 /// Text form uses RFC 1035 presentation rules: `.` separates labels, `\.` and `\DDD` escape.
 public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
-    /// The labels from leftmost to the one below the root.
-    public let labels: [[UInt8]]
-    /// The lowercased wire form, computed once: equality and hashing use it, which keeps
-    /// large zone diffs fast.
-    @usableFromInline let canonicalKey: [UInt8]
+    /// The uncompressed wire form, root octet included.
+    public let wire: [UInt8]
+    /// `wire` with ASCII letters lowercased: equality and hashing use it. The same buffer as
+    /// `wire` when the name has no uppercase letter.
+    public let canonicalKey: [UInt8]
+    /// How many labels there are (the root not counted).
+    public let labelCount: Int
 
     /// The longest label RFC 1035 allows.
     public static let maxLabelLength = 63
     /// The longest name in wire form (length octets included, root included).
     public static let maxWireLength = 255
 
-    public static let root = DNSName(uncheckedLabels: [])
+    public static let root = DNSName(checkedWire: [0], labelCount: 0)
 
-    init(uncheckedLabels: [[UInt8]]) {
-        self.labels = uncheckedLabels
-        self.canonicalKey = Self.canonicalKey(uncheckedLabels)
+    /// A name from a wire form already known to be well formed (labels of 1...63 octets, at
+    /// most 255 octets, ending in the root's zero).
+    init(checkedWire wire: [UInt8], labelCount: Int) {
+        self.init(uncheckedWire: wire, labelCount: labelCount, hasUppercase: wire.contains(where: { $0 &- 65 < 26 }))
     }
 
-    private static func canonicalKey(_ labels: [[UInt8]]) -> [UInt8] {
-        var key: [UInt8] = []
-        key.reserveCapacity(labels.reduce(1) { $0 + 1 + $1.count })
-        for label in labels {
-            key.append(UInt8(label.count))
-            for byte in label { key.append(byte.asciiLowercased) }
-        }
-        key.append(0)
-        return key
+    private init(uncheckedWire wire: [UInt8], labelCount: Int, hasUppercase: Bool) {
+        self.wire = wire
+        self.labelCount = labelCount
+        self.canonicalKey = hasUppercase ? wire.map(\.asciiLowercased) : wire
     }
 
     /// A name from labels, checked against the label and name length limits.
     public init(labels: [[UInt8]]) throws(DNSWireError) {
+        var wire: [UInt8] = []
+        wire.reserveCapacity(labels.reduce(1) { $0 + 1 + $1.count })
         for label in labels {
             if label.isEmpty { throw .invalidName("empty label in a name") }
             if label.count > Self.maxLabelLength {
                 throw .invalidName("label '\(String(decoding: label, as: UTF8.self))' is \(label.count) octets long; the limit is 63")
             }
+            wire.append(UInt8(label.count))
+            wire.append(contentsOf: label)
         }
-        let wireLength = labels.reduce(1) { $0 + 1 + $1.count }
-        if wireLength > Self.maxWireLength {
-            throw .invalidName("name is \(wireLength) octets in wire form; the limit is 255")
+        wire.append(0)
+        if wire.count > Self.maxWireLength {
+            throw .invalidName("name is \(wire.count) octets in wire form; the limit is 255")
         }
-        self.labels = labels
-        self.canonicalKey = Self.canonicalKey(labels)
+        self.init(checkedWire: wire, labelCount: labels.count)
     }
 
     /// Parses presentation form. A trailing dot is optional: every name is taken as absolute.
     public init(_ text: String) throws(DNSWireError) {
-        if text == "." || text.isEmpty { self = .root; return }
         var contiguous = text
-        let labels = contiguous.withUTF8 { (bytes: UnsafeBufferPointer<UInt8>) -> Result<[[UInt8]], DNSWireError> in
-            Result { () throws(DNSWireError) -> [[UInt8]] in try DNSName.labels(of: bytes, text: text) }
+        let parsed = contiguous.withUTF8 { (bytes: UnsafeBufferPointer<UInt8>) -> Result<DNSName, DNSWireError> in
+            Result { () throws(DNSWireError) -> DNSName in try DNSName(presentation: bytes) }
         }
-        try self.init(labels: labels.get())
+        self = try parsed.get()
     }
 
-    /// The labels of a name in presentation form. A label without escapes is copied out of
-    /// the text in one piece; one with escapes is built byte by byte from its first escape on.
-    private static func labels(of bytes: UnsafeBufferPointer<UInt8>, text: String) throws(DNSWireError) -> [[UInt8]] {
-        var labels: [[UInt8]] = []
-        labels.reserveCapacity(bytes.reduce(1) { $1 == UInt8(ascii: ".") ? $0 + 1 : $0 })
-        var labelStart = 0
-        var escaped: [UInt8]?
+    /// Parses presentation form given as UTF-8 bytes (a name read from a database column needs
+    /// no `String` first).
+    public init(presentation bytes: UnsafeBufferPointer<UInt8>) throws(DNSWireError) {
+        if bytes.isEmpty || (bytes.count == 1 && bytes[0] == UInt8(ascii: ".")) { self = .root; return }
+        let name = try DNSName.wire(of: bytes)
+        self.init(uncheckedWire: name.wire, labelCount: name.labelCount, hasUppercase: name.hasUppercase)
+    }
+
+    private struct Parsed {
+        var wire: [UInt8]
+        var labelCount: Int
+        var hasUppercase: Bool
+    }
+
+    /// The wire form of a name in presentation form.
+    private static func wire(of bytes: UnsafeBufferPointer<UInt8>) throws(DNSWireError) -> Parsed {
+        // Escapes only shrink the text, so its length plus the first length octet and the
+        // root's zero always suffice.
+        var filled = Filled()
+        let wire = [UInt8](unsafeUninitializedCapacity: bytes.count + 2) { out, initialized in
+            filled = fill(out, from: bytes)
+            initialized = filled.problem == nil ? filled.length : 0
+        }
+        var text: String { String(decoding: bytes, as: UTF8.self) }
+        switch filled.problem {
+        case nil: break
+        case .emptyLabel: throw .invalidName("empty label in '\(text)'")
+        case .danglingEscape: throw .invalidName("dangling escape in '\(text)'")
+        case .escapeOutOfRange(let value): throw .invalidName("escape \\\(value) out of range in '\(text)'")
+        case .emptyName: throw .invalidName("empty name")
+        }
+        if let (start, end) = filled.firstLongLabel {
+            throw .invalidName("label '\(String(decoding: wire[start..<end], as: UTF8.self))' is \(end - start) octets long; the limit is 63")
+        }
+        if wire.count > maxWireLength {
+            throw .invalidName("name is \(wire.count) octets in wire form; the limit is 255")
+        }
+        return Parsed(wire: wire, labelCount: filled.labelCount, hasUppercase: filled.hasUppercase)
+    }
+
+    /// What `fill` wrote, or why it stopped.
+    private struct Filled {
+        enum Problem { case emptyLabel, danglingEscape, escapeOutOfRange(Int), emptyName }
+        var length = 0
+        var labelCount = 0
+        var hasUppercase = false
+        var problem: Problem? = nil
+        /// Length limits are reported once the whole text has parsed, as syntax errors come first.
+        var firstLongLabel: (Int, Int)? = nil
+    }
+
+    /// Writes the wire form of presentation-form `bytes` into `out`, straight from the text
+    /// (a name is parsed for every record a zone read returns); a label's length octet is
+    /// filled in once the label ends. All state is local: no captured variables to check.
+    private static func fill(_ out: UnsafeMutableBufferPointer<UInt8>, from bytes: UnsafeBufferPointer<UInt8>) -> Filled {
+        var result = Filled()
+        var lengthAt = 0
+        var at = 1
+        var upper = false
+        var count = 0
+        out[0] = 0
         var index = 0
         var lastWasDot = false
-        func label() -> [UInt8] { escaped ?? Array(bytes[labelStart..<index]) }
         while index < bytes.count {
-            let byte = bytes[index]
+            var byte = bytes[index]
             lastWasDot = false
             if byte == UInt8(ascii: ".") {
-                let current = label()
-                if current.isEmpty { throw .invalidName("empty label in '\(text)'") }
-                labels.append(current)
-                escaped = nil
+                let length = at - lengthAt - 1
+                if length == 0 { result.problem = .emptyLabel; return result }
+                if length > maxLabelLength, result.firstLongLabel == nil { result.firstLongLabel = (lengthAt + 1, at) }
+                out[lengthAt] = UInt8(truncatingIfNeeded: length)
+                count += 1
+                lengthAt = at
+                out[at] = 0
+                at += 1
                 lastWasDot = true
                 index += 1
-                labelStart = index
-            } else if byte == UInt8(ascii: "\\") {
-                guard index + 1 < bytes.count else { throw .invalidName("dangling escape in '\(text)'") }
-                var current = escaped ?? Array(bytes[labelStart..<index])
-                escaped = nil  // `current` is the only holder while it grows
+                continue
+            }
+            if byte == UInt8(ascii: "\\") {
+                guard index + 1 < bytes.count else { result.problem = .danglingEscape; return result }
                 if index + 3 < bytes.count, bytes[index + 1].isDigit, bytes[index + 2].isDigit, bytes[index + 3].isDigit {
                     let value = Int(bytes[index + 1] - 48) * 100 + Int(bytes[index + 2] - 48) * 10 + Int(bytes[index + 3] - 48)
-                    guard value <= 255 else { throw .invalidName("escape \\\(value) out of range in '\(text)'") }
-                    current.append(UInt8(value))
+                    guard value <= 255 else { result.problem = .escapeOutOfRange(value); return result }
+                    byte = UInt8(value)
                     index += 4
                 } else {
-                    current.append(bytes[index + 1])
+                    byte = bytes[index + 1]
                     index += 2
                 }
-                escaped = current
             } else {
-                escaped?.append(byte)
                 index += 1
             }
+            out[at] = byte
+            at += 1
+            if byte &- 65 < 26 { upper = true }
         }
-        let last = label()
-        if !last.isEmpty { labels.append(last) } else if !lastWasDot { throw .invalidName("empty name") }
-        return labels
+        let length = at - lengthAt - 1
+        if length > 0 {
+            if length > maxLabelLength, result.firstLongLabel == nil { result.firstLongLabel = (lengthAt + 1, at) }
+            out[lengthAt] = UInt8(truncatingIfNeeded: length)
+            count += 1
+            out[at] = 0
+            at += 1
+        } else if !lastWasDot {
+            result.problem = .emptyName
+            return result
+        }
+        // (After a trailing dot, the zero written for the next label's length is the root.)
+        result.length = at
+        result.labelCount = count
+        result.hasUppercase = upper
+        return result
+    }
+
+    /// A name from its uncompressed wire form, checked: labels of 1...63 octets, the root's zero
+    /// at the end and nowhere before, at most 255 octets.
+    public init(wire: [UInt8]) throws(DNSWireError) {
+        guard wire.count <= Self.maxWireLength else {
+            throw .invalidName("name is \(wire.count) octets in wire form; the limit is 255")
+        }
+        var offset = 0
+        var count = 0
+        while offset < wire.count, wire[offset] != 0 {
+            let length = Int(wire[offset])
+            guard length <= Self.maxLabelLength else { throw .invalidName("label of \(length) octets in a name; the limit is 63") }
+            offset += 1 + length
+            count += 1
+        }
+        guard offset == wire.count - 1 else { throw .invalidName("malformed wire form of a name") }
+        self.init(checkedWire: wire, labelCount: count)
+    }
+
+    /// The labels from leftmost to the one below the root, each copied out.
+    public var labels: [[UInt8]] {
+        var result: [[UInt8]] = []
+        result.reserveCapacity(labelCount)
+        forEachLabel { start, end in result.append(Array(wire[start..<end])) }
+        return result
+    }
+
+    /// Calls `body` with the byte range of each label in `wire`, leftmost first.
+    @inline(__always)
+    func forEachLabel(_ body: (_ start: Int, _ end: Int) -> Void) {
+        var offset = 0
+        while wire[offset] != 0 {
+            let start = offset + 1
+            offset = start + Int(wire[offset])
+            body(start, offset)
+        }
+    }
+
+    /// Where the label after the first `count` labels starts in `wire` (its length octet).
+    func offset(afterLabels count: Int) -> Int {
+        var offset = 0
+        for _ in 0..<count { offset += 1 + Int(wire[offset]) }
+        return offset
+    }
+
+    /// The leftmost label's bytes, or nil for the root.
+    public var firstLabel: ArraySlice<UInt8>? {
+        labelCount == 0 ? nil : wire[1..<(1 + Int(wire[0]))]
+    }
+
+    /// The name without its first `count` labels (the root when there are no more).
+    public func droppingFirstLabels(_ count: Int) -> DNSName {
+        let count = min(count, labelCount)
+        return DNSName(checkedWire: Array(wire[offset(afterLabels: count)...]), labelCount: labelCount - count)
+    }
+
+    /// The name made of only the first `count` labels, taken as absolute.
+    public func keepingFirstLabels(_ count: Int) -> DNSName {
+        let count = min(count, labelCount)
+        return DNSName(checkedWire: Array(wire[..<offset(afterLabels: count)]) + [0], labelCount: count)
+    }
+
+    /// `labels` in front of this name, checked as a whole.
+    public func prepending(_ labels: [[UInt8]]) throws(DNSWireError) -> DNSName {
+        var prefix: [UInt8] = []
+        for label in labels {
+            if label.isEmpty { throw .invalidName("empty label in a name") }
+            if label.count > Self.maxLabelLength {
+                throw .invalidName("label '\(String(decoding: label, as: UTF8.self))' is \(label.count) octets long; the limit is 63")
+            }
+            prefix.append(UInt8(label.count))
+            prefix.append(contentsOf: label)
+        }
+        let wire = prefix + self.wire
+        if wire.count > Self.maxWireLength {
+            throw .invalidName("name is \(wire.count) octets in wire form; the limit is 255")
+        }
+        return DNSName(checkedWire: wire, labelCount: labels.count + labelCount)
     }
 
     /// The name in wire form without compression.
-    public var wireLength: Int { labels.reduce(1) { $0 + 1 + $1.count } }
+    public var wireLength: Int { wire.count }
 
     /// Presentation form with a trailing dot, escaping bytes that are not plain.
     public var description: String {
-        if labels.isEmpty { return "." }
+        if labelCount == 0 { return "." }
         // Built as bytes (all ASCII), then one string: appending Characters one by one costs
         // hundreds of instructions a byte.
         var out: [UInt8] = []
-        out.reserveCapacity(wireLength)
-        for label in labels {
-            for byte in label {
+        out.reserveCapacity(wire.count)
+        forEachLabel { start, end in
+            for byte in wire[start..<end] {
                 switch byte {
                 case UInt8(ascii: "."), UInt8(ascii: "\\"), UInt8(ascii: "\""), UInt8(ascii: "("), UInt8(ascii: ")"),
                      UInt8(ascii: ";"), UInt8(ascii: "@"), UInt8(ascii: "$"):
@@ -146,19 +300,25 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
 
     /// The same name with every ASCII letter lowercased (the canonical form used by TSIG).
     public var lowercased: DNSName {
-        // Most names are lowercase already (zone names, names read back from a zone): keep them.
-        guard labels.contains(where: { $0.contains { (65...90).contains($0) } }) else { return self }
-        return DNSName(uncheckedLabels: labels.map { $0.map { $0.asciiLowercased } })
+        DNSName(uncheckedWire: canonicalKey, canonicalKey: canonicalKey, labelCount: labelCount)
+    }
+
+    private init(uncheckedWire wire: [UInt8], canonicalKey: [UInt8], labelCount: Int) {
+        self.wire = wire
+        self.canonicalKey = canonicalKey
+        self.labelCount = labelCount
     }
 
     /// True when `self` equals `ancestor` or lies below it: the canonical key ends in the
     /// ancestor's, starting at a label boundary.
     public func isSubdomain(of ancestor: DNSName) -> Bool {
-        let extra = labels.count - ancestor.labels.count
+        let extra = labelCount - ancestor.labelCount
         guard extra >= 0 else { return false }
-        let offset = labels.prefix(extra).reduce(0) { $0 + 1 + $1.count }
+        let offset = offset(afterLabels: extra)
         guard canonicalKey.count - offset == ancestor.canonicalKey.count else { return false }
-        return canonicalKey[offset...].elementsEqual(ancestor.canonicalKey)
+        return canonicalKey.withUnsafeBytes { mine in
+            ancestor.canonicalKey.withUnsafeBytes { theirs in memcmp(mine.baseAddress! + offset, theirs.baseAddress!, theirs.count) == 0 }
+        }
     }
 
     @inlinable
@@ -174,12 +334,16 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
     }
 
     /// A key whose byte order is the canonical DNS order of names (labels from the right,
-    /// lowercased), for sorting many names without comparing label by label.
+    /// lowercased, each followed by a zero), for sorting many names without comparing label
+    /// by label.
     public var canonicalOrderKey: [UInt8] {
+        var starts: [(Int, Int)] = []
+        starts.reserveCapacity(labelCount)
+        forEachLabel { start, end in starts.append((start, end)) }
         var key: [UInt8] = []
         key.reserveCapacity(canonicalKey.count)
-        for label in labels.reversed() {
-            for byte in label { key.append(byte.asciiLowercased) }
+        for (start, end) in starts.reversed() {
+            key.append(contentsOf: canonicalKey[start..<end])
             key.append(0)
         }
         return key

@@ -26,6 +26,15 @@ public struct DNSRecordType: Hashable, Sendable, Comparable, CustomStringConvert
 
     /// Parses a mnemonic such as `A` or `txt`, or the generic `TYPE65534` form (RFC 3597).
     public init(_ text: String) throws(DNSWireError) {
+        // The common types as written most often, compared without hashing or an uppercase copy
+        // (a zone read parses one type per rrset).
+        switch text {
+        case "A": self = .a; return
+        case "TXT": self = .txt; return
+        case "AAAA": self = .aaaa; return
+        case "CNAME": self = .cname; return
+        default: break
+        }
         let upper = text.uppercased()
         if let value = Self.byName[upper] { self.init(rawValue: value); return }
         if upper.hasPrefix("TYPE"), let value = UInt16(upper.dropFirst(4)) { self.init(rawValue: value); return }

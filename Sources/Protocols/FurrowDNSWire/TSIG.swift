@@ -9,7 +9,7 @@ public struct TSIGKey: Sendable, CustomStringConvertible {
         case hmacSHA1 = "hmac-sha1"
 
         /// The algorithm's name as it appears on the wire.
-        public var wireName: DNSName { DNSName(uncheckedLabels: [Array(rawValue.utf8)]) }
+        public var wireName: DNSName { DNSName(checkedWire: [UInt8(rawValue.utf8.count)] + Array(rawValue.utf8) + [0], labelCount: 1) }
 
         func mac(_ data: [UInt8], secret: [UInt8]) -> [UInt8] {
             let secret = SymmetricKey(data: secret)

@@ -10,13 +10,7 @@ struct WireWriter {
 
     /// Writes a name uncompressed. Furrow never compresses on output: messages stay simple and
     /// TSIG needs canonical names anyway.
-    mutating func name(_ name: DNSName) {
-        for label in name.labels {
-            bytes.append(UInt8(label.count))
-            bytes.append(contentsOf: label)
-        }
-        bytes.append(0)
-    }
+    mutating func name(_ name: DNSName) { bytes.append(contentsOf: name.wire) }
 
     /// Overwrites a 16-bit field written earlier (lengths and counts known only later).
     mutating func patchU16(at offset: Int, _ value: UInt16) {
@@ -73,7 +67,8 @@ struct WireReader {
 
     /// Reads a possibly compressed name. Pointers must point backwards, which also rules out loops.
     mutating func name(_ what: String) throws(DNSWireError) -> DNSName {
-        var labels: [[UInt8]] = []
+        var wire: [UInt8] = []
+        var labelCount = 0
         var position = offset
         var resumeAt: Int? = nil
         var wireLength = 1
@@ -98,11 +93,13 @@ struct WireReader {
             guard position + 1 + length <= message.count else { throw .malformedMessage("truncated label in \(what)") }
             wireLength += 1 + length
             guard wireLength <= DNSName.maxWireLength else { throw .malformedMessage("name longer than 255 octets in \(what)") }
-            labels.append(Array(message[(position + 1)...(position + length)]))
+            wire.append(contentsOf: message[position...(position + length)])
+            labelCount += 1
             position += 1 + length
         }
+        wire.append(0)
         offset = resumeAt ?? position
         if offset > limit { throw .malformedMessage("name runs past the end of \(what)") }
-        return DNSName(uncheckedLabels: labels)
+        return DNSName(checkedWire: wire, labelCount: labelCount)
     }
 }

@@ -43,6 +43,13 @@ public struct SQLiteRow {
         return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
     }
 
+    /// Calls `body` with the column's UTF-8 text in place (empty for NULL), without making a
+    /// `String` of it.
+    public func withText<T>(_ column: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> T) rethrows -> T {
+        guard let bytes = sqlite3_column_text(statement, Int32(column)) else { return try body(UnsafeBufferPointer(start: nil, count: 0)) }
+        return try body(UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(statement, Int32(column)))))
+    }
+
     /// The column's raw bytes, without a copy into a String (handy for parsing JSON text directly).
     public func bytes(_ column: Int) -> [UInt8] {
         let count = Int(sqlite3_column_bytes(statement, Int32(column)))
