@@ -272,6 +272,6 @@ extension Value {
         }
         self = .null
         defer { self = .list(l) }
-        try body(&l[try Operations.normalise(n, count: l.count)])
+        try l.modifyItem(at: try Operations.normalise(n, count: l.count), body)
     }
 }

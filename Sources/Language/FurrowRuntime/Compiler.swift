@@ -675,6 +675,23 @@ final class Compiler {
                         i += 1
                     }
                     return .next
+                case .list(let l) where l.storage.kind != .values:
+                    // Packed items are read one by one rather than unpacked into a new array.
+                    var index = 0
+                    while index < l.count {
+                        do throws(FurrowError) { try f.checkInterrupt() } catch { throw error.locate(where_) }
+                        if hasValue {
+                            set(f, keySlot, keyBoxed, .int(index))
+                            set(f, valueSlot, valueBoxed, l[index])
+                        } else {
+                            set(f, keySlot, keyBoxed, l[index])
+                        }
+                        let flow = try bodyStep(f)
+                        if flow == .breakLoop { break }
+                        if flow == .returned { return .returned }
+                        index += 1
+                    }
+                    return .next
                 case .map(let m):
                     for (k, v) in m {
                         do throws(FurrowError) { try f.checkInterrupt() } catch { throw error.locate(where_) }

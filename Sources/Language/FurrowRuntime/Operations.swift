@@ -355,7 +355,7 @@ public enum Operations {
         if case .int(let n) = index, case .list(var l) = container {
             container = .null
             defer { container = .list(l) }
-            try body(&l[try normalise(n, count: l.count)])
+            try l.modifyItem(at: try normalise(n, count: l.count), body)
         } else if case .string(let k) = index, case .map = container {
             try modifyMember(&container, k, body)
         } else {
