@@ -67,8 +67,11 @@ public struct FurrowList: RandomAccessCollection, MutableCollection, RangeReplac
         /// Stores `value` at `i`, unpacking the list first when it does not fit the packing.
         @inline(__always)
         func set(_ i: Int, _ value: Value) {
+            if kind == .values {
+                items[i] = value
+                return
+            }
             switch (kind, value) {
-            case (.values, _): items[i] = value
             case (.bools, .bool(let b)): bools[i] = b
             case (.ints, .int(let n)): ints[i] = n
             default:
@@ -152,7 +155,7 @@ public struct FurrowList: RandomAccessCollection, MutableCollection, RangeReplac
     public var last: Value? { isEmpty ? nil : storage.item(storage.count - 1) }
 
     public subscript(i: Int) -> Value {
-        get { storage.item(i) }
+        @inline(__always) get { storage.item(i) }
         set {
             makeUnique()
             storage.set(i, newValue)
