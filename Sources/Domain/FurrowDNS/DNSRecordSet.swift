@@ -77,7 +77,6 @@ public struct DNSZoneName: Sendable, Hashable, CustomStringConvertible {
             var count = 0
             for index in start..<end {
                 let byte = bytes[index]
-                guard byte < 0x80 else { return nil }
                 if byte == UInt8(ascii: ".") {
                     let length = wire.count - lengthAt - 1
                     guard length > 0, length <= DNSName.maxLabelLength else { return nil }
@@ -86,6 +85,7 @@ public struct DNSZoneName: Sendable, Hashable, CustomStringConvertible {
                     lengthAt = wire.count
                     wire.append(0)
                 } else {
+                    guard byte < 0x80 else { return nil }
                     wire.append(byte.lowercasedASCII)
                 }
             }
@@ -111,18 +111,19 @@ public struct DNSZoneName: Sendable, Hashable, CustomStringConvertible {
 
     /// Labels of letters, digits, `-` and `_`, and `*` only as the whole leftmost label.
     private static func isPlainHostName(_ name: DNSName) -> Bool {
-        let wire = name.wire
-        var offset = 0
-        while wire[offset] != 0 {
-            let start = offset + 1
-            offset = start + Int(wire[offset])
-            if offset == start + 1 && wire[start] == UInt8(ascii: "*") {
-                if start != 1 { return false }
-                continue
+        name.wire.withUnsafeBufferPointer { wire in
+            var offset = 0
+            while wire[offset] != 0 {
+                let start = offset + 1
+                offset = start + Int(wire[offset])
+                if offset == start + 1 && wire[start] == UInt8(ascii: "*") {
+                    if start != 1 { return false }
+                    continue
+                }
+                for index in start..<offset where !wire[index].isHostCharacter { return false }
             }
-            for index in start..<offset where !wire[index].isHostCharacter { return false }
+            return true
         }
-        return true
     }
 
     /// The name relative to the zone (`@` for the apex), as people write it in Furrow.

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import FurrowDNSWire
 import FurrowJSON
 
@@ -116,14 +121,14 @@ public struct OwnershipRegistry: Sendable {
 
     /// True when `name` lies under the registry prefix (a cheap check before `managedName`).
     public func isRegistryName(_ name: DNSName) -> Bool {
-        name.labelCount > prefixLabels.count && name.canonicalKey.starts(with: prefixWire)
+        name.labelCount > prefixLabels.count && name.canonicalKey.hasBytePrefix(prefixWire)
     }
 
     /// The managed name a registry record stands for, or nil when `name` is not a registry name.
     public func managedName(forRegistryName name: DNSName) -> DNSName? {
         guard isRegistryName(name) else { return nil }
         let managed = name.droppingFirstLabels(prefixLabels.count)
-        if managed.canonicalKey.starts(with: Self.wildcardWire) {
+        if managed.canonicalKey.hasBytePrefix(Self.wildcardWire) {
             return try? managed.droppingFirstLabels(1).prepending([[UInt8(ascii: "*")]])
         }
         return managed
@@ -134,7 +139,7 @@ public struct OwnershipRegistry: Sendable {
         guard set.type == .txt, set.values.count == 1, case .txt(let strings) = set.values[0] else { return nil }
         let bytes = strings.count == 1 ? strings[0] : Array(strings.joined())
         // The value Furrow writes, checked without building strings (this runs once per managed name).
-        if bytes.count > ownerValuePrefix.count, bytes.starts(with: ownerValuePrefix),
+        if bytes.count > ownerValuePrefix.count, bytes.hasBytePrefix(ownerValuePrefix),
            !bytes[ownerValuePrefix.count...].contains(UInt8(ascii: ",")) {
             return String(decoding: bytes[ownerValuePrefix.count...], as: UTF8.self)
         }
@@ -157,6 +162,16 @@ public struct OwnershipRegistry: Sendable {
     }
 
     var prefix: String { prefixLabels.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ".") }
+}
+
+extension Array where Element == UInt8 {
+    /// `starts(with:)` as one `memcmp` (the generic one steps through iterators; this runs for
+    /// every record of a zone).
+    func hasBytePrefix(_ prefix: [UInt8]) -> Bool {
+        count >= prefix.count && withUnsafeBytes { mine in
+            prefix.withUnsafeBytes { theirs in theirs.count == 0 || memcmp(mine.baseAddress!, theirs.baseAddress!, theirs.count) == 0 }
+        }
+    }
 }
 
 extension UInt8 {
