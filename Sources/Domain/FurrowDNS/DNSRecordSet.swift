@@ -97,7 +97,7 @@ public struct DNSZoneName: Sendable, Hashable, CustomStringConvertible {
             let zoneLabels = wire.count - (origin.wire.count - 1)
             let endsInZone = count >= origin.labelCount && zoneLabels >= 0
                 && wire[zoneLabels...].elementsEqual(origin.wire.dropLast())
-                && DNSName.offsetOfLabel(count - origin.labelCount, in: wire) == zoneLabels
+                && DNSName.offset(afterLabels: count - origin.labelCount, in: wire) == zoneLabels
             if !absolute && !endsInZone {
                 wire.append(contentsOf: origin.wire)
             } else {
@@ -131,15 +131,6 @@ public struct DNSZoneName: Sendable, Hashable, CustomStringConvertible {
         if name == origin { return "@" }
         guard name.isSubdomain(of: origin) else { return name.description }
         return name.keepingFirstLabels(name.labelCount - origin.labelCount).textWithoutTrailingDot
-    }
-}
-
-extension DNSName {
-    /// Where label `index` starts (its length octet) in a wire form of at least that many labels.
-    static func offsetOfLabel(_ index: Int, in wire: [UInt8]) -> Int {
-        var offset = 0
-        for _ in 0..<index { offset += 1 + Int(wire[offset]) }
-        return offset
     }
 }
 

@@ -41,8 +41,7 @@ public final class LocalZoneProvider: ZoneProvider, @unchecked Sendable {
         var parameters: [SQLiteValue] = [.text(zoneText)]
         if let type { parameters.append(.text(type.description)) }
         try database.query(sql, parameters) { row in
-            let name = try row.withText(0) { bytes throws(DNSWireError) in try DNSName(presentation: bytes) }
-            result.append(try Self.recordSet(name: name, type: row.string(1), ttl: row.int64(2), values: row.string(3)))
+            result.append(try Self.recordSet(row))
             return true
         }
         return result
@@ -72,7 +71,7 @@ public final class LocalZoneProvider: ZoneProvider, @unchecked Sendable {
     private func current(_ key: DNSRecordKey) throws -> DNSRecordSet? {
         try database.firstRow("SELECT name, type, ttl, vals FROM furrow_dns_records WHERE zone = ? AND name = ? AND type = ?",
                               [.text(zone.description), .text(key.name.textWithoutTrailingDot), .text(key.type.description)]) { row in
-            try Self.recordSet(name: try DNSName(row.string(0)), type: row.string(1), ttl: row.int64(2), values: row.string(3))
+            try Self.recordSet(row)
         }
     }
 
@@ -100,13 +99,17 @@ public final class LocalZoneProvider: ZoneProvider, @unchecked Sendable {
         .concurrentChange(zone: zone.description, server: location, detail: detail)
     }
 
-    /// Values are stored in presentation form, one per line: presentation form escapes control
-    /// characters inside TXT strings, so a newline never occurs within a value.
-    private static func recordSet(name: DNSName, type: String, ttl: Int64, values: String) throws -> DNSRecordSet {
-        let recordType = try DNSRecordType(type)
+    /// The rrset of a `name, type, ttl, vals` row; the name is parsed from the column's bytes,
+    /// with no `String` made of it. Values are stored in presentation form, one per line:
+    /// presentation form escapes control characters inside TXT strings, so a newline never
+    /// occurs within a value.
+    private static func recordSet(_ row: SQLiteRow) throws -> DNSRecordSet {
+        let name = try row.withText(0) { bytes throws(DNSWireError) in try DNSName(presentation: bytes) }
+        let recordType = try DNSRecordType(row.string(1))
+        let ttl = row.int64(2)
+        var values = row.string(3)
         // Split on the newline byte (splitting on the Character walks every grapheme), and only
         // when there is one: most rrsets hold a single value.
-        var values = values
         let data = values.withUTF8 { $0.contains(UInt8(ascii: "\n")) }
             ? try values.utf8.split(separator: UInt8(ascii: "\n")).map { try DNSRData(type: recordType, text: String(Substring($0))) }
             : [try DNSRData(type: recordType, text: values)]

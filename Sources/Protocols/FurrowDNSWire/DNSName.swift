@@ -43,21 +43,27 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
 
     /// A name from labels, checked against the label and name length limits.
     public init(labels: [[UInt8]]) throws(DNSWireError) {
+        self.init(checkedWire: try Self.wire(of: labels, before: [0]), labelCount: labels.count)
+    }
+
+    /// `labels` in wire form followed by `suffix` (a name's wire form), checked: no empty
+    /// label, none longer than 63 octets, at most 255 octets in all.
+    private static func wire(of labels: [[UInt8]], before suffix: [UInt8]) throws(DNSWireError) -> [UInt8] {
         var wire: [UInt8] = []
-        wire.reserveCapacity(labels.reduce(1) { $0 + 1 + $1.count })
+        wire.reserveCapacity(labels.reduce(suffix.count) { $0 + 1 + $1.count })
         for label in labels {
             if label.isEmpty { throw .invalidName("empty label in a name") }
-            if label.count > Self.maxLabelLength {
+            if label.count > maxLabelLength {
                 throw .invalidName("label '\(String(decoding: label, as: UTF8.self))' is \(label.count) octets long; the limit is 63")
             }
             wire.append(UInt8(label.count))
             wire.append(contentsOf: label)
         }
-        wire.append(0)
-        if wire.count > Self.maxWireLength {
+        wire.append(contentsOf: suffix)
+        if wire.count > maxWireLength {
             throw .invalidName("name is \(wire.count) octets in wire form; the limit is 255")
         }
-        self.init(checkedWire: wire, labelCount: labels.count)
+        return wire
     }
 
     /// Parses presentation form. A trailing dot is optional: every name is taken as absolute.
@@ -73,18 +79,11 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
     /// no `String` first).
     public init(presentation bytes: UnsafeBufferPointer<UInt8>) throws(DNSWireError) {
         if bytes.isEmpty || (bytes.count == 1 && bytes[0] == UInt8(ascii: ".")) { self = .root; return }
-        let name = try DNSName.wire(of: bytes)
-        self.init(uncheckedWire: name.wire, labelCount: name.labelCount, hasUppercase: name.hasUppercase)
+        self = try DNSName.parse(bytes)
     }
 
-    private struct Parsed {
-        var wire: [UInt8]
-        var labelCount: Int
-        var hasUppercase: Bool
-    }
-
-    /// The wire form of a name in presentation form.
-    private static func wire(of bytes: UnsafeBufferPointer<UInt8>) throws(DNSWireError) -> Parsed {
+    /// The name a presentation form's bytes spell.
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(DNSWireError) -> DNSName {
         // Escapes only shrink the text, so its length plus the first length octet and the
         // root's zero always suffice.
         var filled = Filled()
@@ -106,7 +105,7 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
         if wire.count > maxWireLength {
             throw .invalidName("name is \(wire.count) octets in wire form; the limit is 255")
         }
-        return Parsed(wire: wire, labelCount: filled.labelCount, hasUppercase: filled.hasUppercase)
+        return DNSName(uncheckedWire: wire, labelCount: filled.labelCount, hasUppercase: filled.hasUppercase)
     }
 
     /// What `fill` wrote, or why it stopped.
@@ -222,7 +221,11 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
     }
 
     /// Where the label after the first `count` labels starts in `wire` (its length octet).
-    func offset(afterLabels count: Int) -> Int {
+    func offset(afterLabels count: Int) -> Int { Self.offset(afterLabels: count, in: wire) }
+
+    /// Where the label after the first `count` labels starts in a wire form of at least that
+    /// many labels (a root octet not needed: a name being built has none yet).
+    public static func offset(afterLabels count: Int, in wire: [UInt8]) -> Int {
         var offset = 0
         for _ in 0..<count { offset += 1 + Int(wire[offset]) }
         return offset
@@ -247,20 +250,7 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
 
     /// `labels` in front of this name, checked as a whole.
     public func prepending(_ labels: [[UInt8]]) throws(DNSWireError) -> DNSName {
-        var prefix: [UInt8] = []
-        for label in labels {
-            if label.isEmpty { throw .invalidName("empty label in a name") }
-            if label.count > Self.maxLabelLength {
-                throw .invalidName("label '\(String(decoding: label, as: UTF8.self))' is \(label.count) octets long; the limit is 63")
-            }
-            prefix.append(UInt8(label.count))
-            prefix.append(contentsOf: label)
-        }
-        let wire = prefix + self.wire
-        if wire.count > Self.maxWireLength {
-            throw .invalidName("name is \(wire.count) octets in wire form; the limit is 255")
-        }
-        return DNSName(checkedWire: wire, labelCount: labels.count + labelCount)
+        DNSName(checkedWire: try Self.wire(of: labels, before: wire), labelCount: labels.count + labelCount)
     }
 
     /// The name in wire form without compression.
