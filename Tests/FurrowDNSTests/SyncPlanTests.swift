@@ -43,6 +43,13 @@ struct SyncPlanTests {
         }
         #expect(message { _ = try testZone.absolute(String(repeating: "a", count: 64)) }.contains("limit is 63"))
         #expect(message { _ = try testZone.absolute("a.*.b") }.contains("leftmost"))
+        #expect(message { _ = try testZone.absolute("*x.apps") }.contains("'*'"))
+        #expect(message { _ = try testZone.absolute("**.apps") }.contains("'*'"))
+        #expect(message { _ = try testZone.absolute("*.*.apps") }.contains("leftmost"))
+        // A zone whose own name holds a `*` leaves no leftmost place for one in its names.
+        let starZone = try DNSZoneName("*.example.com")
+        #expect(message { _ = try starZone.absolute("x") }.contains("leftmost"))
+        #expect(try starZone.absolute("@") == (try DNSName("*.example.com")))
         #expect(message { _ = try testZone.absolute("bad name") }.contains("' '"))
         #expect(message { _ = try testZone.absolute("x.other.org.") }.contains("outside zone dev.example.com"))
         let long = Array(repeating: String(repeating: "a", count: 60), count: 4).joined(separator: ".")

@@ -104,7 +104,22 @@ struct WireTests {
         #expect(try DNSRData(type: .a, text: " 10.0.0.2 ") == .a([10, 0, 0, 2]))
         for bad in ["01.2.3.4", "1.2.3", "1.2.3.4.5", "1..2.3", ".1.2.3", "1.2.3.", "256.1.1.1", "1.2.3.4x", ""] {
             #expect(throws: DNSWireError.self, "\(bad)") { try DNSRData(type: .a, text: bad) }
+            var text = bad
+            text.withUTF8 { bytes in #expect(throws: DNSWireError.self, "\(bad)") { try DNSRData(type: .a, presentation: bytes) } }
         }
+        // An address is four octets in the data, highest first, and prints as a dotted quad.
+        let address = try DNSRData(type: .a, text: "192.0.2.254")
+        #expect(address.wireBytes == [192, 0, 2, 254])
+        #expect(address.presentation == "192.0.2.254")
+        var reader = WireReader([192, 0, 2, 254])
+        #expect(try DNSRData.decode(type: .a, from: &reader, length: 4) == address)
+        var text = "192.0.2.254"
+        #expect(try text.withUTF8 { try DNSRData(type: .a, presentation: $0) } == address)
+        // Bytes that are not the plain form go to the general reader, errors included.
+        var generic = "\\# 4 0A000001"
+        #expect(try generic.withUTF8 { try DNSRData(type: .a, presentation: $0) } == .a([10, 0, 0, 1]))
+        var twoWords = "10.1.2.3 4"
+        #expect(throws: DNSWireError.self) { try twoWords.withUTF8 { try DNSRData(type: .a, presentation: $0) } }
         #expect(try DNSRData(type: .txt, text: "\"heritage=furrow,owner=a\"") == .txt([Array("heritage=furrow,owner=a".utf8)]))
         #expect(try DNSRData(type: .txt, text: "\"\"") == .txt([[]]))
         #expect(try DNSRData(type: .txt, text: "\"a b\"") == .txt([Array("a b".utf8)]))

@@ -4,13 +4,20 @@ import FurrowJSON
 /// A zone's origin and the rules for turning user-written names into absolute ones.
 public struct DNSZoneName: Sendable, Hashable, CustomStringConvertible {
     public let origin: DNSName
+    /// The origin's labels are host labels without a `*` (see `isPlainHostName`): names in the
+    /// zone may then take the fast path of `absolute`.
+    private let originIsHostName: Bool
 
     public init(_ text: String) throws(DNSZoneError) {
         do { origin = try DNSName(text.lowercased()) } catch { throw .invalidName(name: text, reason: error.description) }
         if origin == .root { throw .invalidName(name: text, reason: "a zone cannot be the root") }
+        originIsHostName = Self.isPlainHostName(origin) && !origin.wire.contains(UInt8(ascii: "*"))
     }
 
-    public init(origin: DNSName) { self.origin = origin.lowercased }
+    public init(origin: DNSName) {
+        self.origin = origin.lowercased
+        originIsHostName = Self.isPlainHostName(self.origin) && !self.origin.wire.contains(UInt8(ascii: "*"))
+    }
 
     /// The zone name without the trailing dot.
     public var description: String { origin.textWithoutTrailingDot }
@@ -58,54 +65,66 @@ public struct DNSZoneName: Sendable, Hashable, CustomStringConvertible {
     /// are all valid. Nil for anything else (non-ASCII text, a bad label, a name outside the zone),
     /// which `absolute` then resolves the general way and explains.
     private func plainAbsolute(_ text: String) -> DNSName? {
+        // Every accepted name ends in the origin's labels, so they must be host labels too.
+        guard originIsHostName else { return nil }
         var text = text
         return text.withUTF8 { (bytes: UnsafeBufferPointer<UInt8>) -> DNSName? in
             var start = 0, end = bytes.count
             while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
             while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
-            if end == start || (end == start + 1 && bytes[start] == UInt8(ascii: "@")) {
-                return Self.isPlainHostName(origin) ? origin : nil
-            }
+            if end == start || (end == start + 1 && bytes[start] == UInt8(ascii: "@")) { return origin }
             let absolute = bytes[end - 1] == UInt8(ascii: ".")
             if absolute { end -= 1 }
-            // The name's wire form, lowercased as it is copied; each length octet is written once
-            // its label ends.
+            // The name's wire form, lowercased and checked as it is copied (host characters, `*`
+            // only as the whole first label); each length octet is written once its label ends.
             var wire: [UInt8] = []
             wire.reserveCapacity(end - start + 2 + origin.wire.count)
             var lengthAt = 0
             wire.append(0)
             var count = 0
+            var starLabel = false
+            func endLabel() -> Bool {
+                let length = wire.count - lengthAt - 1
+                guard length > 0, length <= DNSName.maxLabelLength else { return false }
+                wire[lengthAt] = UInt8(length)
+                count += 1
+                starLabel = false
+                return true
+            }
             for index in start..<end {
                 let byte = bytes[index]
                 if byte == UInt8(ascii: ".") {
-                    let length = wire.count - lengthAt - 1
-                    guard length > 0, length <= DNSName.maxLabelLength else { return nil }
-                    wire[lengthAt] = UInt8(length)
-                    count += 1
+                    guard endLabel() else { return nil }
                     lengthAt = wire.count
                     wire.append(0)
+                } else if byte == UInt8(ascii: "*") {
+                    guard count == 0, wire.count == 1 else { return nil }
+                    starLabel = true
+                    wire.append(byte)
                 } else {
-                    guard byte < 0x80 else { return nil }
+                    guard !starLabel, byte.isHostCharacter else { return nil }
                     wire.append(byte.lowercasedASCII)
                 }
             }
-            let length = wire.count - lengthAt - 1
-            guard length > 0, length <= DNSName.maxLabelLength else { return nil }
-            wire[lengthAt] = UInt8(length)
-            count += 1
-            // Relative unless written absolute or already ending in the zone's name.
+            guard endLabel() else { return nil }
+            // Relative unless written absolute or already ending in the zone's name; an absolute
+            // name elsewhere is outside the zone, which the general path explains.
             let zoneLabels = wire.count - (origin.wire.count - 1)
             let endsInZone = count >= origin.labelCount && zoneLabels >= 0
-                && wire[zoneLabels...].elementsEqual(origin.wire.dropLast())
+                && origin.wire.withUnsafeBufferPointer { zone in
+                    wire.withUnsafeBufferPointer { UnsafeBufferPointer(rebasing: $0[zoneLabels...]).elementsEqual(zone.dropLast()) }
+                }
                 && DNSName.offset(afterLabels: count - origin.labelCount, in: wire) == zoneLabels
-            if !absolute && !endsInZone {
-                wire.append(contentsOf: origin.wire)
-            } else {
+            if endsInZone {
                 wire.append(0)
+            } else if absolute {
+                return nil
+            } else {
+                wire.append(contentsOf: origin.wire)
+                count += origin.labelCount
             }
-            guard wire.count <= DNSName.maxWireLength, let name = try? DNSName(wire: wire),
-                  Self.isPlainHostName(name), name.isSubdomain(of: origin) else { return nil }
-            return name
+            guard wire.count <= DNSName.maxWireLength else { return nil }
+            return DNSName(checkedLowercaseWire: wire, labelCount: count)
         }
     }
 

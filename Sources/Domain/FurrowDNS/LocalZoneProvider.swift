@@ -107,12 +107,16 @@ public final class LocalZoneProvider: ZoneProvider, @unchecked Sendable {
         let name = try row.withText(0) { bytes throws(DNSWireError) in try DNSName(presentation: bytes) }
         let recordType = try DNSRecordType(row.string(1))
         let ttl = row.int64(2)
-        var values = row.string(3)
-        // Split on the newline byte (splitting on the Character walks every grapheme), and only
-        // when there is one: most rrsets hold a single value.
-        let data = values.withUTF8 { $0.contains(UInt8(ascii: "\n")) }
-            ? try values.utf8.split(separator: UInt8(ascii: "\n")).map { try DNSRData(type: recordType, text: String(Substring($0))) }
-            : [try DNSRData(type: recordType, text: values)]
+        // Read in place, split on the newline byte only when there is one: most rrsets hold a
+        // single value.
+        let data = try row.withText(3) { (values: UnsafeBufferPointer<UInt8>) throws(DNSWireError) -> [DNSRData] in
+            guard values.contains(UInt8(ascii: "\n")) else { return [try DNSRData(type: recordType, presentation: values)] }
+            var data: [DNSRData] = []
+            for value in values.split(separator: UInt8(ascii: "\n")) {
+                data.append(try DNSRData(type: recordType, presentation: UnsafeBufferPointer(rebasing: value)))
+            }
+            return data
+        }
         return DNSRecordSet(name: name, type: recordType, ttl: UInt32(clamping: ttl), values: data)
     }
 }

@@ -178,10 +178,53 @@ extension UInt8 {
     var lowercasedASCII: UInt8 { (65...90).contains(self) ? self + 32 : self }
 }
 
+/// The rrsets of one name and side (wanted or held), in the order added. Nearly every name
+/// has one, kept inline: an array for each side of 10,000 names cost 20,000 allocations a plan.
+private struct NameRecordSets: Sequence {
+    private var first: DNSRecordSet?
+    private var rest: [DNSRecordSet] = []
+
+    var isEmpty: Bool { first == nil }
+    var count: Int { first == nil ? 0 : 1 + rest.count }
+
+    mutating func append(_ set: DNSRecordSet) {
+        if first == nil { first = set } else { rest.append(set) }
+    }
+
+    /// Whether every set here is also in `other`: compared where they are held, without the
+    /// copies (three reference counts each) that iterating would make.
+    func allContained(in other: NameRecordSets) -> Bool {
+        guard let first else { return true }
+        guard other.holds(first) else { return false }
+        return rest.allSatisfy { other.holds($0) }
+    }
+
+    private func holds(_ set: DNSRecordSet) -> Bool {
+        if let first, first == set { return true }
+        return rest.contains(set)
+    }
+
+    struct Iterator: IteratorProtocol {
+        fileprivate var first: DNSRecordSet?
+        fileprivate var rest: IndexingIterator<[DNSRecordSet]>
+
+        mutating func next() -> DNSRecordSet? {
+            if let set = first {
+                first = nil
+                return set
+            }
+            return rest.next()
+        }
+    }
+
+    func makeIterator() -> Iterator { Iterator(first: first, rest: rest.makeIterator()) }
+}
+
 /// What the plan knows about one name.
 private struct NameState {
-    var want: [DNSRecordSet] = []
-    var have: [DNSRecordSet] = []
+    let name: DNSName
+    var want = NameRecordSets()
+    var have = NameRecordSets()
     var registration: (record: DNSRecordSet, owner: String)?
 
     /// Adds a desired rrset: identical duplicates merge, conflicting ones and a CNAME beside
@@ -206,13 +249,13 @@ extension NameState {
     /// True when the name is `owner`'s and holds exactly the wanted rrsets: nothing to plan.
     func isSettled(for owner: String) -> Bool {
         guard registration?.owner == owner, !want.isEmpty, want.count == have.count else { return false }
-        return want.allSatisfy { wanted in have.contains(wanted) }
+        return want.allContained(in: have)
     }
 }
 
 /// Record sets in type order (most names have one, which needs no sorting).
-private func byType(_ sets: [DNSRecordSet]) -> [DNSRecordSet] {
-    sets.count <= 1 ? sets : sets.sorted { $0.type < $1.type }
+private func byType(_ sets: NameRecordSets) -> [DNSRecordSet] {
+    sets.count <= 1 ? Array(sets) : sets.sorted { $0.type < $1.type }
 }
 
 /// Plans the changes that make the records `owner` manages in a zone match `desired`.
@@ -244,10 +287,20 @@ public func planSync(current: [DNSRecordSet], desired: [DNSRecordSet], zone: DNS
     }
     func inScope(_ name: DNSName) -> Bool { scope.map { name.isSubdomain(of: $0) } ?? true }
 
-    // Everything known about each name in one table, so each record costs one lookup. A name
-    // has few types, so small arrays beat nested dictionaries.
-    var table: [DNSName: NameState] = [:]
-    table.reserveCapacity(max(desired.count, current.count / 2))
+    // Everything known about each name in one array, found through one table, so each record
+    // costs one lookup and the states are read in place (a dictionary's values are copied when
+    // iterated). A name has few types, so small arrays beat nested dictionaries.
+    var states: [NameState] = []
+    var table: [DNSName: Int] = [:]
+    let expected = max(desired.count, current.count / 2)
+    states.reserveCapacity(expected)
+    table.reserveCapacity(expected)
+    func state(_ name: DNSName) -> Int {
+        if let index = table[name] { return index }
+        states.append(NameState(name: name))
+        table[name] = states.count - 1
+        return states.count - 1
+    }
     for set in desired {
         guard set.name.isSubdomain(of: apex) else {
             throw .invalidName(name: set.name.textWithoutTrailingDot, reason: "it is outside zone \(zone)")
@@ -261,29 +314,32 @@ public func planSync(current: [DNSRecordSet], desired: [DNSRecordSet], zone: DNS
         if let scope, !set.name.isSubdomain(of: scope) {
             throw .invalidName(name: set.name.textWithoutTrailingDot, reason: "it is outside \(zone.relative(scope)), the scope of this sync")
         }
-        try table[set.name, default: NameState()].addDesired(set)
+        try states[state(set.name)].addDesired(set)
     }
 
     // The zone as it is: data rrsets and the registry's owner of each managed name.
     for set in current {
         if registry.isRegistryName(set.name), let managed = registry.managedName(forRegistryName: set.name) {
             guard inScope(managed) else { continue }
-            table[managed, default: NameState()].registration = (set, OwnershipRegistry.owner(in: set) ?? "an unrecognised registry value")
+            states[state(managed)].registration = (set, OwnershipRegistry.owner(in: set) ?? "an unrecognised registry value")
             continue
         }
         if set.type == .soa || (set.type == .ns && set.name == apex) || !inScope(set.name) { continue }
-        table[set.name, default: NameState()].have.append(set)
+        states[state(set.name)].have.append(set)
     }
 
     var plan = SyncPlan(zone: zone, owner: owner, policy: policy, scope: scope)
-    var work: [(key: [UInt8], name: DNSName, state: NameState)] = []
+    var work: [(key: [UInt8], index: Int)] = []
     // Only names with something to do are sorted: in a routine sync most names already hold
     // what is wanted, and sorting all of them by their keys cost more than the rest of the plan.
-    for (name, state) in table where (!state.want.isEmpty || state.registration?.owner == owner) && !state.isSettled(for: owner) {
-        work.append((name.canonicalOrderKey, name, state))
+    for index in states.indices {
+        guard !states[index].want.isEmpty || states[index].registration?.owner == owner, !states[index].isSettled(for: owner) else { continue }
+        work.append((states[index].name.canonicalOrderKey, index))
     }
     work.sort { $0.key.lexicographicallyPrecedes($1.key) }
-    for (_, name, state) in work {
+    for (_, index) in work {
+        let state = states[index]
+        let name = state.name
         let want = byType(state.want)
         let have = byType(state.have)
         let registration = state.registration

@@ -293,6 +293,13 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
         DNSName(uncheckedWire: canonicalKey, canonicalKey: canonicalKey, labelCount: labelCount)
     }
 
+    /// A name from a wire form its maker has checked as it wrote it: labels of 1 to 63 octets
+    /// ending in the root label, at most 255 octets, no uppercase letter (so the wire form is its
+    /// own canonical key). For the domain's fast paths, which would otherwise check it twice.
+    package init(checkedLowercaseWire wire: [UInt8], labelCount: Int) {
+        self.init(uncheckedWire: wire, canonicalKey: wire, labelCount: labelCount)
+    }
+
     private init(uncheckedWire wire: [UInt8], canonicalKey: [UInt8], labelCount: Int) {
         self.wire = wire
         self.canonicalKey = canonicalKey

@@ -7,7 +7,7 @@ import Darwin
 /// The data of one resource record, decoded for the types Furrow manages and kept as raw
 /// bytes for every other type (RFC 3597), so that nothing read from a zone is lost.
 public enum DNSRData: Hashable, Sendable {
-    case a([UInt8])
+    case a(IPv4Address)
     case aaaa([UInt8])
     case cname(DNSName)
     case ns(DNSName)
@@ -32,7 +32,7 @@ public enum DNSRData: Hashable, Sendable {
         switch type {
         case .a:
             guard length == 4 else { throw .malformedMessage("A data of \(length) octets") }
-            data = .a(try sub.bytes(4, "A"))
+            data = .a(IPv4Address(octets: try sub.bytes(4, "A"))!)
         case .aaaa:
             guard length == 16 else { throw .malformedMessage("AAAA data of \(length) octets") }
             data = .aaaa(try sub.bytes(16, "AAAA"))
@@ -65,7 +65,8 @@ public enum DNSRData: Hashable, Sendable {
     public var wireBytes: [UInt8] {
         var writer = WireWriter()
         switch self {
-        case .a(let bytes), .aaaa(let bytes), .unknown(let bytes): writer.append(bytes)
+        case .a(let address): writer.u32(address.bits)
+        case .aaaa(let bytes), .unknown(let bytes): writer.append(bytes)
         case .cname(let name), .ns(let name), .ptr(let name): writer.name(name)
         case .mx(let preference, let exchange): writer.u16(preference); writer.name(exchange)
         case .srv(let priority, let weight, let port, let target):
@@ -120,8 +121,10 @@ public enum DNSRData: Hashable, Sendable {
         switch type {
         case .a:
             try expect(1, "one IPv4 address")
-            guard let bytes = parseAddress(words[0], family: AF_INET, size: 4) else { throw fail("not an IPv4 address") }
-            self = .a(bytes)
+            guard let bytes = parseAddress(words[0], family: AF_INET, size: 4), let address = IPv4Address(octets: bytes) else {
+                throw fail("not an IPv4 address")
+            }
+            self = .a(address)
         case .aaaa:
             try expect(1, "one IPv6 address")
             guard let bytes = parseAddress(words[0], family: AF_INET6, size: 16) else { throw fail("not an IPv6 address") }
@@ -157,16 +160,21 @@ public enum DNSRData: Hashable, Sendable {
     /// for anything else, which the general reader takes (and explains when it is wrong).
     init?(plainPresentation text: String, type: DNSRecordType) {
         var text = text
-        let parsed: DNSRData? = text.withUTF8 { bytes in
+        guard let parsed = text.withUTF8({ DNSRData(plainPresentation: $0, type: type) }) else { return nil }
+        self = parsed
+    }
+
+    init?(plainPresentation bytes: UnsafeBufferPointer<UInt8>, type: DNSRecordType) {
+        let parsed: DNSRData? = {
             switch type {
             case .a:
-                var octets: [UInt8] = []
-                octets.reserveCapacity(4)
+                var bits: UInt32 = 0, octets = 0
                 var value = 0, digits = 0
                 for byte in bytes {
                     if byte == UInt8(ascii: ".") {
-                        guard digits > 0, octets.count < 3 else { return nil }
-                        octets.append(UInt8(value))
+                        guard digits > 0, octets < 3 else { return nil }
+                        bits = bits << 8 | UInt32(value)
+                        octets += 1
                         value = 0
                         digits = 0
                     } else if byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
@@ -178,9 +186,8 @@ public enum DNSRData: Hashable, Sendable {
                         return nil
                     }
                 }
-                guard digits > 0, octets.count == 3 else { return nil }
-                octets.append(UInt8(value))
-                return .a(octets)
+                guard digits > 0, octets == 3 else { return nil }
+                return .a(IPv4Address(bits: bits << 8 | UInt32(value)))
             case .txt:
                 guard bytes.count >= 2, bytes.count <= 257, bytes.first == UInt8(ascii: "\""), bytes.last == UInt8(ascii: "\"") else { return nil }
                 let inner = UnsafeBufferPointer(rebasing: bytes[1..<(bytes.count - 1)])
@@ -189,15 +196,25 @@ public enum DNSRData: Hashable, Sendable {
             default:
                 return nil
             }
-        }
+        }()
         guard let parsed else { return nil }
         self = parsed
+    }
+
+    /// `init(type:text:)` on text where it lies (a database column's bytes): the plain forms
+    /// are read without making a `String` of them.
+    public init(type: DNSRecordType, presentation bytes: UnsafeBufferPointer<UInt8>) throws(DNSWireError) {
+        if let plain = DNSRData(plainPresentation: bytes, type: type) {
+            self = plain
+            return
+        }
+        try self.init(type: type, text: String(decoding: bytes, as: UTF8.self))
     }
 
     /// The presentation form, as a zone file or `dig` would print it.
     public var presentation: String {
         switch self {
-        case .a(let bytes): return formatAddress(bytes, family: AF_INET)
+        case .a(let address): return address.description
         case .aaaa(let bytes): return formatAddress(bytes, family: AF_INET6)
         case .cname(let name), .ns(let name), .ptr(let name): return name.description
         case .mx(let preference, let exchange): return "\(preference) \(exchange)"
