@@ -143,7 +143,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DNSBindingTests",
-            dependencies: ["furrow", "FurrowAWS", "FurrowDNS", "FurrowDNSRoute53", "FurrowDNSWire", "FurrowDNSTestSupport", "FurrowTestSupport"]
+            dependencies: ["furrow", "FurrowAWS", "FurrowDNS", "FurrowDNSRoute53", "FurrowDNSWire", "FurrowDNSTestSupport", "FurrowSQLite", "FurrowTestSupport"]
         ),
         .testTarget(name: "FurrowStateBindingTests", dependencies: ["furrow", "FurrowTestSupport"]),
         .testTarget(name: "FurrowEnvironmentTests", dependencies: ["furrow", "FurrowTestSupport"]),

@@ -3,6 +3,7 @@ import FurrowAWS
 import FurrowDNS
 import FurrowDNSWire
 import FurrowDNSRoute53
+import FurrowSQLite
 import FurrowTestSupport
 import Testing
 
@@ -74,6 +75,31 @@ import Testing
         #expect(try provider.records(type: .a).first { $0.key == original.key } == original)
         #expect(SharedAWS.requests(try SharedAWS.server(), matching: "/hostedzone/\(zoneId)/rrset", method: "POST") == 2,
                 "the refused batch was sent once, not retried")
+    }
+
+    @Test func localZoneRebuildsATableOfTheEarlierLayoutAndKeepsItsRecords() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("furrow-dns-\(UUID().uuidString).db").path
+        do {
+            let earlier = try SQLiteDatabase(path: path)
+            try earlier.execute("""
+                CREATE TABLE furrow_dns_records (
+                    zone TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL,
+                    ttl INTEGER NOT NULL, vals TEXT NOT NULL,
+                    PRIMARY KEY (zone, name, type));
+                INSERT INTO furrow_dns_records VALUES ('batch.test.furrow', 'web.batch.test.furrow', 'A', 60, '10.0.0.2' || char(10) || '10.0.0.1');
+                """)
+        }
+        func layout(_ database: SQLiteDatabase) throws -> String {
+            try database.firstRow("SELECT sql FROM sqlite_schema WHERE name = 'furrow_dns_records'") { $0.string(0) } ?? ""
+        }
+        let provider = try LocalZoneProvider(zone: zone, path: path)
+        #expect(try layout(provider.database).contains("WITHOUT ROWID"))
+        let web = try DNSRecordSet(name: "web", type: "A", ttl: 60, values: ["10.0.0.1", "10.0.0.2"], zone: zone)
+        #expect(try provider.records(type: nil) == [web], "the row written in the earlier layout is read back")
+        let again = try LocalZoneProvider(zone: zone, path: path)
+        #expect(try again.records(type: .a) == [web])
+        #expect(try again.database.firstRow("SELECT count(*) FROM sqlite_schema WHERE name LIKE 'furrow_dns_records%'") { $0.int64(0) } == 1,
+                "no table is left from the rebuild")
     }
 
     @Test func localZoneRollsBackAChangeSetWhoseRRSetChanged() throws {

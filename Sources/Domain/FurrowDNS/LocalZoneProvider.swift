@@ -19,18 +19,39 @@ public final class LocalZoneProvider: ZoneProvider, @unchecked Sendable {
         }
         do {
             database = try SQLiteDatabase(path: path)
-            try database.execute("""
-                CREATE TABLE IF NOT EXISTS furrow_dns_records (
-                    zone TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL,
-                    ttl INTEGER NOT NULL, vals TEXT NOT NULL,
-                    PRIMARY KEY (zone, name, type))
-                """)
+            try Self.createTable(in: database)
         } catch {
-            throw .invalidRecord("cannot open the local DNS zone \(zone) in \(path): \(error.description)")
+            throw .invalidRecord("cannot open the local DNS zone \(zone) in \(path): \(String(describing: error))")
         }
     }
 
     public var location: String { "local \(database.path)" }
+
+    /// The rows are kept in primary-key order (`WITHOUT ROWID`): a zone read walks them in the
+    /// order it asks for, with no second lookup of each row by rowid. A state file written before
+    /// that layout has its table rebuilt once, in one transaction.
+    private static func createTable(in database: SQLiteDatabase) throws {
+        let columns = """
+            zone TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL,
+            ttl INTEGER NOT NULL, vals TEXT NOT NULL,
+            PRIMARY KEY (zone, name, type)
+            """
+        try database.execute("CREATE TABLE IF NOT EXISTS furrow_dns_records (\(columns)) WITHOUT ROWID")
+        func hasRowids() throws -> Bool {
+            let sql = try database.firstRow("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'furrow_dns_records'") { $0.string(0) }
+            return !(sql ?? "").uppercased().contains("WITHOUT ROWID")
+        }
+        guard try hasRowids() else { return }
+        try database.transaction {
+            guard try hasRowids() else { return }
+            try database.execute("""
+                CREATE TABLE furrow_dns_records_rebuilt (\(columns)) WITHOUT ROWID;
+                INSERT INTO furrow_dns_records_rebuilt SELECT zone, name, type, ttl, vals FROM furrow_dns_records;
+                DROP TABLE furrow_dns_records;
+                ALTER TABLE furrow_dns_records_rebuilt RENAME TO furrow_dns_records;
+                """)
+        }
+    }
 
     public func records(type: DNSRecordType?) throws -> [DNSRecordSet] {
         var result: [DNSRecordSet] = []
@@ -105,7 +126,7 @@ public final class LocalZoneProvider: ZoneProvider, @unchecked Sendable {
     /// occurs within a value.
     private static func recordSet(_ row: SQLiteRow) throws -> DNSRecordSet {
         let name = try row.withText(0) { bytes throws(DNSWireError) in try DNSName(presentation: bytes) }
-        let recordType = try DNSRecordType(row.string(1))
+        let recordType = try row.withText(1) { bytes throws(DNSWireError) in try DNSRecordType(presentation: bytes) }
         let ttl = row.int64(2)
         // Read in place, split on the newline byte only when there is one: most rrsets hold a
         // single value.

@@ -41,6 +41,17 @@ public struct DNSRecordType: Hashable, Sendable, Comparable, CustomStringConvert
         throw .invalidRecordType(text)
     }
 
+    /// A type from its mnemonic's UTF-8 bytes (a zone read parses one type per row): the common
+    /// types compared as bytes, the rest as `init(_:)` reads them.
+    public init(presentation bytes: UnsafeBufferPointer<UInt8>) throws(DNSWireError) {
+        switch bytes.count {
+        case 1 where bytes[0] == UInt8(ascii: "A"): self = .a; return
+        case 3 where bytes[0] == UInt8(ascii: "T") && bytes[1] == UInt8(ascii: "X") && bytes[2] == UInt8(ascii: "T"):
+            self = .txt; return
+        default: try self.init(String(decoding: bytes, as: UTF8.self))
+        }
+    }
+
     public var description: String { Self.names[rawValue] ?? "TYPE\(rawValue)" }
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 }

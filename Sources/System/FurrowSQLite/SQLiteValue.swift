@@ -20,7 +20,7 @@ extension SQLiteValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, 
 
 /// The current row of a running query. Valid only inside the closure it is handed to.
 public struct SQLiteRow {
-    let statement: OpaquePointer
+    @usableFromInline let statement: OpaquePointer
 
     public var columnCount: Int { Int(sqlite3_column_count(statement)) }
 
@@ -44,8 +44,10 @@ public struct SQLiteRow {
     }
 
     /// Calls `body` with the column's UTF-8 text in place (empty for NULL), without making a
-    /// `String` of it.
-    public func withText<T>(_ column: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> T) rethrows -> T {
+    /// `String` of it. Inlinable and typed in its error, so that a parser's closure is called
+    /// directly, not through a generic thunk allocated per row.
+    @inlinable
+    public func withText<T, E: Error>(_ column: Int, _ body: (UnsafeBufferPointer<UInt8>) throws(E) -> T) throws(E) -> T {
         guard let bytes = sqlite3_column_text(statement, Int32(column)) else { return try body(UnsafeBufferPointer(start: nil, count: 0)) }
         return try body(UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(statement, Int32(column)))))
     }
