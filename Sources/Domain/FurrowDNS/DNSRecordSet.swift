@@ -4,19 +4,19 @@ import FurrowJSON
 /// A zone's origin and the rules for turning user-written names into absolute ones.
 public struct DNSZoneName: Sendable, Hashable, CustomStringConvertible {
     public let origin: DNSName
-    /// The origin's labels are host labels without a `*` (see `isPlainHostName`): names in the
-    /// zone may then take the fast path of `absolute`.
+    /// The origin's labels are all letters, digits, `-` and `_` (no `*`): names in the zone may
+    /// then take the fast path of `absolute`.
     private let originIsHostName: Bool
 
     public init(_ text: String) throws(DNSZoneError) {
         do { origin = try DNSName(text.lowercased()) } catch { throw .invalidName(name: text, reason: error.description) }
         if origin == .root { throw .invalidName(name: text, reason: "a zone cannot be the root") }
-        originIsHostName = Self.isPlainHostName(origin) && !origin.wire.contains(UInt8(ascii: "*"))
+        originIsHostName = Self.isHostName(origin)
     }
 
     public init(origin: DNSName) {
         self.origin = origin.lowercased
-        originIsHostName = Self.isPlainHostName(self.origin) && !self.origin.wire.contains(UInt8(ascii: "*"))
+        originIsHostName = Self.isHostName(self.origin)
     }
 
     /// The zone name without the trailing dot.
@@ -128,17 +128,13 @@ public struct DNSZoneName: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// Labels of letters, digits, `-` and `_`, and `*` only as the whole leftmost label.
-    private static func isPlainHostName(_ name: DNSName) -> Bool {
+    /// Every label is letters, digits, `-` and `_`.
+    private static func isHostName(_ name: DNSName) -> Bool {
         name.wire.withUnsafeBufferPointer { wire in
             var offset = 0
             while wire[offset] != 0 {
                 let start = offset + 1
                 offset = start + Int(wire[offset])
-                if offset == start + 1 && wire[start] == UInt8(ascii: "*") {
-                    if start != 1 { return false }
-                    continue
-                }
                 for index in start..<offset where !wire[index].isHostCharacter { return false }
             }
             return true
