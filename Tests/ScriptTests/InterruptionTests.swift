@@ -10,11 +10,16 @@ import FurrowRuntime
         Library.makeInterpreter(options: RunOptions(), configuration: (try? Configuration.load(environment: ["FURROW_CONFIG": "/nonexistent/furrow.toml"])) ?? Configuration(value: .map([:])))
     }
 
+    /// The interrupts come from a queue of their own: on the global queue, which runs only as many
+    /// blocks as there are cores, they waited behind the tests' own loops (which run on its
+    /// threads) and the suite hung on a two-core machine.
+    static let interrupter = DispatchQueue(label: "furrow.tests.interrupter")
+
     /// Runs `source` in a session, interrupting it `after` seconds later from another thread;
     /// returns the error and how long the run took.
     static func interrupted(_ source: String, in session: Session, after: Double = 0.2, force: Bool = false) -> (FurrowError?, Double) {
         let interpreter = session.interpreter
-        DispatchQueue.global().asyncAfter(deadline: .now() + after) { interpreter.interrupt(reason: "interrupted by the test", force: force) }
+        interrupter.asyncAfter(deadline: .now() + after) { interpreter.interrupt(reason: "interrupted by the test", force: force) }
         let start = Date()
         var caught: FurrowError?
         do { _ = try session.evaluate(source) } catch let error as FurrowError { caught = error } catch {}

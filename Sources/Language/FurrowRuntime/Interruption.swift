@@ -24,6 +24,9 @@ public final class Interruption: @unchecked Sendable {
     private let condition = NSCondition()
     private var reason = "interrupted"
     private var deadline: DispatchWorkItem?
+    /// Deadlines fire from a queue of their own: the global queue runs as many blocks at once as
+    /// there are cores, so code spinning on its threads could keep a deadline from ever firing.
+    private static let deadlines = DispatchQueue(label: "furrow.interruption.deadlines")
 
     public init() {}
 
@@ -49,7 +52,7 @@ public final class Interruption: @unchecked Sendable {
         deadline?.cancel()
         deadline = item
         condition.unlock()
-        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(clamping: max(0, nanoseconds))), execute: item)
+        Self.deadlines.asyncAfter(deadline: .now() + .nanoseconds(Int(clamping: max(0, nanoseconds))), execute: item)
     }
 
     /// Withdraws the request and any pending deadline (the REPL's next input starts clean).
