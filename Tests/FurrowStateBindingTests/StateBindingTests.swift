@@ -60,6 +60,27 @@ import Testing
         #expect(slowResult.stderr.contains("lease_lost error: the lease \(lease) expired at "), "\(slowResult.stderr)")
     }
 
+    /// A lease broken with `state.unlock(force: true)` while its block runs, and taken by another
+    /// owner, is lost well inside its ttl: the holder's `lease_lost` says so, not that it outlived the ttl.
+    @Test(arguments: Backend.allCases)
+    func holderOfABrokenLeaseIsToldItWasBrokenInsideItsTTL(_ backend: Backend) throws {
+        let environment = try backend.environment()
+        let directory = try Paths.scratchDirectory()
+        let lease = "broken-\(UUID().uuidString.prefix(8))"
+        let holder = try startFurrow(
+            ["-c", "state.lock(\"\(lease)\", ttl: 30s) { sleep(2500ms) }"], environment: environment, directory: directory)
+        Thread.sleep(forTimeInterval: 1.2)
+        let breaker = try startFurrow(
+            ["-c", "state.unlock(\"\(lease)\", force: true)\nprint(state.lock(\"\(lease)\", ttl: 30s) {\n  sleep(3s)\n  \"taken\"\n})"],
+            environment: environment, directory: directory)
+        let holderResult = holder.wait()
+        let breakerResult = breaker.wait()
+        #expect(breakerResult.status == 0 && breakerResult.lines == ["taken"], "stderr:\n\(breakerResult.stderr)")
+        #expect(holderResult.status == 1)
+        #expect(holderResult.stderr.contains("lease_lost error: the lease \(lease) was taken by "), "\(holderResult.stderr)")
+        #expect(holderResult.stderr.contains(" of its ttl 30s: it was broken (state.unlock with force: true), or the clocks "), "\(holderResult.stderr)")
+    }
+
     @Test func corruptSQLiteFileIsAClearError() throws {
         let directory = try Paths.scratchDirectory()
         try FileManager.default.createDirectory(at: directory.appendingPathComponent(".furrow"), withIntermediateDirectories: true)
@@ -152,8 +173,8 @@ extension LocalAWSServer {
         let holder = try startFurrow(
             ["-c", "state.claim(\"\(claim)\", ttl: 8s) {\n os.write(\"\(marker)\", \"x\")\n sleep(60s) }"],
             environment: environment, directory: directory)
-        let deadline = Date().addingTimeInterval(20)
-        while !FileManager.default.fileExists(atPath: marker) && Date() < deadline { usleep(50_000) }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !FileManager.default.fileExists(atPath: marker) && ContinuousClock.now < deadline { usleep(50_000) }
         kill(holder.processIdentifier, SIGKILL)
         _ = holder.wait(timeout: 10)
         let killedAt = Date()

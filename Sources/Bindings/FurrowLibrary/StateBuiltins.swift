@@ -142,11 +142,11 @@ final class StateConnection: @unchecked Sendable {
     /// switch to WAL mode with "database is locked" without waiting for the busy timeout; the file is ready a
     /// moment later, so opening is tried again for up to 10 seconds.
     private func openSQLite(_ path: String) throws(StateError) -> SQLiteStateStore {
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = ContinuousClock.now + .seconds(10)
         while true {
             do {
                 return try SQLiteStateStore(path: path)
-            } catch where error.message.contains("database is locked") && Date() < deadline {
+            } catch where error.message.contains("database is locked") && ContinuousClock.now < deadline {
                 Thread.sleep(forTimeInterval: 0.05)
             }
         }
@@ -478,6 +478,7 @@ struct LeaseCall {
         let fiber = self.fiber, body = self.body
         let run: LeasedRun<Value>
         var taken: Lease?
+        var began = ContinuousClock.now
         do {
             run = try store.withLease(
                 name, owner: Lease.uniqueOwner(), ttl: ttl, wait: .nanoseconds(waitsOrFails ? wait : 0),
@@ -485,6 +486,7 @@ struct LeaseCall {
                 pause: { pause in try fiber.sleep(nanoseconds: Int64(pause.components.seconds) * 1_000_000_000 + pause.components.attoseconds / 1_000_000_000) }
             ) { lease in
                 taken = lease
+                began = .now
                 return try fiber.call(body, [])
             }
         } catch let error as FurrowError {
@@ -510,8 +512,19 @@ struct LeaseCall {
                 fields: [("lease", .string(name)), ("ttl", .duration(ttlNanoseconds)), ("expired", .string(isoTime(expiredAt)))])
             return value
         case .ran(_, release: .takenOver(let holder)):
+            // Timed on this host's monotonic clock: a block shorter than its ttl cannot have let the
+            // lease run out, so its expiry in the table was passed some other way.
+            let held = ContinuousClock.now - began
+            let heldNanoseconds = held.components.seconds * 1_000_000_000 + held.components.attoseconds / 1_000_000_000
+            let ttlText = TimeFormat.duration(ttlNanoseconds)
+            let what =
+                held < ttl
+                ? "was taken by \(holder.owner) after its block had run \(TimeFormat.duration(heldNanoseconds)) of its ttl \(ttlText): it was broken (state.unlock with force: true), or the clocks of the hosts sharing the table disagree or were stepped"
+                : heartbeat
+                    ? "expired while its block ran (ttl \(ttlText); its renewals did not reach the table) and \(holder.owner) took it"
+                    : "expired at \(taken.map { isoTime($0.expiresAt) } ?? "?") while its block ran (ttl \(ttlText)) and \(holder.owner) took it"
             throw FurrowError(
-                "the lease \(name) expired at \(taken.map { isoTime($0.expiresAt) } ?? "?") while its block ran (ttl \(TimeFormat.duration(ttlNanoseconds))) and \(holder.owner) took it: the block did not hold it exclusively to the end",
+                "the lease \(name) \(what): the block did not hold it exclusively to the end",
                 kind: "lease_lost", data: .map(["lease": .string(name), "holder": .string(holder.owner)]))
         }
     }

@@ -7,10 +7,12 @@ public final class LeaseHeartbeat: @unchecked Sendable {
     private let store: any StateStore
     private let ttl: Duration
     private let interval: TimeInterval
-    private let condition = NSCondition()
+    private let lock = NSLock()
+    /// Signalled by `stop()`. The beats wait on it with a timeout on the monotonic clock, so a wall
+    /// clock stepped back cannot hold a renewal off past the lease's expiry.
+    private let stopping = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
     private var current: Lease
-    private var stopped = false
-    private var finished = false
     private var lost = false
 
     /// Starts beating at once. `interval` defaults to a third of the ttl, so two renewals may fail in a row
@@ -27,44 +29,27 @@ public final class LeaseHeartbeat: @unchecked Sendable {
     }
 
     private func beat() {
-        condition.lock()
-        defer {
-            finished = true
-            condition.broadcast()
-            condition.unlock()
-        }
-        while !stopped {
-            _ = condition.wait(until: Date().addingTimeInterval(interval))
-            if stopped { break }
-            let lease = current
-            condition.unlock()
-            let outcome: Result<Lease, StateError>
+        defer { finished.signal() }
+        while stopping.wait(timeout: .now() + interval) == .timedOut {
+            let lease = lock.withLock { current }
             do throws(StateError) {
-                outcome = .success(try store.renewLease(lease, ttl: ttl, now: Date()))
+                let renewed = try store.renewLease(lease, ttl: ttl, now: Date())
+                lock.withLock { current = renewed }
+            } catch where error.kind == .leaseLost {
+                lock.withLock { lost = true }
+                return
             } catch {
-                outcome = .failure(error)
-            }
-            condition.lock()
-            switch outcome {
-            case .success(let renewed): current = renewed
-            case .failure(let error) where error.kind == .leaseLost:
-                lost = true
-                stopped = true
-            case .failure:
-                break  // a lookup failure: the next beat tries again while the lease is still valid
+                // a lookup failure: the next beat tries again while the lease is still valid
             }
         }
     }
 
     /// Stops the beats and waits for the thread; returns the lease as last renewed, or nil when another
-    /// owner took it over meanwhile.
+    /// owner took it over meanwhile. Called once.
     @discardableResult
     public func stop() -> Lease? {
-        condition.lock()
-        stopped = true
-        condition.broadcast()
-        while !finished { condition.wait() }
-        defer { condition.unlock() }
-        return lost ? nil : current
+        stopping.signal()
+        finished.wait()
+        return lock.withLock { lost ? nil : current }
     }
 }

@@ -24,7 +24,8 @@ extension StateStore {
     /// throws (its error is then rethrown). While another owner holds the lease it tries again for up
     /// to `wait`, pausing through `pause` (the caller's interruptible sleep) with a backoff from 50 ms
     /// to 1 s; returns `.held` without running `body` when the lease is still held after that.
-    /// `clock` gives the current time (tests pass their own).
+    /// `clock` gives the current time, for the lease's expiry (tests pass their own); the wait is timed
+    /// on the monotonic clock, so a wall clock stepped back does not stretch it.
     ///
     /// With `heartbeat`, a `LeaseHeartbeat` renews the lease every that many seconds while `body` runs: a
     /// claim on work that may outlast any fixed ttl, which lapses soon after its holder dies.
@@ -34,7 +35,7 @@ extension StateStore {
         pause: (Duration) throws -> Void = { Thread.sleep(forTimeInterval: Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18) },
         _ body: (Lease) throws -> Result
     ) throws -> LeasedRun<Result> {
-        let deadline = clock().addingTimeInterval(Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18)
+        let deadline = ContinuousClock.now + wait
         var backoff = Duration.milliseconds(50)
         let lease: Lease
         while true {
@@ -44,9 +45,9 @@ extension StateStore {
                 break
             }
             guard case .held(let holder) = attempt else { continue }
-            let remaining = deadline.timeIntervalSince(clock())
-            if remaining <= 0 { return .held(by: holder) }
-            try pause(min(backoff, .milliseconds(Int64(remaining * 1000) + 1)))
+            let remaining = ContinuousClock.now.duration(to: deadline)
+            if remaining <= .zero { return .held(by: holder) }
+            try pause(min(backoff, remaining + .milliseconds(1)))
             backoff = min(backoff * 2, .seconds(1))
         }
         let beats = heartbeat.map { LeaseHeartbeat(store: self, lease: lease, ttl: ttl, interval: $0) }

@@ -21,7 +21,7 @@ public final class Interruption: @unchecked Sendable {
 
     /// The current level; the safe points read it with one relaxed load.
     let state = Atomic<Int>(0)
-    private let condition = NSCondition()
+    private let condition = MonotonicCondition()
     private var reason = "interrupted"
     private var deadline: DispatchWorkItem?
     /// Deadlines fire from a queue of their own: the global queue runs as many blocks at once as
@@ -74,7 +74,7 @@ public final class Interruption: @unchecked Sendable {
 
     /// Waits up to `nanoseconds` or until a request at `level` or above; true if interrupted.
     func wait(nanoseconds: Int64, interruptedAt level: Level) -> Bool {
-        let end = Date(timeIntervalSinceNow: Double(nanoseconds) / 1e9)
+        let end = MonotonicCondition.deadline(after: nanoseconds)
         condition.lock()
         defer { condition.unlock() }
         while state.load(ordering: .relaxed) < level.rawValue {

@@ -43,13 +43,13 @@ public struct DynamoDBClient: Sendable {
     /// Polls `DescribeTable` until the table is ACTIVE; throws when `timeout` seconds pass first.
     @discardableResult
     public func waitUntilActive(name: String, timeout: Double = 300) throws -> JSONValue {
-        let deadline = Date().addingTimeInterval(timeout)
+        let deadline = ContinuousClock.now + .milliseconds(timeout > 0 ? Int64(min(timeout, 31_536_000) * 1000) : 0)
         var pause = 0.2
         while true {
             let table = try describeTable(name: name)
             let status = table["TableStatus"]?.stringValue ?? "unknown"
             if status == "ACTIVE" { return table }
-            guard Date() < deadline else {
+            guard ContinuousClock.now < deadline else {
                 throw AWSError(
                     kind: .service, service: "dynamodb", operation: "DescribeTable",
                     message: "table \(name) is still \(status) after \(Int(timeout)) seconds")

@@ -171,10 +171,10 @@ public struct Route53Client: Sendable {
 
     /// Polls `getChange` until the change is INSYNC; throws when `timeout` seconds pass first.
     public func waitForChange(id: String, timeout: Double = 300) throws {
-        let deadline = Date().addingTimeInterval(timeout)
+        let deadline = ContinuousClock.now + .milliseconds(timeout > 0 ? Int64(min(timeout, 31_536_000) * 1000) : 0)
         var pause = 1.0
         while try getChange(id: id) != "INSYNC" {
-            guard Date() < deadline else {
+            guard ContinuousClock.now < deadline else {
                 throw AWSError(
                     kind: .service, service: "route53", operation: "GetChange",
                     message: "change \(id) is not INSYNC after \(Int(timeout)) seconds")

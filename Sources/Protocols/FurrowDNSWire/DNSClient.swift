@@ -173,11 +173,12 @@ public struct DNSClient: Sendable {
         for _ in 0..<attempts {
             let sent = request.withUnsafeBytes { buffer in Glibc.send(fd, buffer.baseAddress, buffer.count, 0) }
             guard sent == request.count else { throw .network(server: server.description, reason: "send failed: \(systemError())") }
-            let deadline = Date().addingTimeInterval(timeout)
+            let deadline = ContinuousClock.now + .milliseconds(timeout > 0 ? Int64(min(timeout, 31_536_000) * 1000) : 0)
             while true {
-                let remaining = deadline.timeIntervalSinceNow
-                if remaining <= 0 { break }
-                guard try waitReadable(fd, seconds: remaining) else { break }
+                let remaining = ContinuousClock.now.duration(to: deadline)
+                if remaining <= .zero { break }
+                let seconds = Double(remaining.components.seconds) + Double(remaining.components.attoseconds) / 1e18
+                guard try waitReadable(fd, seconds: seconds) else { break }
                 var buffer = [UInt8](repeating: 0, count: 65535)
                 let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
                 // An ICMP "port unreachable" surfaces here as ECONNREFUSED: a server that is down

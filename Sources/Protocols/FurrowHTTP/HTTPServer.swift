@@ -130,8 +130,8 @@ public final class HTTPServer: @unchecked Sendable {
         for (channel, handler) in lock.withLock({ Array(connections.values) }) {
             channel.eventLoop.execute { handler.closeIfIdle() }
         }
-        let deadline = Date().addingTimeInterval(grace)
-        while lock.withLock({ inFlight }) > 0, Date() < deadline {
+        let deadline = ContinuousClock.now + .milliseconds(grace > 0 ? Int64(min(grace, 31_536_000) * 1000) : 0)
+        while lock.withLock({ inFlight }) > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(nanoseconds: 20_000_000)
         }
         let cutOff = lock.withLock { inFlight }
