@@ -178,8 +178,8 @@ import Testing
             """
         let batchesBefore = SharedAWS.requests(aws, matching: "/hostedzone/\(zoneId)/rrset", method: "POST")
         let running = try startFurrowProgram(program, environment: environment)
-        let deadline = Date().addingTimeInterval(60)
-        while SharedAWS.requests(aws, matching: "/hostedzone/\(zoneId)/rrset", method: "POST") == batchesBefore && Date() < deadline {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while SharedAWS.requests(aws, matching: "/hostedzone/\(zoneId)/rrset", method: "POST") == batchesBefore && ContinuousClock.now < deadline {
             usleep(20_000)
         }
         kill(running.processIdentifier, SIGKILL)

@@ -344,9 +344,9 @@ final class ScriptedHTTPServer {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-c", script, String(port), scripted]
         try process.run()
-        let deadline = Date().addingTimeInterval(20)
+        let deadline = ContinuousClock.now + .seconds(20)
         while !LocalAWSServer.accepts(port: port) {
-            guard process.isRunning, Date() < deadline else {
+            guard process.isRunning, ContinuousClock.now < deadline else {
                 throw LocalAWSServer.StartError(message: "scripted server did not start")
             }
             Thread.sleep(forTimeInterval: 0.05)

@@ -35,8 +35,8 @@ import FurrowProcess
         #expect(Date().timeIntervalSince(started) < 5)
         let grandchild = try #require(pid_t(String(decoding: outcome.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
         // Killed, it may stay a zombie for a moment until init reaps it.
-        let deadline = Date().addingTimeInterval(3)
-        while Self.alive(grandchild), Date() < deadline { usleep(20_000) }
+        let deadline = ContinuousClock.now + .seconds(3)
+        while Self.alive(grandchild), ContinuousClock.now < deadline { usleep(20_000) }
         #expect(!Self.alive(grandchild))
     }
 

@@ -84,8 +84,8 @@ import Testing
         }.start()
 
         let lockInfo = directory + "/terraform.tfstate.d/locked/.terraform.tfstate.lock.info"
-        let deadline = Date().addingTimeInterval(30)
-        while !FileManager.default.fileExists(atPath: lockInfo) && Date() < deadline { usleep(100_000) }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !FileManager.default.fileExists(atPath: lockInfo) && ContinuousClock.now < deadline { usleep(100_000) }
         try #require(FileManager.default.fileExists(atPath: lockInfo), "the slow apply never took the lock")
 
         let locked = try #require(terraformError { try workspace.plan(vars: ["sleep_seconds": 1]) })

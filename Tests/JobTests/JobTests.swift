@@ -90,8 +90,8 @@ final class JobWorld {
     }
 
     func waitFor(_ timeout: TimeInterval = 30, _ condition: () throws -> Bool) throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
+        let deadline = ContinuousClock.now + .seconds(timeout)
+        while ContinuousClock.now < deadline {
             if try condition() { return }
             usleep(100_000)
         }

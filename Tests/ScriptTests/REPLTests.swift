@@ -113,25 +113,25 @@ final class TerminalSession {
     /// before it (since the previous match) and moves past it.
     @discardableResult
     func expect(_ text: String, timeout: TimeInterval = 10) throws -> String {
-        let deadline = Date().addingTimeInterval(timeout)
+        let deadline = ContinuousClock.now + .seconds(timeout)
         while true {
             if let range = screen[mark...].range(of: text) {
                 let before = String(screen[mark..<range.lowerBound])
                 mark = range.upperBound
                 return before
             }
-            let left = deadline.timeIntervalSinceNow
-            if left <= 0 { throw Timeout(waitingFor: text, screen: screen) }
-            _ = readSome(milliseconds: Int32(max(1, min(left, 0.2) * 1000)))
+            let left = ContinuousClock.now.duration(to: deadline)
+            if left <= .zero { throw Timeout(waitingFor: text, screen: screen) }
+            _ = readSome(milliseconds: Int32(max(1, min(left, .milliseconds(200)) / .milliseconds(1))))
         }
     }
 
     /// Waits for the REPL to exit; returns its status.
     func waitForExit(timeout: TimeInterval = 10) throws -> Int32 {
-        let deadline = Date().addingTimeInterval(timeout)
+        let deadline = ContinuousClock.now + .seconds(timeout)
         while process.isRunning {
             _ = readSome(milliseconds: 50)
-            if Date() > deadline { throw Timeout(waitingFor: "the REPL to exit", screen: screen) }
+            if ContinuousClock.now > deadline { throw Timeout(waitingFor: "the REPL to exit", screen: screen) }
         }
         _ = readSome(milliseconds: 50)
         return process.terminationStatus

@@ -18,9 +18,9 @@ final class PythonPeer {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: log)
         try process.run()
-        let deadline = Date().addingTimeInterval(20)
+        let deadline = ContinuousClock.now + .seconds(20)
         while !LocalAWSServer.accepts(port: port) {
-            guard Date() < deadline, process.isRunning else { throw ToolError(description: "python3 -m http.server did not start") }
+            guard ContinuousClock.now < deadline, process.isRunning else { throw ToolError(description: "python3 -m http.server did not start") }
             usleep(20_000)
         }
     }

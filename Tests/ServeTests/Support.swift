@@ -42,8 +42,8 @@ func runTool(_ executable: String, _ arguments: [String], directory: URL? = nil,
     DispatchQueue.global().async { box.out = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
     group.enter()
     DispatchQueue.global().async { box.err = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    let deadline = Date().addingTimeInterval(timeout)
-    while process.isRunning, Date() < deadline { usleep(5000) }
+    let deadline = ContinuousClock.now + .seconds(timeout)
+    while process.isRunning, ContinuousClock.now < deadline { usleep(5000) }
     if process.isRunning { process.terminate() }
     group.wait()
     process.waitUntilExit()
@@ -126,9 +126,9 @@ final class Server: @unchecked Sendable {
         process = try FurrowProcess(
             ["serve", script, "--port", String(port)] + arguments, directory: directory, environment: environment, clearing: ["FURROW_", "AWS_"]
         )
-        let deadline = Date().addingTimeInterval(30)
+        let deadline = ContinuousClock.now + .seconds(30)
         while !LocalAWSServer.accepts(port: port) {
-            guard Date() < deadline, kill(process.processIdentifier, 0) == 0 else {
+            guard ContinuousClock.now < deadline, kill(process.processIdentifier, 0) == 0 else {
                 let result = process.wait(timeout: 5)
                 throw ToolError(description: "furrow serve did not start: \(result.stderr)")
             }

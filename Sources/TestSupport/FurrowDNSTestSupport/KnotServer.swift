@@ -121,8 +121,8 @@ public final class KnotServer: @unchecked Sendable {
 
     private func waitUntilAnswering(log: URL) throws {
         let client = DNSClient(server: address, timeout: 0.2, attempts: 1)
-        let deadline = Date().addingTimeInterval(15)
-        while Date() < deadline {
+        let deadline = ContinuousClock.now + .seconds(15)
+        while ContinuousClock.now < deadline {
             guard process.isRunning else {
                 let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
                 stop()

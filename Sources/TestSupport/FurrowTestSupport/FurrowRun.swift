@@ -78,8 +78,8 @@ public final class FurrowProcess: @unchecked Sendable {
     public func wait(timeout: TimeInterval? = nil) -> FurrowRunResult {
         var timedOut = false
         if let timeout {
-            let deadline = Date().addingTimeInterval(timeout)
-            while process.isRunning, Date() < deadline { usleep(5000) }
+            let deadline = ContinuousClock.now + .seconds(timeout)
+            while process.isRunning, ContinuousClock.now < deadline { usleep(5000) }
             if process.isRunning {
                 timedOut = true
                 kill(process.processIdentifier, SIGKILL)

@@ -110,14 +110,14 @@ public final class LocalAWSServer: @unchecked Sendable {
         }
         try log.close()
 
-        let deadline = Date().addingTimeInterval(timeout)
+        let deadline = ContinuousClock.now + .seconds(timeout)
         while !Self.accepts(port: port) {
             if !process.isRunning {
                 throw StartError(
                     message: "the local AWS server exited at start (status \(process.terminationStatus)); "
                         + "is moto installed (pip install 'moto[server]')? Its output:\n\(logTail())")
             }
-            if Date() > deadline {
+            if ContinuousClock.now > deadline {
                 let tail = logTail()
                 stop()
                 throw StartError(
@@ -135,8 +135,8 @@ public final class LocalAWSServer: @unchecked Sendable {
         defer { lock.unlock() }
         if process.isRunning {
             process.terminate()
-            let deadline = Date().addingTimeInterval(5)
-            while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+            let deadline = ContinuousClock.now + .seconds(5)
+            while process.isRunning && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.02) }
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
         }
