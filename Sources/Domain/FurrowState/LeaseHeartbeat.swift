@@ -28,9 +28,18 @@ public final class LeaseHeartbeat: @unchecked Sendable {
         thread.start()
     }
 
+    /// Renews every `interval` on the monotonic clock, waking at least every second to look at the
+    /// wall clock too: one stepped forward brings the lease's expiry (a wall-clock time) nearer, so
+    /// the lease is renewed at once.
     private func beat() {
         defer { finished.signal() }
-        while stopping.wait(timeout: .now() + interval) == .timedOut {
+        var last = (wall: Date(), steady: ContinuousClock.now)
+        while stopping.wait(timeout: .now() + min(interval, 1)) == .timedOut {
+            let elapsed = last.steady.duration(to: .now)
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let stepped = Date().timeIntervalSince(last.wall) - seconds > 1
+            guard seconds >= interval || stepped else { continue }
+            last = (Date(), ContinuousClock.now)
             let lease = lock.withLock { current }
             do throws(StateError) {
                 let renewed = try store.renewLease(lease, ttl: ttl, now: Date())
