@@ -21,7 +21,7 @@ final class WorkerWorld {
     /// The wall clock moved this far from the monotonic clock while the scenario ran.
     struct ClockStepped: Error, CustomStringConvertible {
         let seconds: Double
-        var description: String { "the wall clock was stepped \(seconds)s against the monotonic clock while the workers ran" }
+        var description: String { "the wall clock was stepped \(String(format: "%.1f", seconds))s against the monotonic clock while the workers ran" }
     }
 
     /// Runs `scenario` in a world of its own. A lease's expiry in the table is a wall-clock time, so a
@@ -102,7 +102,6 @@ final class WorkerWorld {
         if abs(step) > 2 { throw ClockStepped(seconds: step) }
         return runs
     }
-
 
     var applied: [String] { Self.lines(appliedLog) }
     var destroyed: [String] { Self.lines(destroyedLog) }
