@@ -52,9 +52,10 @@ extension Compiler {
                 error("'.\(field)' reads a field of the current item, which exists only in a query stage (| where .\(field) == ...)", e.span)
                 return { _ in .null }
             }
+            let site = FieldSite(field)
             /// `.field` of an item: a null item has null fields.
-            @inline(__always) func fieldOf(_ v: Value, _ f: Fiber) throws(FurrowError) -> Value {
-                if case .map(let m) = v { return m.field(field) ?? .null }
+            @inline(__always) func fieldOf(_ v: Value, _ hint: Int, _ f: Fiber) throws(FurrowError) -> Value {
+                if case .map(let m) = v { return m.field(site, hint: hint) ?? .null }
                 if case .null = v { return .null }
                 return try Operations.member(v, field, f)
             }
@@ -62,11 +63,15 @@ extension Compiler {
                 // The item read where its hidden local holds it, without a copy of the map.
                 let root = LocalRoot(slot: local.slot)
                 return { (f: Fiber) throws(FurrowError) -> Value in
-                    try root.read(f) { (v: Value) throws(FurrowError) -> Value in try fieldOf(v, f) }
+                    let hint = site.hint
+                    return try root.read(f) { (v: Value) throws(FurrowError) -> Value in try fieldOf(v, hint, f) }
                 }
             }
             let item = nameCode("it", e.span)
-            return { (f: Fiber) throws(FurrowError) -> Value in try fieldOf(try item(f), f) }
+            return { (f: Fiber) throws(FurrowError) -> Value in
+                let hint = site.hint
+                return try fieldOf(try item(f), hint, f)
+            }
         case .list(let elements):
             let codes = elements.map { CodeBox(expression($0)) }
             return { (f: Fiber) throws(FurrowError) -> Value in
@@ -132,10 +137,12 @@ extension Compiler {
             if let read = inPlaceRead(e) { return read }
             let code = expression(object)
             let where_ = location(e.span)
+            let site = FieldSite(name)
             return { (f: Fiber) throws(FurrowError) -> Value in
+                let hint = site.hint
                 let v = try code(f)
                 if optional, case .null = v { return .null }
-                if case .map(let m) = v { return m.field(name) ?? .null }
+                if case .map(let m) = v { return m.field(site, hint: hint) ?? .null }
                 return try Compiler.member(v, name, f, where_)
             }
         case .index(let object, let indexExpr):

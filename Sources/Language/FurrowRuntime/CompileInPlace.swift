@@ -81,9 +81,11 @@ extension Compiler {
     }
 
     func fieldRead<R: VariableRoot>(_ root: R, _ name: String, _ where_: SourceLocation) -> Code {
-        { (f: Fiber) throws(FurrowError) -> Value in
-            try root.read(f) { (v: Value) throws(FurrowError) -> Value in
-                if case .map(let m) = v { return m.field(name) ?? .null }
+        let site = FieldSite(name)
+        return { (f: Fiber) throws(FurrowError) -> Value in
+            let hint = site.hint
+            return try root.read(f) { (v: Value) throws(FurrowError) -> Value in
+                if case .map(let m) = v { return m.field(site, hint: hint) ?? .null }
                 return try Compiler.member(v, name, f, where_)
             }
         }
@@ -102,11 +104,13 @@ extension Compiler {
     func itemFieldRead<R: VariableRoot>(
         _ root: R, _ index: @escaping Code, _ name: String, _ where_: SourceLocation, _ itemWhere: SourceLocation
     ) -> Code {
-        { (f: Fiber) throws(FurrowError) -> Value in
+        let site = FieldSite(name)
+        return { (f: Fiber) throws(FurrowError) -> Value in
             let i = try index(f)
+            let hint = site.hint
             return try root.read(f) { (v: Value) throws(FurrowError) -> Value in
                 if case .list(let l) = v, case .int(let n) = i, n >= 0, n < l.count, case .map(let m) = l[n] {
-                    return m.field(name) ?? .null
+                    return m.field(site, hint: hint) ?? .null
                 }
                 return try Compiler.member(try Compiler.item(v, i, f, itemWhere), name, f, where_)
             }
@@ -132,10 +136,11 @@ extension Compiler {
     }
 
     func fieldAssignment<R: VariableRoot>(_ root: R, _ name: String, _ op: BinaryOp?, _ value: @escaping Code, _ where_: SourceLocation) -> Step {
-        { (f: Fiber) throws(FurrowError) -> Flow in
+        let site = FieldSite(name)
+        return { (f: Fiber) throws(FurrowError) -> Flow in
             let rhs = try value(f)
             do throws(FurrowError) {
-                try root.modify(f) { (v: inout Value) throws(FurrowError) in try v.updateField(name, op, rhs) }
+                try root.modify(f) { (v: inout Value) throws(FurrowError) in try v.updateField(site, op, rhs) }
             } catch {
                 throw error.locate(where_)
             }
@@ -159,12 +164,13 @@ extension Compiler {
     func itemFieldAssignment<R: VariableRoot>(
         _ root: R, _ index: @escaping Code, _ name: String, _ op: BinaryOp?, _ value: @escaping Code, _ where_: SourceLocation
     ) -> Step {
-        { (f: Fiber) throws(FurrowError) -> Flow in
+        let site = FieldSite(name)
+        return { (f: Fiber) throws(FurrowError) -> Flow in
             let rhs = try value(f)
             do throws(FurrowError) {
                 let i = try index(f)
                 try root.modify(f) { (v: inout Value) throws(FurrowError) in
-                    try v.updateItem(i) { (item: inout Value) throws(FurrowError) in try item.updateField(name, op, rhs) }
+                    try v.updateItem(i) { (item: inout Value) throws(FurrowError) in try item.updateField(site, op, rhs) }
                 }
             } catch {
                 throw error.locate(where_)
@@ -226,7 +232,9 @@ extension Operations {
         if case .int(let a) = v, case .int(let b) = rhs, op == .add || op == .sub {
             let (result, overflow) = op == .add ? a.addingReportingOverflow(b) : a.subtractingReportingOverflow(b)
             if !overflow {
-                v = .int(result)
+                // `v` holds an int, which needs no release: it is overwritten in place, not
+                // through the enum's outlined destroy.
+                withUnsafeMutablePointer(to: &v) { $0.initialize(to: .int(result)) }
                 return
             }
         }
@@ -237,23 +245,26 @@ extension Operations {
 extension Value {
     /// `self.name op= rhs` (or `=`), with the errors of `Operations.modifyMember`.
     @inline(__always)
-    mutating func updateField(_ name: String, _ op: BinaryOp?, _ rhs: Value) throws(FurrowError) {
+    mutating func updateField(_ site: FieldSite, _ op: BinaryOp?, _ rhs: Value) throws(FurrowError) {
         // `if case` and then clearing `self`: see `Operations.compound`.
-        guard case .map(var m) = self else { throw FurrowError.type("cannot set '\(name)' on \(typeName)") }
+        let hint = site.hint
+        guard case .map(var m) = self else { throw FurrowError.type("cannot set '\(site.name)' on \(typeName)") }
         self = .null
-        // Not a `defer`, which copies `m` back (a retain and a release) instead of moving it.
-        let outcome: Result<Void, FurrowError>
-        if let index = m.storage.index(forKey: name) {
-            outcome = Result { () throws(FurrowError) in
+        // The map is moved back on both paths, not by a `defer`, which copies it back (a
+        // retain and a release).
+        do throws(FurrowError) {
+            if let index = m.index(site, hint: hint) {
                 try m.modifyValue(at: index) { (field: inout Value) throws(FurrowError) in try Operations.assign(op, &field, rhs) }
+            } else {
+                var field = Value.null
+                try Operations.assign(op, &field, rhs)
+                m[site.name] = field
             }
-        } else {
-            var field = Value.null
-            outcome = Result { () throws(FurrowError) in try Operations.assign(op, &field, rhs) }
-            if case .success = outcome { m[name] = field }
+        } catch {
+            self = .map(consume m)
+            throw error
         }
         self = .map(consume m)
-        try outcome.get()
     }
 
     /// `self[index] op= rhs` (or `=`).

@@ -1,4 +1,5 @@
 import OrderedCollections
+import Synchronization
 
 /// A Furrow map: insertion-ordered string keys, value semantics.
 ///
@@ -53,9 +54,34 @@ public struct FurrowMap: Sequence, ExpressibleByDictionaryLiteral, @unchecked Se
         @inline(__always)
         func index(forKey key: String) -> Int? { indexOfIdentical(key) ?? indexByComparing(key) }
 
+        /// Whether the key at `index` is a bit-for-bit identical string to `key` (see
+        /// `indexOfIdentical`); false for an index past the end.
+        @inline(__always)
+        func holdsIdentical(_ key: String, at index: Int) -> Bool {
+            let wanted = unsafeBitCast(key, to: (UInt64, UInt64).self)
+            return keys.withContiguousStorageIfAvailable { (keys: UnsafeBufferPointer<String>) -> Bool in
+                guard index < keys.count, let base = keys.baseAddress else { return false }
+                return UnsafeRawPointer(base + index).load(as: (UInt64, UInt64).self) == wanted
+            } ?? false
+        }
+
         /// The general lookup: hashing in a large map, comparing strings in a small one.
         @inline(never)
         func indexByComparing(_ key: String) -> Int? { keys.firstIndex(of: key) }
+
+        /// The index of `site.name`, found by the full lookup and remembered at `site`.
+        @inline(never)
+        func indexSearching(_ site: FieldSite) -> Int? {
+            guard let i = index(forKey: site.name) else { return nil }
+            site.found(at: i)
+            return i
+        }
+
+        @inline(never)
+        func valueSearching(_ site: FieldSite) -> Value? {
+            guard let i = indexSearching(site) else { return nil }
+            return values[i]
+        }
 
         /// The value of `key`, looked up by the general comparison.
         @inline(never)
@@ -115,12 +141,28 @@ public struct FurrowMap: Sequence, ExpressibleByDictionaryLiteral, @unchecked Se
         }
     }
 
-    /// `self[key]`, inlined where a variable's field is read in place (`Compiler.fieldRead`):
-    /// with the scan of the keys in the caller, the map needs no reference count for the read.
+    /// `self[key]`: the scan for an identical key inlined, the general lookup out of line.
     @inline(__always)
     func field(_ key: String) -> Value? {
         if let i = storage.indexOfIdentical(key) { return storage.values[i] }
         return storage.valueByComparing(key)
+    }
+
+    /// `self[site.name]`, trying first `hint`, the index where the field was found last at
+    /// `site`. The caller reads the hint before it reads the map: an atomic load after it
+    /// would make the map need a reference count for the read. The search is a method of the
+    /// storage, out of line, for the same reason.
+    @inline(__always)
+    func field(_ site: FieldSite, hint: Int) -> Value? {
+        if storage.holdsIdentical(site.name, at: hint) { return storage.values[hint] }
+        return storage.valueSearching(site)
+    }
+
+    /// The index of `site.name`, tried first at `hint` (see `field(_:hint:)`); nil when absent.
+    @inline(__always)
+    func index(_ site: FieldSite, hint: Int) -> Int? {
+        if storage.holdsIdentical(site.name, at: hint) { return hint }
+        return storage.indexSearching(site)
     }
 
     public func index(forKey key: String) -> Int? { storage.index(forKey: key) }
@@ -158,4 +200,22 @@ public struct FurrowMap: Sequence, ExpressibleByDictionaryLiteral, @unchecked Se
     }
 
     public func makeIterator() -> Iterator { Iterator(keys: storage.keys, values: storage.values) }
+}
+
+/// One `.name` written in a script, and the index its field had in the last map it met.
+///
+/// Maps made by one literal, or built field by field in the same order, hold their keys at
+/// the same indices, so the field a site reads is nearly always where it was the last time:
+/// the key there is compared first, which saves the scan of the keys before it. A wrong
+/// guess costs that one comparison, never a wrong field. Relaxed atomic: the parallel tasks
+/// of one script run the same compiled code.
+final class FieldSite: Sendable {
+    let name: String
+    private let lastIndex = Atomic<Int>(0)
+
+    init(_ name: String) { self.name = name }
+
+    var hint: Int { lastIndex.load(ordering: .relaxed) }
+
+    func found(at index: Int) { lastIndex.store(index, ordering: .relaxed) }
 }
