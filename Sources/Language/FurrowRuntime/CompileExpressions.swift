@@ -250,14 +250,24 @@ extension Compiler {
                     return .null
                 }
             }
-            return { (f: Fiber) throws(FurrowError) -> Value in f.stack[f.base + slot] }
+            // An int is returned as an int, without the enum's outlined copy (see `FurrowMap.field`).
+            return { (f: Fiber) throws(FurrowError) -> Value in
+                if case .int(let n) = f.stack[f.base + slot] { return .int(n) }
+                return f.stack[f.base + slot]
+            }
         case .capture(let index, _):
-            return { (f: Fiber) throws(FurrowError) -> Value in f.captures[index].value }
+            return { (f: Fiber) throws(FurrowError) -> Value in
+                if case .int(let n) = f.captures[index].value { return .int(n) }
+                return f.captures[index].value
+            }
         case .global(let cell, _):
             if inTopLevelCode, let line = pendingGlobals[n] {
                 error("'\(n)' is used before its declaration (line \(line))", span)
             }
-            return { _ in cell.value }
+            return { _ in
+                if case .int(let n) = cell.value { return .int(n) }
+                return cell.value
+            }
         case .builtin(let v):
             return { _ in v }
         }
