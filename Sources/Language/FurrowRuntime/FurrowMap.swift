@@ -155,8 +155,8 @@ public struct FurrowMap: Sequence, ExpressibleByDictionaryLiteral, @unchecked Se
     @inline(__always)
     func field(_ site: FieldSite, hint: Int) -> Value? {
         if storage.holdsIdentical(site.name, at: hint) {
-            // An int, the common field, is returned as an int: a general copy of the value
-            // calls the enum's outlined copy to find out that it needs no retain.
+            // An int or a float, the common fields, is returned as it is: a general copy of
+            // the value calls the enum's outlined copy to find out that it needs no retain.
             if case .int(let n) = storage.values[hint] { return .int(n) }
             if case .float(let d) = storage.values[hint] { return .float(d) }
             return storage.values[hint]
