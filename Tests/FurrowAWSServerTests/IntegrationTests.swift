@@ -112,6 +112,46 @@ func awsError(_ body: () throws -> Void) -> AWSError? {
         #expect(badKey?.kind == .validation)
     }
 
+    /// Conditional writes to one item take effect one at a time, as in DynamoDB: of six clients released at once
+    /// to claim an unowned item, exactly one wins, in every round. (Every lease and claim in Furrow rests on this.)
+    @Test func racingConditionalUpdatesOfOneItemHaveOneWinner() throws {
+        try dynamo.createTable(name: "Claims", keyAttribute: "name")
+        let dynamo = dynamo
+        let racers = 6
+        var roundsWithoutOneWinner: [String] = []
+        for round in 0..<150 {
+            try dynamo.putItem(table: "Claims", item: ["name": "race"])
+            let startLine = StartLine()
+            let winners = FailureList()
+            let failures = FailureList()
+            let finished = DispatchGroup()
+            for racer in 0..<racers {
+                finished.enter()
+                Thread {
+                    startLine.wait()
+                    do {
+                        try dynamo.updateItem(
+                            table: "Claims", key: ["name": "race"], set: ["owner": .string("racer-\(racer)")],
+                            condition: .attributeNotExists("owner"))
+                        winners.add("racer-\(racer)")
+                    } catch let error as AWSError where error.kind == .conditionalCheckFailed {
+                    } catch {
+                        failures.add("\(error)")
+                    }
+                    finished.leave()
+                }.start()
+            }
+            startLine.release()
+            finished.wait()
+            #expect(failures.all.isEmpty, "\(failures.all.prefix(3))")
+            let owner = try dynamo.getItem(table: "Claims", key: ["name": "race"])?["owner"]?.stringValue
+            if winners.all.count != 1 || winners.all.first != owner {
+                roundsWithoutOneWinner.append("round \(round): winners \(winners.all), owner \(owner ?? "none")")
+            }
+        }
+        #expect(roundsWithoutOneWinner.isEmpty, "\(roundsWithoutOneWinner)")
+    }
+
     @Test func scansPaginateFilterAndStopEarly() throws {
         try dynamo.createTable(name: "Big", keyAttribute: "name")
         let count = 2_500
@@ -171,7 +211,24 @@ func awsError(_ body: () throws -> Void) -> AWSError? {
     }
 }
 
-/// Collects failures from several threads.
+/// Holds threads until it is released, so they start their work at the same moment.
+final class StartLine: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var released = false
+    func wait() {
+        condition.lock()
+        while !released { condition.wait() }
+        condition.unlock()
+    }
+    func release() {
+        condition.lock()
+        released = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}
+
+/// Collects failures (or any strings) from several threads.
 final class FailureList: @unchecked Sendable {
     private let lock = NSLock()
     private var failures: [String] = []

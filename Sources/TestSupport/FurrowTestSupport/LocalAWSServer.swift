@@ -81,6 +81,10 @@ public final class LocalAWSServer: @unchecked Sendable {
 
         // The child inherits the spawning thread's blocked signals (SIGTERM among them): unblock them first.
         // A watchdog thread ends the server when its parent (this process) is gone.
+        // moto answers each request on its own thread and its DynamoDB reads, checks and writes an item
+        // without a lock, so two conditional UpdateItems on one key could both win (6 of 300 six-way races
+        // did). DynamoDB applies the writes to one item one at a time; the server does too by taking one
+        // request at a time.
         let launcher = """
             import os, signal, sys, threading, time
             signal.pthread_sigmask(signal.SIG_SETMASK, [])
@@ -90,8 +94,16 @@ public final class LocalAWSServer: @unchecked Sendable {
                     time.sleep(0.5)
                 os._exit(0)
             threading.Thread(target=watch, daemon=True).start()
-            from moto.server import main
-            main(["-H", "127.0.0.1", "-p", sys.argv[1]])
+            os.environ.setdefault("MOTO_PORT", sys.argv[1])
+            from werkzeug.serving import run_simple
+            from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+            app = DomainDispatcherApplication(create_backend_app)
+            app.debug = True
+            one_at_a_time = threading.Lock()
+            def serialized(environ, start_response):
+                with one_at_a_time:
+                    return list(app(environ, start_response))
+            run_simple("127.0.0.1", int(sys.argv[1]), serialized, threaded=True)
             """
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
