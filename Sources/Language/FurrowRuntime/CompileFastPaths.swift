@@ -181,32 +181,48 @@ extension Compiler {
         return { (f: Fiber) throws(FurrowError) -> Bool in
             let v = try code(f)
             if case .string(let s) = v { return (s == text) == equal }
-            do throws(FurrowError) { return try Operations.binary(op, v, .string(text)).isTruthy } catch { throw error.locate(where_) }
+            return try Compiler.slowBinary(op, v, .string(text), where_).isTruthy
         }
     }
 
+    /// The general operation behind an int fast path, out of line: kept inline, its error
+    /// handling made every fast path save registers on entry.
+    @inline(never)
+    static func slowBinary(_ op: BinaryOp, _ l: Value, _ r: Value, _ where_: SourceLocation) throws(FurrowError) -> Value {
+        do throws(FurrowError) { return try Operations.binary(op, l, r) } catch { throw error.locate(where_) }
+    }
+
+    /// `slowBinary` with the left operand in the frame's `slot`: the fast path copies no value.
+    @inline(never)
+    static func slowBinary(_ op: BinaryOp, _ f: Fiber, _ slot: Int, _ r: Value, _ where_: SourceLocation) throws(FurrowError) -> Value {
+        try slowBinary(op, f.stack[f.base + slot], r, where_)
+    }
+
+    /// `slowBinary` with both operands in frame slots.
+    @inline(never)
+    static func slowBinary(_ op: BinaryOp, _ f: Fiber, _ left: Int, _ right: Int, _ where_: SourceLocation) throws(FurrowError) -> Value {
+        try slowBinary(op, f.stack[f.base + left], f.stack[f.base + right], where_)
+    }
+
     func intBinary<O: IntOperator>(_: O.Type, _ op: BinaryOp, _ lhs: Expr, _ rhs: Expr, _ where_: SourceLocation) -> Code {
-        @inline(__always) func general(_ l: Value, _ r: Value) throws(FurrowError) -> Value {
-            do throws(FurrowError) { return try Operations.binary(op, l, r) } catch { throw error.locate(where_) }
-        }
         if let a = localSlot(lhs) {
             if let c = intConstant(rhs) {
                 return { (f: Fiber) throws(FurrowError) -> Value in
                     if case .int(let x) = f.stack[f.base + a], let v = O.apply(x, c) { return v }
-                    return try general(f.stack[f.base + a], .int(c))
+                    return try Compiler.slowBinary(op, f, a, .int(c), where_)
                 }
             }
             if let b = localSlot(rhs) {
                 return { (f: Fiber) throws(FurrowError) -> Value in
                     if case .int(let x) = f.stack[f.base + a], case .int(let y) = f.stack[f.base + b], let v = O.apply(x, y) { return v }
-                    return try general(f.stack[f.base + a], f.stack[f.base + b])
+                    return try Compiler.slowBinary(op, f, a, b, where_)
                 }
             }
         }
         if let cell = globalCell(lhs), let c = intConstant(rhs) {
             return { (f: Fiber) throws(FurrowError) -> Value in
                 if case .int(let x) = cell.value, let v = O.apply(x, c) { return v }
-                return try general(cell.value, .int(c))
+                return try Compiler.slowBinary(op, cell.value, .int(c), where_)
             }
         }
         let a = expression(lhs)
@@ -214,39 +230,36 @@ extension Compiler {
             return { (f: Fiber) throws(FurrowError) -> Value in
                 let l = try a(f)
                 if case .int(let x) = l, let v = O.apply(x, c) { return v }
-                return try general(l, .int(c))
+                return try Compiler.slowBinary(op, l, .int(c), where_)
             }
         }
         if let b = localSlot(rhs) {
             return { (f: Fiber) throws(FurrowError) -> Value in
                 let l = try a(f)
                 if case .int(let x) = l, case .int(let y) = f.stack[f.base + b], let v = O.apply(x, y) { return v }
-                return try general(l, f.stack[f.base + b])
+                return try Compiler.slowBinary(op, l, f.stack[f.base + b], where_)
             }
         }
         let b = expression(rhs)
         return { (f: Fiber) throws(FurrowError) -> Value in
             let l = try a(f), r = try b(f)
             if case .int(let x) = l, case .int(let y) = r, let v = O.apply(x, y) { return v }
-            return try general(l, r)
+            return try Compiler.slowBinary(op, l, r, where_)
         }
     }
 
     func intTest<O: IntComparison>(_: O.Type, _ op: BinaryOp, _ lhs: Expr, _ rhs: Expr, _ where_: SourceLocation) -> Test {
-        @inline(__always) func general(_ l: Value, _ r: Value) throws(FurrowError) -> Bool {
-            do throws(FurrowError) { return try Operations.binary(op, l, r).isTruthy } catch { throw error.locate(where_) }
-        }
         if let a = localSlot(lhs) {
             if let c = intConstant(rhs) {
                 return { (f: Fiber) throws(FurrowError) -> Bool in
                     if case .int(let x) = f.stack[f.base + a] { return O.compare(x, c) }
-                    return try general(f.stack[f.base + a], .int(c))
+                    return try Compiler.slowBinary(op, f, a, .int(c), where_).isTruthy
                 }
             }
             if let b = localSlot(rhs) {
                 return { (f: Fiber) throws(FurrowError) -> Bool in
                     if case .int(let x) = f.stack[f.base + a], case .int(let y) = f.stack[f.base + b] { return O.compare(x, y) }
-                    return try general(f.stack[f.base + a], f.stack[f.base + b])
+                    return try Compiler.slowBinary(op, f, a, b, where_).isTruthy
                 }
             }
         }
@@ -255,14 +268,14 @@ extension Compiler {
             return { (f: Fiber) throws(FurrowError) -> Bool in
                 let l = try a(f)
                 if case .int(let x) = l { return O.compare(x, c) }
-                return try general(l, .int(c))
+                return try Compiler.slowBinary(op, l, .int(c), where_).isTruthy
             }
         }
         let b = expression(rhs)
         return { (f: Fiber) throws(FurrowError) -> Bool in
             let l = try a(f), r = try b(f)
             if case .int(let x) = l, case .int(let y) = r { return O.compare(x, y) }
-            return try general(l, r)
+            return try Compiler.slowBinary(op, l, r, where_).isTruthy
         }
     }
 }
