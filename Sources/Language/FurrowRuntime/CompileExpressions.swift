@@ -355,14 +355,19 @@ extension Compiler {
     func callCode(_ callee: Expr, _ arguments: [Argument], prepended: Expr?, span: Span, replacing: (Int, Code)? = nil) -> Code {
         let parallel = isParallelCall(callee)
         var argumentCodes: [CodeBox] = []
-        if let prepended { argumentCodes.append(CodeBox(expression(prepended))) }
+        /// The expression of each argument whose code is its plain compilation.
+        var argumentExprs: [Expr?] = []
+        if let prepended { argumentCodes.append(CodeBox(expression(prepended))); argumentExprs.append(prepended) }
         for (i, a) in arguments.enumerated() {
             if let (k, code) = replacing, k == i {
                 argumentCodes.append(CodeBox(code))
+                argumentExprs.append(nil)
             } else if parallel, case .function(let decl) = a.value.kind {
                 argumentCodes.append(CodeBox(functionValue(decl, isParallelTask: true)))
+                argumentExprs.append(nil)
             } else {
                 argumentCodes.append(CodeBox(expression(a.value)))
+                argumentExprs.append(a.value)
             }
         }
         var labels: [String?]? = nil
@@ -394,7 +399,7 @@ extension Compiler {
                 return directCall(fn, codes, labels, where_)
             case .global(let cell, false)?:
                 if labels == nil, let proto = module.knownFunctions[ObjectIdentifier(cell)], proto.parameterNames.count == count {
-                    return knownCall(proto, codes, where_)
+                    return knownCall(proto, codes, argumentExprs, where_)
                 }
             default: break
             }
@@ -474,40 +479,78 @@ extension Compiler {
     /// A call of a top-level function with all its parameters given by position: the
     /// arguments go straight into the callee's frame and its code runs, with no function
     /// value to load, check or count references of.
-    func knownCall(_ proto: FunctionProto, _ codes: ContiguousArray<CodeBox>, _ where_: SourceLocation) -> Code {
-        @inline(__always) func run(_ f: Fiber, _ base: Int) throws(FurrowError) -> Value {
-            do throws(FurrowError) {
-                return try proto.run(f, base: base)
-            } catch {
-                if error.location == nil { error.location = where_ } else if error.exitCode == nil { error.trace.append((proto.name, where_)) }
-                throw error
-            }
-        }
+    func knownCall(_ proto: FunctionProto, _ codes: ContiguousArray<CodeBox>, _ exprs: [Expr?], _ where_: SourceLocation) -> Code {
+        func argument(_ i: Int) -> ShiftedLocal? { exprs[i].flatMap(shiftedLocal) }
         switch codes.count {
         case 0:
-            return { (f: Fiber) throws(FurrowError) -> Value in try run(f, f.top) }
+            return { (f: Fiber) throws(FurrowError) -> Value in try Compiler.enter(proto, f, f.top, where_) }
         case 1:
+            if let s0 = argument(0) { return knownCall(proto, s0, where_) }
             let a0 = codes[0].run
             return { (f: Fiber) throws(FurrowError) -> Value in
                 let base = f.top
                 f.push(try a0(f))
-                return try run(f, base)
+                return try Compiler.enter(proto, f, base, where_)
             }
         case 2:
-            let a0 = codes[0].run, a1 = codes[1].run
-            return { (f: Fiber) throws(FurrowError) -> Value in
-                let base = f.top
-                f.push(try a0(f))
-                f.push(try a1(f))
-                return try run(f, base)
+            let a0 = CodeArgument(code: codes[0].run), a1 = CodeArgument(code: codes[1].run)
+            switch (argument(0), argument(1)) {
+            case let (s0?, s1?): return knownCall(proto, s0, s1, where_)
+            case let (s0?, nil): return knownCall(proto, s0, a1, where_)
+            case let (nil, s1?): return knownCall(proto, a0, s1, where_)
+            case (nil, nil):
+                let a0 = codes[0].run, a1 = codes[1].run
+                return { (f: Fiber) throws(FurrowError) -> Value in
+                    let base = f.top
+                    f.push(try a0(f))
+                    f.push(try a1(f))
+                    return try Compiler.enter(proto, f, base, where_)
+                }
             }
         default:
             return { (f: Fiber) throws(FurrowError) -> Value in
                 let base = f.top
                 for c in codes { let v = try c.run(f); f.push(v) }
-                return try run(f, base)
+                return try Compiler.enter(proto, f, base, where_)
             }
         }
+    }
+
+    func knownCall<A: FrameArgument>(_ proto: FunctionProto, _ a0: A, _ where_: SourceLocation) -> Code {
+        { (f: Fiber) throws(FurrowError) -> Value in
+            let base = f.top
+            f.push(try a0.value(f))
+            return try Compiler.enter(proto, f, base, where_)
+        }
+    }
+
+    func knownCall<A: FrameArgument, B: FrameArgument>(_ proto: FunctionProto, _ a0: A, _ a1: B, _ where_: SourceLocation) -> Code {
+        { (f: Fiber) throws(FurrowError) -> Value in
+            let base = f.top
+            f.push(try a0.value(f))
+            f.push(try a1.value(f))
+            return try Compiler.enter(proto, f, base, where_)
+        }
+    }
+
+    /// Runs a known call's callee on the frame at `base`, its arguments in place; an error
+    /// from inside gets the call site, or the call in its trace.
+    @inline(__always)
+    static func enter(_ proto: FunctionProto, _ f: Fiber, _ base: Int, _ where_: SourceLocation) throws(FurrowError) -> Value {
+        do throws(FurrowError) {
+            return try proto.run(f, base: base)
+        } catch {
+            if error.location == nil { error.location = where_ } else if error.exitCode == nil { error.trace.append((proto.name, where_)) }
+            throw error
+        }
+    }
+
+    /// `n - 1` or `i + 2`, an unboxed local plus or minus an int, as a call argument.
+    func shiftedLocal(_ e: Expr) -> ShiftedLocal? {
+        guard case .binary(let op, let lhs, let rhs) = e.kind, op == .add || op == .sub,
+              let slot = localSlot(lhs), let c = intConstant(rhs), c != .min
+        else { return nil }
+        return ShiftedLocal(slot: slot, delta: op == .add ? c : -c, op: op, constant: c, where_: location(e.span))
     }
 
     static func trace(_ error: FurrowError, _ fn: Callable, _ site: SourceLocation) -> FurrowError {

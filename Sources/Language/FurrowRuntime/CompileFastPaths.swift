@@ -279,3 +279,33 @@ extension Compiler {
         }
     }
 }
+
+/// An argument of a known call, computed straight into the callee's frame. Generic, so
+/// each combination of argument kinds is its own closure with the argument inline.
+protocol FrameArgument {
+    func value(_ f: Fiber) throws(FurrowError) -> Value
+}
+
+/// Any argument: its compiled code.
+struct CodeArgument: FrameArgument {
+    let code: Code
+    @inline(__always) func value(_ f: Fiber) throws(FurrowError) -> Value { try code(f) }
+}
+
+/// A local plus or minus an int (`fib(n - 1)`): an int is shifted in place, with no
+/// closure of its own to call; anything else takes the general operation.
+struct ShiftedLocal: FrameArgument {
+    let slot: Int
+    let delta: Int
+    let op: BinaryOp
+    let constant: Int
+    let where_: SourceLocation
+
+    @inline(__always) func value(_ f: Fiber) throws(FurrowError) -> Value {
+        if case .int(let x) = f.stack[f.base + slot] {
+            let (v, overflow) = x.addingReportingOverflow(delta)
+            if !overflow { return .int(v) }
+        }
+        return try Compiler.slowBinary(op, f, slot, .int(constant), where_)
+    }
+}
