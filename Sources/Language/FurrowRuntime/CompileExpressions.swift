@@ -480,12 +480,18 @@ extension Compiler {
     /// arguments go straight into the callee's frame and its code runs, with no function
     /// value to load, check or count references of.
     func knownCall(_ proto: FunctionProto, _ codes: ContiguousArray<CodeBox>, _ exprs: [Expr?], _ where_: SourceLocation) -> Code {
-        func argument(_ i: Int) -> ShiftedLocal? { exprs[i].flatMap(shiftedLocal) }
+        func shifted(_ i: Int) -> ShiftedLocal? { exprs[i].flatMap(shiftedLocal) }
         switch codes.count {
         case 0:
             return { (f: Fiber) throws(FurrowError) -> Value in try Compiler.enter(proto, f, f.top, where_) }
         case 1:
-            if let s0 = argument(0) { return knownCall(proto, s0, where_) }
+            if let s0 = shifted(0) {
+                return { (f: Fiber) throws(FurrowError) -> Value in
+                    let base = f.top
+                    f.push(try s0.value(f))
+                    return try Compiler.enter(proto, f, base, where_)
+                }
+            }
             let a0 = codes[0].run
             return { (f: Fiber) throws(FurrowError) -> Value in
                 let base = f.top
@@ -493,13 +499,15 @@ extension Compiler {
                 return try Compiler.enter(proto, f, base, where_)
             }
         case 2:
-            let a0 = CodeArgument(code: codes[0].run), a1 = CodeArgument(code: codes[1].run)
-            switch (argument(0), argument(1)) {
-            case let (s0?, s1?): return knownCall(proto, s0, s1, where_)
-            case let (s0?, nil): return knownCall(proto, s0, a1, where_)
-            case let (nil, s1?): return knownCall(proto, a0, s1, where_)
+            let a0 = codes[0].run, a1 = codes[1].run
+            let s0 = shifted(0), s1 = shifted(1)
+            // The kind that is not `Shifted` never reads its `ShiftedLocal`.
+            let unread = ShiftedLocal(slot: 0, delta: 0, op: .add, constant: 0, where_: where_)
+            switch (s0, s1) {
+            case let (s0?, s1?): return knownCall(Shifted.self, Shifted.self, proto, a0, s0, a1, s1, where_)
+            case let (s0?, nil): return knownCall(Shifted.self, Computed.self, proto, a0, s0, a1, unread, where_)
+            case let (nil, s1?): return knownCall(Computed.self, Shifted.self, proto, a0, unread, a1, s1, where_)
             case (nil, nil):
-                let a0 = codes[0].run, a1 = codes[1].run
                 return { (f: Fiber) throws(FurrowError) -> Value in
                     let base = f.top
                     f.push(try a0(f))
@@ -516,19 +524,14 @@ extension Compiler {
         }
     }
 
-    func knownCall<A: FrameArgument>(_ proto: FunctionProto, _ a0: A, _ where_: SourceLocation) -> Code {
+    func knownCall<A: ArgumentKind, B: ArgumentKind>(
+        _: A.Type, _: B.Type, _ proto: FunctionProto,
+        _ a0: @escaping Code, _ s0: ShiftedLocal, _ a1: @escaping Code, _ s1: ShiftedLocal, _ where_: SourceLocation
+    ) -> Code {
         { (f: Fiber) throws(FurrowError) -> Value in
             let base = f.top
-            f.push(try a0.value(f))
-            return try Compiler.enter(proto, f, base, where_)
-        }
-    }
-
-    func knownCall<A: FrameArgument, B: FrameArgument>(_ proto: FunctionProto, _ a0: A, _ a1: B, _ where_: SourceLocation) -> Code {
-        { (f: Fiber) throws(FurrowError) -> Value in
-            let base = f.top
-            f.push(try a0.value(f))
-            f.push(try a1.value(f))
+            f.push(try A.value(f, a0, s0))
+            f.push(try B.value(f, a1, s1))
             return try Compiler.enter(proto, f, base, where_)
         }
     }

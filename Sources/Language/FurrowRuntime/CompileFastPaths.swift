@@ -280,21 +280,10 @@ extension Compiler {
     }
 }
 
-/// An argument of a known call, computed straight into the callee's frame. Generic, so
-/// each combination of argument kinds is its own closure with the argument inline.
-protocol FrameArgument {
-    func value(_ f: Fiber) throws(FurrowError) -> Value
-}
-
-/// Any argument: its compiled code.
-struct CodeArgument: FrameArgument {
-    let code: Code
-    @inline(__always) func value(_ f: Fiber) throws(FurrowError) -> Value { try code(f) }
-}
-
-/// A local plus or minus an int (`fib(n - 1)`): an int is shifted in place, with no
-/// closure of its own to call; anything else takes the general operation.
-struct ShiftedLocal: FrameArgument {
+/// A local plus or minus an int (`fib(n - 1)`) as a known call's argument: an int is
+/// shifted in place, with no closure of its own to call; anything else takes the general
+/// operation.
+struct ShiftedLocal {
     let slot: Int
     let delta: Int
     let op: BinaryOp
@@ -307,5 +296,144 @@ struct ShiftedLocal: FrameArgument {
             if !overflow { return .int(v) }
         }
         return try Compiler.slowBinary(op, f, slot, .int(constant), where_)
+    }
+}
+
+/// How one argument of a two-argument known call is computed: `Shifted` (a `ShiftedLocal`)
+/// or `Computed` (its code). Only a type parameter, so each combination's closure captures
+/// nothing generic and is called without a reabstraction thunk.
+protocol ArgumentKind {
+    static func value(_ f: Fiber, _ code: Code, _ shifted: ShiftedLocal) throws(FurrowError) -> Value
+}
+
+enum Shifted: ArgumentKind {
+    @inline(__always) static func value(_ f: Fiber, _ code: Code, _ shifted: ShiftedLocal) throws(FurrowError) -> Value { try shifted.value(f) }
+}
+
+enum Computed: ArgumentKind {
+    @inline(__always) static func value(_ f: Fiber, _ code: Code, _ shifted: ShiftedLocal) throws(FurrowError) -> Value { try code(f) }
+}
+
+/// An int comparison of a local with an int (`n < 2`) or with another local (`k < n`),
+/// tested where its branch or loop is, with no closure of its own to call. `right` is an
+/// int or a slot, as the `ComparisonKind` it is tested with says.
+struct SlotComparison {
+    let left: Int
+    let right: Int
+    let op: BinaryOp
+    let where_: SourceLocation
+}
+
+/// Like `ArgumentKind`, only a type, so closures specialised for it capture nothing generic.
+protocol ComparisonKind {
+    static func holds(_ c: SlotComparison, _ f: Fiber) throws(FurrowError) -> Bool
+}
+
+enum AgainstInt: ComparisonKind {
+    @inline(__always) static func holds(_ c: SlotComparison, _ f: Fiber) throws(FurrowError) -> Bool {
+        if case .int(let x) = f.stack[f.base + c.left] { return c.op.compareInts(x, c.right) }
+        return try Compiler.slowBinary(c.op, f, c.left, .int(c.right), c.where_).isTruthy
+    }
+}
+
+enum AgainstLocal: ComparisonKind {
+    @inline(__always) static func holds(_ c: SlotComparison, _ f: Fiber) throws(FurrowError) -> Bool {
+        if case .int(let x) = f.stack[f.base + c.left], case .int(let y) = f.stack[f.base + c.right] { return c.op.compareInts(x, y) }
+        return try Compiler.slowBinary(c.op, f, c.left, c.right, c.where_).isTruthy
+    }
+}
+
+extension BinaryOp {
+    /// The comparison on two ints; only called for the six comparison operators.
+    @inline(__always) func compareInts(_ a: Int, _ b: Int) -> Bool {
+        switch self {
+        case .lt: a < b
+        case .le: a <= b
+        case .gt: a > b
+        case .ge: a >= b
+        case .eq: a == b
+        default: a != b
+        }
+    }
+
+    var isComparison: Bool {
+        switch self {
+        case .lt, .le, .gt, .ge, .eq, .ne: true
+        default: false
+        }
+    }
+}
+
+/// A branch's or loop's condition when it is a `SlotComparison` (see `Compiler.slotComparison`).
+enum InlineCondition {
+    case againstInt(SlotComparison)
+    case againstLocal(SlotComparison)
+}
+
+extension Compiler {
+    /// `e` as an inline condition, if it is one; a site compiles its `test` only when not.
+    func slotComparison(_ e: Expr) -> InlineCondition? {
+        guard case .binary(let op, let lhs, let rhs) = e.kind, op.isComparison, let a = localSlot(lhs) else { return nil }
+        if let c = intConstant(rhs) { return .againstInt(SlotComparison(left: a, right: c, op: op, where_: location(e.span))) }
+        if let b = localSlot(rhs) { return .againstLocal(SlotComparison(left: a, right: b, op: op, where_: location(e.span))) }
+        return nil
+    }
+
+    /// `c ? then : otherwise` (null without `otherwise`), the value of an `if` in tail position.
+    func choice(_ c: InlineCondition, _ then: @escaping Code, _ otherwise: Code?) -> Code {
+        switch c {
+        case .againstInt(let c): return choice(AgainstInt.self, c, then, otherwise)
+        case .againstLocal(let c): return choice(AgainstLocal.self, c, then, otherwise)
+        }
+    }
+
+    func choice<K: ComparisonKind>(_: K.Type, _ c: SlotComparison, _ then: @escaping Code, _ otherwise: Code?) -> Code {
+        guard let otherwise else {
+            return { (f: Fiber) throws(FurrowError) -> Value in try K.holds(c, f) ? try then(f) : .null }
+        }
+        return { (f: Fiber) throws(FurrowError) -> Value in try K.holds(c, f) ? try then(f) : try otherwise(f) }
+    }
+
+    /// An `if` statement.
+    func branch(_ c: InlineCondition, _ then: @escaping Step, _ otherwise: Step?) -> Step {
+        switch c {
+        case .againstInt(let c): return branch(AgainstInt.self, c, then, otherwise)
+        case .againstLocal(let c): return branch(AgainstLocal.self, c, then, otherwise)
+        }
+    }
+
+    func branch<K: ComparisonKind>(_: K.Type, _ c: SlotComparison, _ then: @escaping Step, _ otherwise: Step?) -> Step {
+        guard let otherwise else {
+            return { (f: Fiber) throws(FurrowError) -> Flow in try K.holds(c, f) ? try then(f) : .next }
+        }
+        return { (f: Fiber) throws(FurrowError) -> Flow in try K.holds(c, f) ? try then(f) : try otherwise(f) }
+    }
+
+    /// `while c { body }`.
+    func whileLoop(_ c: InlineCondition, _ body: @escaping Step, _ where_: SourceLocation) -> Step {
+        switch c {
+        case .againstInt(let c): return whileLoop(AgainstInt.self, c, body, where_)
+        case .againstLocal(let c): return whileLoop(AgainstLocal.self, c, body, where_)
+        }
+    }
+
+    func whileLoop<K: ComparisonKind>(_: K.Type, _ c: SlotComparison, _ body: @escaping Step, _ where_: SourceLocation) -> Step {
+        { (f: Fiber) throws(FurrowError) -> Flow in
+            try Compiler.runWhile(f, body, where_) { (f: Fiber) throws(FurrowError) -> Bool in try K.holds(c, f) }
+        }
+    }
+
+    /// The rounds of a `while` loop, inlined with its condition; an interrupt is seen once a round.
+    @inline(__always)
+    static func runWhile(_ f: Fiber, _ body: Step, _ where_: SourceLocation, _ holds: (Fiber) throws(FurrowError) -> Bool) throws(FurrowError) -> Flow {
+        while try holds(f) {
+            do throws(FurrowError) { try f.checkInterrupt() } catch { throw error.locate(where_) }
+            switch try body(f) {
+            case .breakLoop: return .next
+            case .returned: return .returned
+            default: continue
+            }
+        }
+        return .next
     }
 }

@@ -363,22 +363,14 @@ final class Compiler {
         case .forIn(let key, let valueName, let iterable, let body):
             return forLoop(key, valueName, iterable, body, span: stmt.span)
         case .whileLoop(let conditionExpr, let body):
-            let condition = test(conditionExpr)
+            let inline = slotComparison(conditionExpr)
+            let condition = inline == nil ? test(conditionExpr) : { _ in false }
             function.loopDepth += 1
             let bodyStep = block(body)
             function.loopDepth -= 1
             let where_ = location(stmt.span)
-            return { (f: Fiber) throws(FurrowError) -> Flow in
-                while try condition(f) {
-                    do throws(FurrowError) { try f.checkInterrupt() } catch { throw error.locate(where_) }
-                    switch try bodyStep(f) {
-                    case .breakLoop: return .next
-                    case .returned: return .returned
-                    default: continue
-                    }
-                }
-                return .next
-            }
+            if let inline { return whileLoop(inline, bodyStep, where_) }
+            return { (f: Fiber) throws(FurrowError) -> Flow in try Compiler.runWhile(f, bodyStep, where_, condition) }
         case .breakLoop:
             if function.loopDepth == 0 { error("'break' outside a loop", stmt.span) }
             return { _ in .breakLoop }
@@ -559,11 +551,18 @@ final class Compiler {
         switch last.kind {
         case .expr(let e):
             if case .ifElse(let condition, let thenBlock, let elseBlock) = e.kind {
-                let test = self.test(condition)
+                let inline = slotComparison(condition)
+                let test = inline == nil ? self.test(condition) : { _ in false }
                 let thenCode = tailBlock(thenBlock)
                 if let elseBlock {
                     let elseCode = tailBlock(elseBlock)
-                    tail = { (f: Fiber) throws(FurrowError) -> Value in try test(f) ? try thenCode(f) : try elseCode(f) }
+                    if let inline {
+                        tail = choice(inline, thenCode, elseCode)
+                    } else {
+                        tail = { (f: Fiber) throws(FurrowError) -> Value in try test(f) ? try thenCode(f) : try elseCode(f) }
+                    }
+                } else if let inline {
+                    tail = choice(inline, thenCode, nil)
                 } else {
                     tail = { (f: Fiber) throws(FurrowError) -> Value in try test(f) ? try thenCode(f) : .null }
                 }
@@ -590,9 +589,11 @@ final class Compiler {
             case .expr(let e) = statements[0].kind, case .ifElse(let condition, let thenBlock, nil) = e.kind,
             let last = thenBlock.statements.last, case .returnValue = last.kind
         else { return nil }
-        let test = self.test(condition)
+        let inline = slotComparison(condition)
+        let test = inline == nil ? self.test(condition) : { _ in false }
         let thenCode = tailBlock(thenBlock)
         let rest = tailCode(Array(statements.dropFirst()))
+        if let inline { return choice(inline, thenCode, rest) }
         return { (f: Fiber) throws(FurrowError) -> Value in try test(f) ? try thenCode(f) : try rest(f) }
     }
 
@@ -621,9 +622,11 @@ final class Compiler {
     }
 
     func ifStatement(_ conditionExpr: Expr, _ thenBlock: Block, _ elseBlock: Block?) -> Step {
-        let condition = test(conditionExpr)
+        let inline = slotComparison(conditionExpr)
+        let condition = inline == nil ? test(conditionExpr) : { _ in false }
         let thenStep = block(thenBlock)
         guard let elseBlock else {
+            if let inline { return branch(inline, thenStep, nil) }
             return { (f: Fiber) throws(FurrowError) -> Flow in
                 if try condition(f) { return try thenStep(f) }
                 return .next
@@ -637,6 +640,7 @@ final class Compiler {
         } else {
             elseStep = block(elseBlock)
         }
+        if let inline { return branch(inline, thenStep, elseStep) }
         return { (f: Fiber) throws(FurrowError) -> Flow in
             if try condition(f) { return try thenStep(f) }
             return try elseStep(f)
