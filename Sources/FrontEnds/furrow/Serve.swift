@@ -1,6 +1,7 @@
 import Foundation
 import FurrowHTTP
 import FurrowLibrary
+import FurrowProcess
 import FurrowRuntime
 
 /// `furrow serve FILE|std/NAME [--port N] [--host H] [--dry-run] [--log-format json]`: runs
@@ -84,11 +85,10 @@ func serve(_ arguments: [String]) -> Int32 {
     service.draining = { server.isDraining }
 
     // SIGTERM and SIGINT drain the server; nothing else in the process handles them meanwhile.
-    signal(SIGTERM, SIG_IGN)
-    signal(SIGINT, SIG_IGN)
+    // Through `SignalWatcher`, which holds its handlers for the process's life: a signal
+    // source held by a local was released after its last use in an optimised build, and the
+    // release binary then ignored both signals.
     let finished = DispatchSemaphore(value: 0)
-    let signalQueue = DispatchQueue(label: "furrow.serve.signals")
-    let sources = [SIGTERM, SIGINT].map { DispatchSource.makeSignalSource(signal: $0, queue: signalQueue) }
     final class Once: @unchecked Sendable {
         let lock = NSLock()
         var done = false
@@ -96,18 +96,16 @@ func serve(_ arguments: [String]) -> Int32 {
         func first() -> Bool { lock.withLock { defer { done = true }; return !done } }
     }
     let drainOnce = Once()
-    for (source, name) in zip(sources, ["SIGTERM", "SIGINT"]) {
-        source.setEventHandler {
-            guard drainOnce.first() else { return }
-            log.write(level: "info", message: "draining", fields: [("signal", .string(name)), ("grace_seconds", .float(config.grace))])
-            Task.detached {
-                let cutOff = await server.drain(grace: config.grace)
-                pool.stop()
-                log.write(level: cutOff == 0 ? "info" : "warn", message: "stopped", fields: [("requests_cut_off", .int(cutOff))])
-                finished.signal()
-            }
+    SignalWatcher.watch([SIGTERM, SIGINT]) { signal in
+        guard drainOnce.first() else { return }
+        let name = signal == SIGTERM ? "SIGTERM" : "SIGINT"
+        log.write(level: "info", message: "draining", fields: [("signal", .string(name)), ("grace_seconds", .float(config.grace))])
+        Task.detached {
+            let cutOff = await server.drain(grace: config.grace)
+            pool.stop()
+            log.write(level: cutOff == 0 ? "info" : "warn", message: "stopped", fields: [("requests_cut_off", .int(cutOff))])
+            finished.signal()
         }
-        source.resume()
     }
 
     let boundPort: Int

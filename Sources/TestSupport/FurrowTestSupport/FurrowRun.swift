@@ -28,8 +28,12 @@ public final class FurrowProcess: @unchecked Sendable {
     private var outData = Data()
     private let reading = DispatchGroup()
 
-    /// The binary SwiftPM built beside the tests (else the repository's debug build).
+    /// `FURROW_TEST_BINARY` when set (scripts/test runs some suites again on the release
+    /// binary), else the binary SwiftPM built beside the tests, else the repository's debug build.
     public static var binary: URL {
+        if let path = ProcessInfo.processInfo.environment["FURROW_TEST_BINARY"], !path.isEmpty {
+            return URL(fileURLWithPath: path)
+        }
         var directory = Bundle.main.bundleURL
         for _ in 0..<4 {
             let candidate = directory.appendingPathComponent("furrow")
