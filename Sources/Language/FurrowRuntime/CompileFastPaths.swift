@@ -371,7 +371,13 @@ enum InlineCondition {
 }
 
 extension Compiler {
-    /// `e` as an inline condition, if it is one; a site compiles its `test` only when not.
+    /// A branch's or loop's condition, compiled before its blocks: `inline` when it is a
+    /// `SlotComparison`, else `test` (which is never run when `inline` is set).
+    func condition(_ e: Expr) -> (inline: InlineCondition?, test: Test) {
+        if let inline = slotComparison(e) { return (inline, { _ in false }) }
+        return (nil, test(e))
+    }
+
     func slotComparison(_ e: Expr) -> InlineCondition? {
         guard case .binary(let op, let lhs, let rhs) = e.kind, op.isComparison, let a = localSlot(lhs) else { return nil }
         if let c = intConstant(rhs) { return .againstInt(SlotComparison(left: a, right: c, op: op, where_: location(e.span))) }
@@ -394,7 +400,8 @@ extension Compiler {
         return { (f: Fiber) throws(FurrowError) -> Value in try K.holds(c, f) ? try then(f) : try otherwise(f) }
     }
 
-    /// An `if` statement.
+    /// An `if` statement: `choice` for steps, written out rather than generic over the result,
+    /// whose closures would then be called through a reabstraction thunk.
     func branch(_ c: InlineCondition, _ then: @escaping Step, _ otherwise: Step?) -> Step {
         switch c {
         case .againstInt(let c): return branch(AgainstInt.self, c, then, otherwise)

@@ -363,8 +363,7 @@ final class Compiler {
         case .forIn(let key, let valueName, let iterable, let body):
             return forLoop(key, valueName, iterable, body, span: stmt.span)
         case .whileLoop(let conditionExpr, let body):
-            let inline = slotComparison(conditionExpr)
-            let condition = inline == nil ? test(conditionExpr) : { _ in false }
+            let (inline, condition) = self.condition(conditionExpr)
             function.loopDepth += 1
             let bodyStep = block(body)
             function.loopDepth -= 1
@@ -551,8 +550,7 @@ final class Compiler {
         switch last.kind {
         case .expr(let e):
             if case .ifElse(let condition, let thenBlock, let elseBlock) = e.kind {
-                let inline = slotComparison(condition)
-                let test = inline == nil ? self.test(condition) : { _ in false }
+                let (inline, test) = self.condition(condition)
                 let thenCode = tailBlock(thenBlock)
                 if let elseBlock {
                     let elseCode = tailBlock(elseBlock)
@@ -589,8 +587,7 @@ final class Compiler {
             case .expr(let e) = statements[0].kind, case .ifElse(let condition, let thenBlock, nil) = e.kind,
             let last = thenBlock.statements.last, case .returnValue = last.kind
         else { return nil }
-        let inline = slotComparison(condition)
-        let test = inline == nil ? self.test(condition) : { _ in false }
+        let (inline, test) = self.condition(condition)
         let thenCode = tailBlock(thenBlock)
         let rest = tailCode(Array(statements.dropFirst()))
         if let inline { return choice(inline, thenCode, rest) }
@@ -622,8 +619,7 @@ final class Compiler {
     }
 
     func ifStatement(_ conditionExpr: Expr, _ thenBlock: Block, _ elseBlock: Block?) -> Step {
-        let inline = slotComparison(conditionExpr)
-        let condition = inline == nil ? test(conditionExpr) : { _ in false }
+        let (inline, condition) = self.condition(conditionExpr)
         let thenStep = block(thenBlock)
         guard let elseBlock else {
             if let inline { return branch(inline, thenStep, nil) }
